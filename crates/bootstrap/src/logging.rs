@@ -1,0 +1,29 @@
+//! Log set-up: JSON lines on stdout by default (`LOG_FORMAT=text` for people), filter from `RUST_LOG`.
+
+use tracing_subscriber::EnvFilter;
+
+/// Installs the global subscriber. Call once, before anything logs.
+///
+/// `LOG_FORMAT` is `json` (default) or `text`; `RUST_LOG` is a tracing filter (default `info`).
+/// An unknown `LOG_FORMAT` is reported on stderr and JSON is used: logs must never be lost to a typo.
+pub fn init() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let format = crate::env::var("LOG_FORMAT").unwrap_or_else(|| "json".into());
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stdout);
+    match format.as_str() {
+        "text" => builder.with_target(false).init(),
+        other => {
+            if other != "json" {
+                eprintln!("LOG_FORMAT={other:?} is not json or text; using json");
+            }
+            builder
+                .json()
+                .flatten_event(true)
+                .with_current_span(false)
+                .with_span_list(false)
+                .init()
+        }
+    }
+}

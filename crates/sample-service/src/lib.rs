@@ -1,0 +1,74 @@
+//! The team API that `service1` and `service2` serve.
+//!
+//! Small but real, so that it exercises a reverse proxy the way a team's service would:
+//!
+//! | route | what it does |
+//! |---|---|
+//! | `GET /` | the original identity body `{"service": "service1", "region": "us-east-1"}` |
+//! | `GET /health` | liveness for load balancers and `healthcheck` |
+//! | `GET /items?prefix=&limit=` | lists stored items (query strings) |
+//! | `GET/PUT/DELETE /items/{id}` | one item (path parameters; PUT takes a JSON body) |
+//! | `POST /echo` | streams the request body back as it arrives |
+//! | `GET /stream?count=&interval_ms=` | NDJSON lines sent over time |
+//! | `GET /headers` | the request as the service saw it (method, path, query, headers) |
+//! | `GET /status/{code}` | answers with that status |
+//! | `GET /delay?ms=` | answers after a pause |
+//! | `GET /ws` | WebSocket echo |
+//!
+//! Every response carries `x-service-name` and `x-service-region`.
+
+mod api;
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+pub use api::{router, Limits, ServiceInfo};
+
+#[derive(Parser)]
+#[command(about = "A team service of the multi-region API. Reads REGION (or AWS_REGION) and PORT (default 8080).")]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Exit 0 when the local instance answers GET /health, non-zero otherwise.
+    Healthcheck,
+}
+
+/// The whole binary: `service1` and `service2` call this with their name.
+pub fn main(name: &'static str) -> ExitCode {
+    let cli = Cli::parse();
+    if let Some(Command::Healthcheck) = cli.command {
+        return bootstrap::healthcheck::run("/health");
+    }
+    bootstrap::logging::init();
+    let result = (|| -> Result<(), String> {
+        let region = bootstrap::env::region().map_err(|e| e.to_string())?;
+        let port = bootstrap::env::port().map_err(|e| e.to_string())?;
+        let rt = bootstrap::runtime::build().map_err(|e| e.to_string())?;
+        rt.block_on(serve(ServiceInfo::new(name, region), port))
+            .map_err(|e| e.to_string())
+    })();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %e, "{name} cannot start");
+            eprintln!("{name}: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Listens on `0.0.0.0:port` and serves until SIGTERM/SIGINT, letting in-flight requests finish.
+pub async fn serve(info: ServiceInfo, port: u16) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(("0.0.0.0", port)).await?;
+    tracing::info!(service = %info.name, region = %info.region, port, "listening");
+    axum::serve(listener, router(info, Limits::default()))
+        .with_graceful_shutdown(bootstrap::shutdown::signal())
+        .await
+}
