@@ -1,0 +1,171 @@
+//! Body wrappers on the proxy path. Bodies stream: nothing here buffers a body whole.
+//!
+//! - [`RequestBody`]: the client's body on its way upstream. It sits in a shared slot until the
+//!   upstream connection first polls it, so a request whose connect failed can be retried with
+//!   the body untouched. The route's size limit is enforced by [`http_body_util::Limited`].
+//! - [`DeadlineBody`]: the upstream's response body on its way back, cut off at the route's total
+//!   timeout.
+
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+
+use axum::body::Body;
+use bytes::Bytes;
+use http_body::{Body as HttpBody, Frame, SizeHint};
+use http_body_util::Limited;
+use tokio::time::{Instant, Sleep};
+
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+type Inner = Limited<Body>;
+
+/// The body of a request, held so that it can be handed to more than one attempt as long as none
+/// of them has started reading it.
+pub struct BodySlot {
+    slot: Option<Arc<Mutex<Option<Inner>>>>,
+    hint: SizeHint,
+}
+
+impl BodySlot {
+    /// Wraps a client body with a size limit. An empty body costs nothing.
+    pub fn new(body: Body, limit: u64) -> Self {
+        if body.is_end_stream() {
+            return Self {
+                slot: None,
+                hint: SizeHint::with_exact(0),
+            };
+        }
+        let hint = body.size_hint();
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        Self {
+            slot: Some(Arc::new(Mutex::new(Some(Limited::new(body, limit))))),
+            hint,
+        }
+    }
+
+    /// A body for one attempt. It takes the real body out of the slot on its first poll.
+    pub fn attempt(&self) -> RequestBody {
+        RequestBody {
+            slot: self.slot.clone(),
+            body: None,
+            hint: self.hint.clone(),
+        }
+    }
+
+    /// Whether no attempt has started reading the body, so another attempt may still send it.
+    pub fn untouched(&self) -> bool {
+        self.slot
+            .as_ref()
+            .is_none_or(|s| s.lock().map(|g| g.is_some()).unwrap_or(false))
+    }
+}
+
+/// One attempt's view of the request body.
+pub struct RequestBody {
+    slot: Option<Arc<Mutex<Option<Inner>>>>,
+    body: Option<Inner>,
+    hint: SizeHint,
+}
+
+impl HttpBody for RequestBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = &mut *self;
+        if this.body.is_none() {
+            let Some(slot) = this.slot.take() else {
+                return Poll::Ready(None);
+            };
+            this.body = slot.lock().ok().and_then(|mut g| g.take());
+            if this.body.is_none() {
+                return Poll::Ready(Some(Err("request body already consumed".into())));
+            }
+        }
+        match this.body.as_mut() {
+            Some(b) => Pin::new(b).poll_frame(cx),
+            None => Poll::Ready(None),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.slot.is_none() && self.body.as_ref().is_none_or(|b| b.is_end_stream())
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.hint.clone()
+    }
+}
+
+/// Whether an error (or anything in its source chain) is the request body exceeding its limit.
+pub fn is_length_limit(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+    while let Some(e) = cur {
+        if e.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        cur = e.source();
+    }
+    false
+}
+
+/// The upstream's response body did not finish before the route's total timeout.
+#[derive(Debug, thiserror::Error)]
+#[error("upstream response exceeded the total timeout")]
+pub struct TotalTimeout;
+
+pin_project_lite::pin_project! {
+    /// A response body that fails with [`TotalTimeout`] once `deadline` passes.
+    pub struct DeadlineBody<B> {
+        #[pin]
+        inner: B,
+        #[pin]
+        sleep: Sleep,
+    }
+}
+
+impl<B> DeadlineBody<B> {
+    pub fn new(inner: B, deadline: Instant) -> Self {
+        Self {
+            inner,
+            sleep: tokio::time::sleep_until(deadline),
+        }
+    }
+}
+
+impl<B> HttpBody for DeadlineBody<B>
+where
+    B: HttpBody<Data = Bytes>,
+    B::Error: Into<BoxError>,
+{
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.project();
+        match this.inner.poll_frame(cx) {
+            Poll::Ready(frame) => Poll::Ready(frame.map(|r| r.map_err(Into::into))),
+            Poll::Pending => match this.sleep.poll(cx) {
+                Poll::Ready(()) => Poll::Ready(Some(Err(TotalTimeout.into()))),
+                Poll::Pending => Poll::Pending,
+            },
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+use std::future::Future as _;

@@ -1,0 +1,572 @@
+//! Gateway configuration: a TOML file (path in `GATEWAY_CONFIG`) or, with no file, `SERVICE1_URL` and
+//! `SERVICE2_URL`. Everything is validated at start-up; an error names the bad key and value.
+//!
+//! ```toml
+//! [server]
+//! port = 8080                  # env PORT wins over the file
+//! admin_port = 9090            # env ADMIN_PORT wins over the file
+//! trusted_proxy_hops = 1       # env TRUSTED_PROXY_HOPS; 1 behind an ALB
+//! header_read_timeout = "10s"
+//! max_header_bytes = 16384
+//! max_headers = 100
+//! max_connections = 10000
+//! drain_timeout = "25s"
+//!
+//! [defaults]                   # applies to every route unless the route says otherwise
+//! connect_timeout = "2s"
+//! response_header_timeout = "30s"
+//! total_timeout = "60s"
+//! max_body_bytes = 10485760
+//! retries = 2
+//! pool_idle_timeout = "4s"
+//! pool_max_idle = 256
+//!
+//! [[route]]
+//! prefix = "/service1"
+//! upstream = "https://service1.example.com"
+//! strip_prefix = true          # /service1/items/7 -> /items/7
+//! ```
+
+use std::collections::HashSet;
+use std::net::IpAddr;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Deserialize;
+
+/// Default port of the admin listener that serves `/metrics`.
+pub const DEFAULT_ADMIN_PORT: u16 = 9090;
+
+/// A configuration value that cannot be used, or a file that cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{key} = {value:?}: {reason}")]
+    Invalid {
+        key: String,
+        value: String,
+        reason: String,
+    },
+    #[error("cannot read GATEWAY_CONFIG file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("GATEWAY_CONFIG file {path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("no routes: set SERVICE1_URL and SERVICE2_URL, or GATEWAY_CONFIG to a file with [[route]] tables")]
+    NoRoutes,
+    #[error(transparent)]
+    Env(#[from] bootstrap::env::EnvError),
+}
+
+fn invalid(key: impl Into<String>, value: impl ToString, reason: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.into(),
+        value: value.to_string(),
+        reason: reason.into(),
+    }
+}
+
+/// The validated configuration the gateway runs with.
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub region: String,
+    pub server: ServerConfig,
+    pub routes: Vec<RouteConfig>,
+}
+
+/// How the gateway listens and protects itself from clients.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address to bind both listeners to.
+    pub bind: IpAddr,
+    pub port: u16,
+    pub admin_port: u16,
+    /// Proxies in front of the gateway whose X-Forwarded-* and Forwarded headers are believed.
+    /// 0: the client connects directly, so incoming forwarding headers are replaced.
+    pub trusted_proxy_hops: usize,
+    /// A client must send a complete request head within this time (slowloris).
+    #[serde(with = "humantime_serde")]
+    pub header_read_timeout: Duration,
+    /// Largest request head accepted; larger heads get 431.
+    pub max_header_bytes: usize,
+    /// Most header fields in a request; more get 431.
+    pub max_headers: usize,
+    /// Most client connections open at once; further clients wait in the listen backlog.
+    pub max_connections: usize,
+    /// On SIGTERM, in-flight requests get this long to finish before the process exits.
+    #[serde(with = "humantime_serde")]
+    pub drain_timeout: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            bind: IpAddr::from([0, 0, 0, 0]),
+            port: bootstrap::env::DEFAULT_PORT,
+            admin_port: DEFAULT_ADMIN_PORT,
+            trusted_proxy_hops: 0,
+            header_read_timeout: Duration::from_secs(10),
+            max_header_bytes: 16 * 1024,
+            max_headers: 100,
+            max_connections: 10_000,
+            drain_timeout: Duration::from_secs(25),
+        }
+    }
+}
+
+/// Per-route settings; each is optional in a route and falls back to `[defaults]`, then to built-in values.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteSettings {
+    #[serde(default, with = "humantime_serde")]
+    pub connect_timeout: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    pub response_header_timeout: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    pub total_timeout: Option<Duration>,
+    pub max_body_bytes: Option<u64>,
+    pub retries: Option<u32>,
+    #[serde(default, with = "humantime_serde")]
+    pub pool_idle_timeout: Option<Duration>,
+    pub pool_max_idle: Option<usize>,
+}
+
+impl RouteSettings {
+    fn or(self, fallback: &RouteSettings) -> RouteSettings {
+        RouteSettings {
+            connect_timeout: self.connect_timeout.or(fallback.connect_timeout),
+            response_header_timeout: self
+                .response_header_timeout
+                .or(fallback.response_header_timeout),
+            total_timeout: self.total_timeout.or(fallback.total_timeout),
+            max_body_bytes: self.max_body_bytes.or(fallback.max_body_bytes),
+            retries: self.retries.or(fallback.retries),
+            pool_idle_timeout: self.pool_idle_timeout.or(fallback.pool_idle_timeout),
+            pool_max_idle: self.pool_max_idle.or(fallback.pool_max_idle),
+        }
+    }
+}
+
+/// The limits and timeouts of one upstream, every one of them set.
+#[derive(Clone, Debug, PartialEq)]
+pub struct UpstreamSettings {
+    /// TCP (and TLS) connect must finish within this.
+    pub connect_timeout: Duration,
+    /// The upstream's response head must arrive within this after the request is sent.
+    pub response_header_timeout: Duration,
+    /// The whole exchange, body included, must finish within this.
+    pub total_timeout: Duration,
+    /// Largest request body forwarded; larger ones get 413.
+    pub max_body_bytes: u64,
+    /// Retries of a request that never reached the upstream (failed connect).
+    pub retries: u32,
+    /// Pooled connections idle longer than this are closed. Kept below the shortest common
+    /// backend keep-alive (Node.js closes idle sockets after 5 s) so the gateway closes first.
+    pub pool_idle_timeout: Duration,
+    /// Idle connections kept per upstream address.
+    pub pool_max_idle: usize,
+}
+
+impl Default for UpstreamSettings {
+    fn default() -> Self {
+        Self {
+            connect_timeout: Duration::from_secs(2),
+            response_header_timeout: Duration::from_secs(30),
+            total_timeout: Duration::from_secs(60),
+            max_body_bytes: 10 * 1024 * 1024,
+            retries: 2,
+            pool_idle_timeout: Duration::from_secs(4),
+            pool_max_idle: 256,
+        }
+    }
+}
+
+/// One route: requests under `prefix` go to `upstream`.
+#[derive(Clone, Debug)]
+pub struct RouteConfig {
+    /// Name used in metrics and logs: the prefix without its leading slash.
+    pub name: String,
+    pub prefix: String,
+    pub upstream: http::Uri,
+    pub strip_prefix: bool,
+    pub settings: UpstreamSettings,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    region: Option<String>,
+    #[serde(default)]
+    server: Option<ServerConfig>,
+    #[serde(default)]
+    defaults: RouteSettings,
+    #[serde(default, rename = "route")]
+    routes: Vec<FileRoute>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileRoute {
+    prefix: String,
+    upstream: String,
+    #[serde(default = "yes")]
+    strip_prefix: bool,
+    #[serde(flatten)]
+    settings: RouteSettings,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// Where configuration comes from: the environment, with the file it names.
+pub struct Sources {
+    pub file: Option<(String, String)>,
+    pub env: fn(&str) -> Option<String>,
+}
+
+impl Config {
+    /// Loads from the process environment and the file in `GATEWAY_CONFIG`.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        let file = match bootstrap::env::var("GATEWAY_CONFIG") {
+            Some(path) => {
+                let text = std::fs::read_to_string(Path::new(&path)).map_err(|source| {
+                    ConfigError::Read {
+                        path: path.clone(),
+                        source,
+                    }
+                })?;
+                Some((path, text))
+            }
+            None => None,
+        };
+        Self::load(Sources {
+            file,
+            env: bootstrap::env::var,
+        })
+    }
+
+    /// Builds and validates a configuration from a file's text (if any) and environment variables.
+    pub fn load(src: Sources) -> Result<Config, ConfigError> {
+        let env = src.env;
+        let file = match &src.file {
+            Some((path, text)) => toml::from_str::<FileConfig>(text).map_err(|e| ConfigError::Parse {
+                path: path.clone(),
+                message: e.to_string(),
+            })?,
+            None => FileConfig {
+                region: None,
+                server: None,
+                defaults: RouteSettings::default(),
+                routes: Vec::new(),
+            },
+        };
+
+        let region = match env("REGION").or_else(|| env("AWS_REGION")).or(file.region) {
+            Some(r) => {
+                bootstrap::env::validate_region(&r).map_err(|reason| invalid("REGION", &r, reason))?;
+                r
+            }
+            None => return Err(bootstrap::env::EnvError::MissingRegion.into()),
+        };
+
+        let mut server = file.server.unwrap_or_default();
+        if let Some(v) = env("PORT") {
+            server.port = parse_env("PORT", &v)?;
+        }
+        if let Some(v) = env("ADMIN_PORT") {
+            server.admin_port = parse_env("ADMIN_PORT", &v)?;
+        }
+        if let Some(v) = env("TRUSTED_PROXY_HOPS") {
+            server.trusted_proxy_hops = parse_env("TRUSTED_PROXY_HOPS", &v)?;
+        }
+        validate_server(&server)?;
+
+        let mut file_routes = file.routes;
+        if file_routes.is_empty() {
+            for (name, var) in [("/service1", "SERVICE1_URL"), ("/service2", "SERVICE2_URL")] {
+                if let Some(url) = env(var) {
+                    file_routes.push(FileRoute {
+                        prefix: name.into(),
+                        upstream: url,
+                        strip_prefix: true,
+                        settings: RouteSettings::default(),
+                    });
+                }
+            }
+        }
+        if file_routes.is_empty() {
+            return Err(ConfigError::NoRoutes);
+        }
+
+        let mut seen = HashSet::new();
+        let mut routes = Vec::with_capacity(file_routes.len());
+        for (i, r) in file_routes.into_iter().enumerate() {
+            let key = |field: &str| format!("route[{i}].{field}");
+            validate_prefix(&r.prefix).map_err(|reason| invalid(key("prefix"), &r.prefix, reason))?;
+            if !seen.insert(r.prefix.clone()) {
+                return Err(invalid(key("prefix"), &r.prefix, "another route has the same prefix"));
+            }
+            let upstream = parse_upstream(&r.upstream)
+                .map_err(|reason| invalid(key("upstream"), &r.upstream, reason))?;
+            let settings = resolve_settings(r.settings.or(&file.defaults))
+                .map_err(|(field, value, reason)| invalid(key(field), value, reason))?;
+            routes.push(RouteConfig {
+                name: r.prefix.trim_start_matches('/').to_owned(),
+                prefix: r.prefix,
+                upstream,
+                strip_prefix: r.strip_prefix,
+                settings,
+            });
+        }
+        Ok(Config {
+            region,
+            server,
+            routes,
+        })
+    }
+}
+
+fn parse_env<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    value
+        .trim()
+        .parse()
+        .map_err(|e: T::Err| invalid(name, value, e.to_string()))
+}
+
+fn validate_server(s: &ServerConfig) -> Result<(), ConfigError> {
+    let check = |ok: bool, key: &str, value: String, reason: &str| {
+        if ok {
+            Ok(())
+        } else {
+            Err(invalid(format!("server.{key}"), value, reason))
+        }
+    };
+    check(s.port != 0, "port", s.port.to_string(), "must be 1-65535")?;
+    check(s.admin_port != 0, "admin_port", s.admin_port.to_string(), "must be 1-65535")?;
+    check(
+        s.admin_port != s.port,
+        "admin_port",
+        s.admin_port.to_string(),
+        "must differ from server.port: metrics are served on a separate port",
+    )?;
+    check(
+        s.trusted_proxy_hops <= 16,
+        "trusted_proxy_hops",
+        s.trusted_proxy_hops.to_string(),
+        "must be 0-16",
+    )?;
+    check(
+        (Duration::from_millis(100)..=Duration::from_secs(300)).contains(&s.header_read_timeout),
+        "header_read_timeout",
+        format!("{:?}", s.header_read_timeout),
+        "must be between 100ms and 300s",
+    )?;
+    check(
+        (8192..=1024 * 1024).contains(&s.max_header_bytes),
+        "max_header_bytes",
+        s.max_header_bytes.to_string(),
+        "must be between 8192 and 1048576",
+    )?;
+    check(
+        (1..=1000).contains(&s.max_headers),
+        "max_headers",
+        s.max_headers.to_string(),
+        "must be between 1 and 1000",
+    )?;
+    check(
+        (1..=1_000_000).contains(&s.max_connections),
+        "max_connections",
+        s.max_connections.to_string(),
+        "must be between 1 and 1000000",
+    )?;
+    check(
+        s.drain_timeout <= Duration::from_secs(3600),
+        "drain_timeout",
+        format!("{:?}", s.drain_timeout),
+        "must be at most 1h",
+    )
+}
+
+/// A prefix is an absolute, already-normalised path of one or more segments, without a trailing slash.
+fn validate_prefix(prefix: &str) -> Result<(), String> {
+    if !prefix.starts_with('/') || prefix.len() < 2 {
+        return Err("must start with '/' and name at least one segment, e.g. \"/service1\"".into());
+    }
+    if prefix.ends_with('/') {
+        return Err("must not end with '/'".into());
+    }
+    if matches!(prefix, "/health" | "/ready") {
+        return Err("is reserved for the gateway's own health endpoints".into());
+    }
+    for seg in prefix[1..].split('/') {
+        if seg.is_empty() || seg == "." || seg == ".." {
+            return Err("must not contain empty, '.' or '..' segments".into());
+        }
+        if !seg
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~'))
+        {
+            return Err("segments may hold only letters, digits and - _ . ~".into());
+        }
+    }
+    Ok(())
+}
+
+fn parse_upstream(url: &str) -> Result<http::Uri, String> {
+    let uri: http::Uri = url.parse().map_err(|e: http::uri::InvalidUri| e.to_string())?;
+    match uri.scheme_str() {
+        Some("http") | Some("https") => {}
+        _ => return Err("must be an http:// or https:// URL".into()),
+    }
+    if uri.host().is_none_or(str::is_empty) {
+        return Err("must name a host".into());
+    }
+    if uri.query().is_some() || url.contains('#') {
+        return Err("must not have a query or fragment".into());
+    }
+    if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+        return Err("must not carry credentials".into());
+    }
+    Ok(uri)
+}
+
+fn resolve_settings(
+    s: RouteSettings,
+) -> Result<UpstreamSettings, (&'static str, String, &'static str)> {
+    let d = UpstreamSettings::default();
+    let out = UpstreamSettings {
+        connect_timeout: s.connect_timeout.unwrap_or(d.connect_timeout),
+        response_header_timeout: s.response_header_timeout.unwrap_or(d.response_header_timeout),
+        total_timeout: s.total_timeout.unwrap_or(d.total_timeout),
+        max_body_bytes: s.max_body_bytes.unwrap_or(d.max_body_bytes),
+        retries: s.retries.unwrap_or(d.retries),
+        pool_idle_timeout: s.pool_idle_timeout.unwrap_or(d.pool_idle_timeout),
+        pool_max_idle: s.pool_max_idle.unwrap_or(d.pool_max_idle),
+    };
+    let hour = Duration::from_secs(3600);
+    let ms = Duration::from_millis(1);
+    let dur = |d: Duration| format!("{d:?}");
+    if !(ms..=Duration::from_secs(60)).contains(&out.connect_timeout) {
+        return Err(("connect_timeout", dur(out.connect_timeout), "must be between 1ms and 60s"));
+    }
+    if !(ms..=hour).contains(&out.response_header_timeout) {
+        return Err(("response_header_timeout", dur(out.response_header_timeout), "must be between 1ms and 1h"));
+    }
+    if !(ms..=Duration::from_secs(24 * 3600)).contains(&out.total_timeout) {
+        return Err(("total_timeout", dur(out.total_timeout), "must be between 1ms and 24h"));
+    }
+    if out.total_timeout < out.response_header_timeout {
+        return Err(("total_timeout", dur(out.total_timeout), "must not be shorter than response_header_timeout"));
+    }
+    if out.retries > 5 {
+        return Err(("retries", out.retries.to_string(), "must be 0-5"));
+    }
+    if out.pool_idle_timeout > hour {
+        return Err(("pool_idle_timeout", dur(out.pool_idle_timeout), "must be at most 1h"));
+    }
+    if out.pool_max_idle > 100_000 {
+        return Err(("pool_max_idle", out.pool_max_idle.to_string(), "must be at most 100000"));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env_with(vars: &'static [(&'static str, &'static str)]) -> fn(&str) -> Option<String> {
+        // A fn pointer cannot capture, so tests use a thread-local table.
+        VARS.with(|v| *v.borrow_mut() = vars);
+        |name| VARS.with(|v| v.borrow().iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string()))
+    }
+    thread_local! {
+        static VARS: std::cell::RefCell<&'static [(&'static str, &'static str)]> = const { std::cell::RefCell::new(&[]) };
+    }
+
+    fn load(file: Option<&str>, vars: &'static [(&'static str, &'static str)]) -> Result<Config, ConfigError> {
+        Config::load(Sources {
+            file: file.map(|t| ("gateway.toml".to_string(), t.to_string())),
+            env: env_with(vars),
+        })
+    }
+
+    #[test]
+    fn env_urls_are_enough() {
+        let c = load(None, &[("REGION", "us-east-1"), ("SERVICE1_URL", "http://s1:8080"), ("SERVICE2_URL", "https://service2.example.com/base")]).unwrap();
+        assert_eq!(c.routes.len(), 2);
+        assert_eq!(c.routes[0].prefix, "/service1");
+        assert_eq!(c.routes[1].upstream.path(), "/base");
+        assert!(c.routes[0].strip_prefix);
+        assert_eq!(c.server.port, 8080);
+        assert_eq!(c.routes[0].settings, UpstreamSettings::default());
+    }
+
+    #[test]
+    fn aws_region_is_the_fallback() {
+        let c = load(None, &[("AWS_REGION", "us-west-2"), ("SERVICE1_URL", "http://s1")]).unwrap();
+        assert_eq!(c.region, "us-west-2");
+    }
+
+    #[test]
+    fn errors_name_key_and_value() {
+        let e = load(None, &[("REGION", "us-east-1"), ("SERVICE1_URL", "ftp://x")]).unwrap_err().to_string();
+        assert!(e.contains("route[0].upstream") && e.contains("ftp://x"), "{e}");
+        let e = load(None, &[("REGION", "us-east-1"), ("PORT", "80a"), ("SERVICE1_URL", "http://x")]).unwrap_err().to_string();
+        assert!(e.contains("PORT") && e.contains("80a"), "{e}");
+        let e = load(Some("[[route]]\nprefix = \"/a/\"\nupstream = \"http://x\""), &[("REGION", "us-east-1")]).unwrap_err().to_string();
+        assert!(e.contains("route[0].prefix") && e.contains("\"/a/\""), "{e}");
+        let e = load(Some("[defaults]\nretries = 9\n[[route]]\nprefix = \"/a\"\nupstream = \"http://x\""), &[("REGION", "us-east-1")]).unwrap_err().to_string();
+        assert!(e.contains("route[0].retries") && e.contains('9'), "{e}");
+        let e = load(Some("[server]\nmax_headers = 0\n[[route]]\nprefix = \"/a\"\nupstream = \"http://x\""), &[("REGION", "us-east-1")]).unwrap_err().to_string();
+        assert!(e.contains("server.max_headers"), "{e}");
+        let e = load(Some("[[route]]\nprefix = \"/a\"\nupstream = \"http://x\"\nbogus = 1"), &[("REGION", "us-east-1")]).unwrap_err().to_string();
+        assert!(e.contains("bogus"), "{e}");
+        let e = load(Some("[[route]]\nprefix = \"/a\"\nupstream = \"http://x\"\ntotal_timeout = \"soon\""), &[("REGION", "us-east-1")]).unwrap_err().to_string();
+        assert!(e.contains("total_timeout") || e.contains("soon"), "{e}");
+        assert!(matches!(load(None, &[("REGION", "us-east-1")]), Err(ConfigError::NoRoutes)));
+        assert!(matches!(load(None, &[("SERVICE1_URL", "http://x")]), Err(ConfigError::Env(_))));
+    }
+
+    #[test]
+    fn file_routes_defaults_and_overrides() {
+        let text = r#"
+            region = "eu-west-1"
+            [server]
+            trusted_proxy_hops = 1
+            [defaults]
+            connect_timeout = "500ms"
+            [[route]]
+            prefix = "/service1"
+            upstream = "http://a:1"
+            [[route]]
+            prefix = "/service1/admin"
+            upstream = "http://b:2"
+            strip_prefix = false
+            connect_timeout = "1s"
+        "#;
+        let c = load(Some(text), &[("TRUSTED_PROXY_HOPS", "2")]).unwrap();
+        assert_eq!(c.region, "eu-west-1");
+        assert_eq!(c.server.trusted_proxy_hops, 2, "env wins over the file");
+        assert_eq!(c.routes[0].settings.connect_timeout, Duration::from_millis(500));
+        assert_eq!(c.routes[1].settings.connect_timeout, Duration::from_secs(1));
+        assert!(!c.routes[1].strip_prefix);
+        assert_eq!(c.routes[1].name, "service1/admin");
+        let dup = "[[route]]\nprefix = \"/a\"\nupstream = \"http://x\"\n[[route]]\nprefix = \"/a\"\nupstream = \"http://y\"";
+        assert!(load(Some(dup), &[("REGION", "us-east-1")]).unwrap_err().to_string().contains("same prefix"));
+    }
+
+    #[test]
+    fn prefixes() {
+        assert!(validate_prefix("/service1").is_ok());
+        assert!(validate_prefix("/a/b").is_ok());
+        for bad in ["", "/", "a", "/a/", "/a//b", "/a/../b", "/health", "/a%2f", "/a b"] {
+            assert!(validate_prefix(bad).is_err(), "{bad}");
+        }
+    }
+}

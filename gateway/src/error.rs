@@ -1,0 +1,140 @@
+//! What can go wrong on the proxy path, and the answer each failure gets.
+//!
+//! Upstream faults are 502 (refused, reset, malformed) or 504 (timeouts), never 400; client faults
+//! are 4xx. Every error answer is a small JSON body that carries the request id, so a user's report
+//! can be matched to the gateway's log line.
+
+use std::time::Duration;
+
+use axum::response::{IntoResponse, Response};
+use http::{header, HeaderValue, StatusCode};
+
+use crate::path::PathError;
+
+/// A request the gateway could not complete.
+#[derive(Debug, thiserror::Error)]
+pub enum ProxyError {
+    #[error("no route for this path")]
+    NoRoute,
+    #[error(transparent)]
+    BadPath(#[from] PathError),
+    #[error("a request must not carry both Content-Length and Transfer-Encoding")]
+    AmbiguousFraming,
+    #[error("the request body is larger than the limit of {limit} bytes")]
+    BodyTooLarge { limit: u64 },
+    #[error("the request body could not be read from the client")]
+    ClientBody,
+    #[error("cannot connect to the upstream")]
+    Connect,
+    #[error("connecting to the upstream timed out")]
+    ConnectTimeout,
+    #[error("the upstream sent no response head within {0:?}")]
+    ResponseTimeout(Duration),
+    #[error("the upstream closed or reset the connection")]
+    UpstreamClosed,
+    #[error("the upstream sent a malformed response")]
+    UpstreamMalformed,
+    #[error("the upstream request failed")]
+    Upstream,
+}
+
+impl ProxyError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::NoRoute => StatusCode::NOT_FOUND,
+            Self::BadPath(_) | Self::AmbiguousFraming | Self::ClientBody => StatusCode::BAD_REQUEST,
+            Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::ConnectTimeout | Self::ResponseTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
+            Self::Connect | Self::UpstreamClosed | Self::UpstreamMalformed | Self::Upstream => {
+                StatusCode::BAD_GATEWAY
+            }
+        }
+    }
+
+    /// A stable, machine-readable name for the error (JSON `error` field and metric label).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::NoRoute => "not_found",
+            Self::BadPath(_) => "bad_path",
+            Self::AmbiguousFraming => "ambiguous_framing",
+            Self::BodyTooLarge { .. } => "body_too_large",
+            Self::ClientBody => "client_body",
+            Self::Connect => "upstream_connect",
+            Self::ConnectTimeout => "upstream_connect_timeout",
+            Self::ResponseTimeout(_) => "upstream_timeout",
+            Self::UpstreamClosed => "upstream_closed",
+            Self::UpstreamMalformed => "upstream_malformed",
+            Self::Upstream => "upstream_error",
+        }
+    }
+
+    /// Whether the fault lies with the upstream (counted as an upstream error).
+    pub fn is_upstream(&self) -> bool {
+        self.status().is_server_error()
+    }
+
+    /// Classifies a failed upstream exchange by walking the error's source chain.
+    pub fn from_client_error(err: &hyper_util::client::legacy::Error, body_limit: u64) -> ProxyError {
+        if crate::body::is_length_limit(err) {
+            return ProxyError::BodyTooLarge { limit: body_limit };
+        }
+        let mut timed_out = false;
+        let mut closed = false;
+        let mut malformed = false;
+        let mut client_body = false;
+        let mut cur: Option<&(dyn std::error::Error + 'static)> = Some(err);
+        while let Some(e) = cur {
+            if let Some(io) = e.downcast_ref::<std::io::Error>() {
+                use std::io::ErrorKind::*;
+                match io.kind() {
+                    TimedOut => timed_out = true,
+                    ConnectionReset | ConnectionAborted | BrokenPipe | UnexpectedEof => {
+                        closed = true
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(h) = e.downcast_ref::<hyper::Error>() {
+                if h.is_parse() || h.is_parse_status() || h.is_parse_too_large() {
+                    malformed = true;
+                } else if h.is_incomplete_message() || h.is_closed() || h.is_canceled() {
+                    closed = true;
+                } else if h.is_body_write_aborted() || h.is_user() {
+                    client_body = true;
+                }
+            }
+            cur = e.source();
+        }
+        if err.is_connect() {
+            if timed_out {
+                ProxyError::ConnectTimeout
+            } else {
+                ProxyError::Connect
+            }
+        } else if malformed {
+            ProxyError::UpstreamMalformed
+        } else if client_body {
+            ProxyError::ClientBody
+        } else if closed {
+            ProxyError::UpstreamClosed
+        } else {
+            ProxyError::Upstream
+        }
+    }
+
+    /// The JSON answer for this error.
+    pub fn to_response(&self, request_id: Option<&HeaderValue>) -> Response {
+        let id = request_id.and_then(|v| v.to_str().ok()).unwrap_or("");
+        let body = serde_json::json!({
+            "error": self.code(),
+            "message": self.to_string(),
+            "request_id": id,
+        });
+        let mut resp = (self.status(), body.to_string()).into_response();
+        resp.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        resp
+    }
+}

@@ -1,0 +1,86 @@
+//! The external API: an axum/hyper reverse proxy in front of the team services.
+//!
+//! A request's path through the code: [`server`] accepts it; the layers in [`app`] give it a
+//! request id, log and measure it ([`telemetry`]) and refuse or normalise it ([`sanitize`],
+//! [`path`]); the router answers `/`, `/health`, `/ready` itself and hands everything else to
+//! [`proxy`], which picks a route ([`routes`]), rewrites headers ([`hop`], [`forwarding`]) and
+//! sends it through the route's [`upstream`] client ([`client`], [`body`]). Failures become
+//! [`error`] answers. [`config`] holds every setting; [`metrics`] names every metric.
+
+pub mod app;
+pub mod body;
+pub mod client;
+pub mod config;
+pub mod error;
+pub mod forwarding;
+pub mod hop;
+pub mod metrics;
+pub mod path;
+pub mod proxy;
+pub mod routes;
+pub mod sanitize;
+pub mod server;
+pub mod telemetry;
+pub mod upstream;
+
+use std::future::{Future, IntoFuture};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+
+/// The gateway's two listeners: the API and the admin port (metrics).
+pub struct Listeners {
+    pub main: TcpListener,
+    pub admin: TcpListener,
+}
+
+impl Listeners {
+    /// Binds both ports from the configuration.
+    pub async fn bind(config: &Config) -> std::io::Result<Listeners> {
+        let s = &config.server;
+        Ok(Listeners {
+            main: TcpListener::bind(SocketAddr::new(s.bind, s.port)).await?,
+            admin: TcpListener::bind(SocketAddr::new(s.bind, s.admin_port)).await?,
+        })
+    }
+}
+
+/// Runs the gateway until `shutdown` resolves, then drains: `/ready` turns 503, the listeners
+/// close, in-flight requests get up to the drain deadline. The one place shutdown is handled.
+pub async fn run(config: Config, listeners: Listeners, shutdown: impl Future<Output = ()>) {
+    let handle = metrics::install();
+    let gw = Arc::new(app::Gateway::new(&config));
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let stopped = move || {
+        let mut rx = stop_rx.clone();
+        async move {
+            let _ = rx.wait_for(|s| *s).await;
+        }
+    };
+    tracing::info!(
+        region = %config.region,
+        port = config.server.port,
+        admin_port = config.server.admin_port,
+        routes = ?config.routes.iter().map(|r| format!("{} -> {}", r.prefix, r.upstream)).collect::<Vec<_>>(),
+        "gateway listening"
+    );
+    let main = tokio::spawn(server::serve(
+        listeners.main,
+        app::router(gw.clone()),
+        config.server.clone(),
+        stopped(),
+    ));
+    let admin = tokio::spawn(
+        axum::serve(listeners.admin, metrics::admin_router(handle))
+            .with_graceful_shutdown(stopped())
+            .into_future(),
+    );
+    shutdown.await;
+    gw.set_draining();
+    let _ = stop_tx.send(true);
+    let _ = main.await;
+    let _ = admin.await;
+}

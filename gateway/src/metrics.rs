@@ -1,0 +1,90 @@
+//! Prometheus metrics: names in one place, the recorder, and the admin router that serves them.
+//!
+//! | metric | labels |
+//! |---|---|
+//! | `gateway_requests_total` | route, status, upstream_region |
+//! | `gateway_request_duration_seconds` (histogram, to the response head) | route |
+//! | `gateway_upstream_errors_total` | route, kind |
+//! | `gateway_upstream_retries_total` | route |
+//! | `gateway_connections_open` (gauge) | |
+
+use std::sync::OnceLock;
+use std::time::Duration;
+
+use axum::routing::get;
+use axum::Router;
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+
+const BUCKETS: &[f64] = &[
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0,
+];
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Installs the process-wide recorder once and returns the handle that renders it.
+pub fn install() -> PrometheusHandle {
+    HANDLE
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets_for_metric(
+                    Matcher::Full("gateway_request_duration_seconds".into()),
+                    BUCKETS,
+                )
+                .expect("bucket list is not empty")
+                .build_recorder();
+            let handle = recorder.handle();
+            if metrics::set_global_recorder(recorder).is_err() {
+                tracing::warn!("a metrics recorder was already installed");
+            }
+            metrics::describe_counter!("gateway_requests_total", "Requests answered, by route, status and upstream region.");
+            metrics::describe_histogram!("gateway_request_duration_seconds", metrics::Unit::Seconds, "Time from request to response head.");
+            metrics::describe_counter!("gateway_upstream_errors_total", "Requests that failed because of the upstream, by kind.");
+            metrics::describe_counter!("gateway_upstream_retries_total", "Requests resent after a failed connect.");
+            metrics::describe_gauge!("gateway_connections_open", "Client connections open now.");
+            let upkeep = handle.clone();
+            // Histograms are drained into the exporter's summaries periodically.
+            if let Ok(rt) = tokio::runtime::Handle::try_current() {
+                rt.spawn(async move {
+                    let mut tick = tokio::time::interval(Duration::from_secs(5));
+                    loop {
+                        tick.tick().await;
+                        upkeep.run_upkeep();
+                    }
+                });
+            }
+            handle
+        })
+        .clone()
+}
+
+/// The admin listener's router: `/metrics` in the Prometheus text format, and `/health`.
+pub fn admin_router(handle: PrometheusHandle) -> Router {
+    Router::new()
+        .route("/metrics", get(move || std::future::ready(handle.render())))
+        .route("/health", get(|| async { "ok" }))
+}
+
+pub fn request(route: &str, status: u16, upstream_region: &str, latency: Duration) {
+    metrics::counter!(
+        "gateway_requests_total",
+        "route" => route.to_owned(),
+        "status" => status.to_string(),
+        "upstream_region" => upstream_region.to_owned()
+    )
+    .increment(1);
+    metrics::histogram!("gateway_request_duration_seconds", "route" => route.to_owned())
+        .record(latency.as_secs_f64());
+}
+
+pub fn upstream_error(route: &str, kind: &'static str) {
+    metrics::counter!("gateway_upstream_errors_total", "route" => route.to_owned(), "kind" => kind)
+        .increment(1);
+}
+
+pub fn retry(route: &str) {
+    metrics::counter!("gateway_upstream_retries_total", "route" => route.to_owned()).increment(1);
+}
+
+pub fn connections_open(delta: f64) {
+    metrics::gauge!("gateway_connections_open").increment(delta);
+}

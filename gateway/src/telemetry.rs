@@ -1,0 +1,84 @@
+//! Request ids, the per-request log line and request metrics, as layers around every request.
+//!
+//! The proxy handler records what it did in an [`Exchange`] response extension (route, upstream,
+//! upstream region, retries, error); [`observe`] turns it into one JSON log line and the request
+//! metrics when the response head is ready.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::Request;
+use axum::middleware::Next;
+use axum::response::Response;
+use http::{HeaderName, HeaderValue};
+
+use crate::metrics;
+
+pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// What the proxy did with one request, for the log line and metrics.
+#[derive(Clone, Debug)]
+pub struct Exchange {
+    pub route: Arc<str>,
+    pub upstream: Option<Arc<str>>,
+    pub upstream_region: Option<HeaderValue>,
+    pub retries: u32,
+    pub error: Option<&'static str>,
+}
+
+impl Exchange {
+    pub fn new(route: &Arc<str>, upstream: &Arc<str>) -> Self {
+        Self {
+            route: route.clone(),
+            upstream: Some(upstream.clone()),
+            upstream_region: None,
+            retries: 0,
+            error: None,
+        }
+    }
+
+    /// A request that matched no route (or was refused before routing).
+    pub fn unrouted(error: &'static str) -> Self {
+        Self {
+            route: Arc::from("none"),
+            upstream: None,
+            upstream_region: None,
+            retries: 0,
+            error: Some(error),
+        }
+    }
+}
+
+/// axum middleware: measures the request and writes its log line and metrics.
+pub async fn observe(req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let request_id = req.headers().get(&X_REQUEST_ID).cloned();
+    let resp = next.run(req).await;
+    let latency = start.elapsed();
+
+    let exchange = resp.extensions().get::<Exchange>();
+    let route = exchange.map_or("gateway", |e| &e.route);
+    let region = exchange
+        .and_then(|e| e.upstream_region.as_ref())
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let status = resp.status().as_u16();
+    metrics::request(route, status, region, latency);
+    tracing::info!(
+        target: "access",
+        request_id = request_id.as_ref().and_then(|v| v.to_str().ok()).unwrap_or(""),
+        method = %method,
+        path = %path,
+        route,
+        status,
+        upstream = exchange.and_then(|e| e.upstream.as_deref()).unwrap_or(""),
+        upstream_region = region,
+        retries = exchange.map_or(0, |e| e.retries),
+        error = exchange.and_then(|e| e.error).unwrap_or(""),
+        latency_us = latency.as_micros() as u64,
+        "request"
+    );
+    resp
+}
