@@ -1,0 +1,285 @@
+# Offline tests of the global root: the AWS provider is mocked, nothing is created.
+
+mock_provider "aws" {
+  mock_resource "aws_route53recoverycontrolconfig_cluster" {
+    defaults = {
+      arn = "arn:aws:route53-recovery-control::123456789012:cluster/0123abcd"
+      cluster_endpoints = [
+        { region = "us-east-1", endpoint = "https://host-aaaa.route53-recovery-cluster.us-east-1.amazonaws.com/v1" },
+        { region = "us-west-2", endpoint = "https://host-bbbb.route53-recovery-cluster.us-west-2.amazonaws.com/v1" },
+        { region = "eu-west-1", endpoint = "https://host-cccc.route53-recovery-cluster.eu-west-1.amazonaws.com/v1" },
+        { region = "ap-northeast-1", endpoint = "https://host-dddd.route53-recovery-cluster.ap-northeast-1.amazonaws.com/v1" },
+        { region = "ap-southeast-2", endpoint = "https://host-eeee.route53-recovery-cluster.ap-southeast-2.amazonaws.com/v1" },
+      ]
+    }
+  }
+
+  mock_resource "aws_route53recoverycontrolconfig_control_panel" {
+    defaults = {
+      arn = "arn:aws:route53-recovery-control::123456789012:controlpanel/1111"
+    }
+  }
+
+  mock_resource "aws_route53recoverycontrolconfig_routing_control" {
+    defaults = {
+      arn = "arn:aws:route53-recovery-control::123456789012:controlpanel/1111/routingcontrol/0000"
+    }
+  }
+
+  mock_resource "aws_route53recoverycontrolconfig_safety_rule" {
+    defaults = {
+      arn = "arn:aws:route53-recovery-control::123456789012:controlpanel/1111/safetyrule/9999"
+    }
+  }
+
+  mock_resource "aws_route53_health_check" {
+    defaults = {
+      arn = "arn:aws:route53:::healthcheck/01234567-89ab-cdef-0123-456789abcdef"
+    }
+  }
+
+  mock_resource "aws_iam_openid_connect_provider" {
+    defaults = {
+      arn = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
+    }
+  }
+
+  mock_resource "aws_iam_role" {
+    defaults = {
+      arn = "arn:aws:iam::123456789012:role/mrapi-github-deploy"
+    }
+  }
+
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "123456789012"
+      arn        = "arn:aws:iam::123456789012:user/terraform"
+    }
+  }
+
+  mock_data "aws_partition" {
+    defaults = {
+      partition = "aws"
+    }
+  }
+
+  mock_data "aws_iam_openid_connect_provider" {
+    defaults = {
+      arn = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
+    }
+  }
+}
+
+# Distinct ARNs for service1's controls, so the tests can tell the regions apart.
+override_resource {
+  target = module.arc_app["service1"].aws_route53recoverycontrolconfig_routing_control.this["primary"]
+  values = {
+    arn = "arn:aws:route53-recovery-control::123456789012:controlpanel/2222/routingcontrol/aaaa"
+  }
+}
+
+override_resource {
+  target = module.arc_app["service1"].aws_route53recoverycontrolconfig_routing_control.this["secondary"]
+  values = {
+    arn = "arn:aws:route53-recovery-control::123456789012:controlpanel/2222/routingcontrol/bbbb"
+  }
+}
+
+variables {
+  domain_name    = "example.com"
+  hosted_zone_id = "Z0123456789ABCDEFGHIJ"
+  regional_load_balancers = {
+    us-east-1 = { dns_name = "mrapi-1.us-east-1.elb.amazonaws.com", zone_id = "Z35SXDOTRQ7X7K" }
+    us-west-2 = { dns_name = "mrapi-2.us-west-2.elb.amazonaws.com", zone_id = "Z1H1FL5HABSF5" }
+  }
+}
+
+run "default_wiring" {
+  assert {
+    condition     = toset(keys(module.arc_app)) == toset(["external-api", "service1", "service2"])
+    error_message = "Expected one control panel per app."
+  }
+
+  assert {
+    condition = alltrue([for name, rcs in output.routing_controls :
+      toset(keys(rcs)) == toset(["us-east-1", "us-west-2"]) &&
+      rcs["us-east-1"].name == "${name}-primary-rc" &&
+      rcs["us-west-2"].name == "${name}-secondary-rc"
+    ])
+    error_message = "Each app needs two routing controls, <app>-primary-rc in us-east-1 and <app>-secondary-rc in us-west-2."
+  }
+
+  assert {
+    condition     = alltrue([for name, hcs in output.health_check_ids : length(hcs) == 2 && alltrue([for id in values(hcs) : id != null && id != ""])])
+    error_message = "Each routing control needs a health check."
+  }
+
+  assert {
+    condition = alltrue([for name, recs in output.failover_records :
+      recs["PRIMARY"].region == "us-east-1" && recs["PRIMARY"].alias_dns_name == "mrapi-1.us-east-1.elb.amazonaws.com" &&
+      recs["SECONDARY"].region == "us-west-2" && recs["SECONDARY"].alias_dns_name == "mrapi-2.us-west-2.elb.amazonaws.com"
+    ])
+    error_message = "PRIMARY must point at the primary region's load balancer and SECONDARY at the other."
+  }
+
+  assert {
+    condition     = alltrue([for name, recs in output.failover_records : recs["PRIMARY"].health_check_id == output.health_check_ids[name]["us-east-1"] && recs["SECONDARY"].health_check_id == output.health_check_ids[name]["us-west-2"]])
+    error_message = "Each failover record must carry the health check of its own region's routing control."
+  }
+
+  assert {
+    condition     = length(output.safety_rules) == 3 && alltrue([for arn in values(output.safety_rules) : startswith(arn, "arn:aws:route53-recovery-control::")])
+    error_message = "Expected one safety rule per control panel."
+  }
+
+  assert {
+    condition     = output.hostnames == { external-api = "externalapi.example.com", service1 = "service1.example.com", service2 = "service2.example.com" }
+    error_message = "Hostnames are externalapi, service1 and service2 under the domain."
+  }
+
+  assert {
+    condition     = output.deploy_role_arn == null
+    error_message = "No deployment role without github_repository."
+  }
+}
+
+run "cluster_document_shape" {
+  assert {
+    condition     = keys(jsondecode(output.cluster_document)) == ["apps", "cluster_arn", "endpoints", "version"]
+    error_message = "The cluster document has exactly version, cluster_arn, endpoints and apps."
+  }
+
+  assert {
+    condition     = jsondecode(output.cluster_document).version == 1 && jsondecode(output.cluster_document).cluster_arn == "arn:aws:route53-recovery-control::123456789012:cluster/0123abcd"
+    error_message = "version is 1 and cluster_arn is the cluster's ARN."
+  }
+
+  assert {
+    condition = length(jsondecode(output.cluster_document).endpoints) == 5 && alltrue([
+      for e in jsondecode(output.cluster_document).endpoints : keys(e) == ["region", "url"] && startswith(e.url, "https://")
+    ])
+    error_message = "endpoints lists the five regional endpoints as {region, url}."
+  }
+
+  assert {
+    condition     = jsondecode(output.cluster_document).endpoints[0] == { region = "us-east-1", url = "https://host-aaaa.route53-recovery-cluster.us-east-1.amazonaws.com/v1" }
+    error_message = "Endpoints come from the cluster's cluster_endpoints."
+  }
+
+  assert {
+    condition     = keys(jsondecode(output.cluster_document).apps) == ["external-api", "service1", "service2"]
+    error_message = "apps is keyed by external-api, service1 and service2."
+  }
+
+  assert {
+    condition = alltrue([for name, app in jsondecode(output.cluster_document).apps :
+      keys(app) == ["control_panel_arn", "control_panel_name", "hostname", "primary_region", "regions", "secondary_region"] &&
+      app.control_panel_name == name &&
+      keys(app.regions) == ["us-east-1", "us-west-2"] &&
+      alltrue([for region, r in app.regions : keys(r) == ["routing_control_arn", "routing_control_name", "url"]])
+    ])
+    error_message = "Each app entry has the fields of docs/cluster.md and one entry per region."
+  }
+
+  assert {
+    condition = jsondecode(output.cluster_document).apps["external-api"] == {
+      hostname           = "externalapi.example.com"
+      control_panel_arn  = "arn:aws:route53-recovery-control::123456789012:controlpanel/1111"
+      control_panel_name = "external-api"
+      primary_region     = "us-east-1"
+      secondary_region   = "us-west-2"
+      regions = {
+        us-east-1 = {
+          routing_control_arn  = "arn:aws:route53-recovery-control::123456789012:controlpanel/1111/routingcontrol/0000"
+          routing_control_name = "external-api-primary-rc"
+          url                  = "https://externalapi.us-east-1.example.com"
+        }
+        us-west-2 = {
+          routing_control_arn  = "arn:aws:route53-recovery-control::123456789012:controlpanel/1111/routingcontrol/0000"
+          routing_control_name = "external-api-secondary-rc"
+          url                  = "https://externalapi.us-west-2.example.com"
+        }
+      }
+    }
+    error_message = "The external-api entry does not match docs/cluster.md."
+  }
+
+  assert {
+    condition = (
+      jsondecode(output.cluster_document).apps["service1"].regions["us-east-1"].routing_control_arn == "arn:aws:route53-recovery-control::123456789012:controlpanel/2222/routingcontrol/aaaa" &&
+      jsondecode(output.cluster_document).apps["service1"].regions["us-west-2"].routing_control_arn == "arn:aws:route53-recovery-control::123456789012:controlpanel/2222/routingcontrol/bbbb"
+    )
+    error_message = "Each region's entry names that region's routing control."
+  }
+
+  assert {
+    condition     = toset(output.gateway_routing_control_arns) == toset(["arn:aws:route53-recovery-control::123456789012:controlpanel/2222/routingcontrol/aaaa", "arn:aws:route53-recovery-control::123456789012:controlpanel/2222/routingcontrol/bbbb", "arn:aws:route53-recovery-control::123456789012:controlpanel/1111/routingcontrol/0000"]) && length(output.gateway_routing_control_arns) == 4
+    error_message = "The gateway follows service1's and service2's four routing controls."
+  }
+}
+
+# The rehearsal scenario of the original: service2 starts in us-west-2.
+run "per_app_primary_region" {
+  variables {
+    apps = {
+      external-api = { hostname_label = "externalapi" }
+      service1     = { hostname_label = "service1" }
+      service2     = { hostname_label = "service2", primary_region = "us-west-2", secondary_region = "us-east-1" }
+    }
+  }
+
+  assert {
+    condition     = output.failover_records["service2"]["PRIMARY"].alias_dns_name == "mrapi-2.us-west-2.elb.amazonaws.com" && output.failover_records["service2"]["SECONDARY"].alias_dns_name == "mrapi-1.us-east-1.elb.amazonaws.com"
+    error_message = "service2's PRIMARY record must point at us-west-2."
+  }
+
+  assert {
+    condition     = output.failover_records["service1"]["PRIMARY"].alias_dns_name == "mrapi-1.us-east-1.elb.amazonaws.com"
+    error_message = "service1 keeps us-east-1 as primary."
+  }
+
+  assert {
+    condition     = output.routing_controls["service2"]["us-west-2"].name == "service2-primary-rc" && jsondecode(output.cluster_document).apps["service2"].primary_region == "us-west-2"
+    error_message = "service2's primary routing control lives in us-west-2."
+  }
+}
+
+run "deploy_role" {
+  variables {
+    github_repository = "example-org/example-api"
+  }
+
+  assert {
+    condition     = output.deploy_role_arn == "arn:aws:iam::123456789012:role/mrapi-github-deploy"
+    error_message = "The deployment role is created for the repository."
+  }
+
+  assert {
+    condition     = jsondecode(aws_iam_role.deploy[0].assume_role_policy).Statement[0].Condition.StringEquals["token.actions.githubusercontent.com:sub"] == "repo:example-org/example-api:environment:production"
+    error_message = "Only the repository's production environment may assume the role."
+  }
+
+  assert {
+    condition = toset(flatten([for s in jsondecode(aws_iam_role_policy.deploy[0].policy).Statement : s.Resource if s.Sid == "PushImages"])) == toset([
+      "arn:aws:ecr:us-east-1:123456789012:repository/mrapi/*",
+      "arn:aws:ecr:us-west-2:123456789012:repository/mrapi/*",
+    ])
+    error_message = "The role may push to the deployment's repositories in both regions only."
+  }
+}
+
+run "rejects_bad_inputs" {
+  command = plan
+
+  variables {
+    domain_name = "Example.COM"
+    apps = {
+      service1 = { hostname_label = "service1", primary_region = "us-east-1", secondary_region = "us-east-1" }
+    }
+    regional_load_balancers = {
+      us-east-1 = { dns_name = "mrapi-1.us-east-1.elb.amazonaws.com", zone_id = "Z35SXDOTRQ7X7K" }
+    }
+  }
+
+  expect_failures = [var.domain_name, var.apps, var.regional_load_balancers]
+}
