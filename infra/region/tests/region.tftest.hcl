@@ -1,0 +1,422 @@
+# Offline tests of the regional root: the AWS provider is mocked, nothing is created.
+
+mock_provider "aws" {
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "123456789012"
+      arn        = "arn:aws:iam::123456789012:user/terraform"
+    }
+  }
+
+  mock_data "aws_partition" {
+    defaults = {
+      partition = "aws"
+    }
+  }
+
+  mock_data "aws_region" {
+    defaults = {
+      name = "us-east-1"
+    }
+  }
+
+  mock_data "aws_elb_service_account" {
+    defaults = {
+      arn = "arn:aws:iam::127311923021:root"
+    }
+  }
+
+  mock_resource "aws_kms_key" {
+    defaults = {
+      arn    = "arn:aws:kms:us-east-1:123456789012:key/01234567-89ab-cdef-0123-456789abcdef"
+      key_id = "01234567-89ab-cdef-0123-456789abcdef"
+    }
+  }
+
+  mock_resource "aws_s3_bucket" {
+    defaults = {
+      arn = "arn:aws:s3:::mrapi-logs-us-east-1-123456789012"
+    }
+  }
+
+  mock_resource "aws_vpc" {
+    defaults = {
+      arn        = "arn:aws:ec2:us-east-1:123456789012:vpc/vpc-0123456789abcdef0"
+      cidr_block = "10.10.0.0/16"
+    }
+  }
+
+  mock_resource "aws_flow_log" {
+    defaults = {
+      arn = "arn:aws:ec2:us-east-1:123456789012:vpc-flow-log/fl-0123456789abcdef0"
+    }
+  }
+
+  mock_resource "aws_security_group" {
+    defaults = {
+      arn = "arn:aws:ec2:us-east-1:123456789012:security-group/sg-0123456789abcdef0"
+    }
+  }
+
+  mock_resource "aws_lb" {
+    defaults = {
+      arn        = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/mrapi/0123456789abcdef"
+      arn_suffix = "app/mrapi/0123456789abcdef"
+      dns_name   = "mrapi-123456789.us-east-1.elb.amazonaws.com"
+      zone_id    = "Z35SXDOTRQ7X7K"
+    }
+  }
+
+  mock_resource "aws_lb_listener" {
+    defaults = {
+      arn = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/mrapi/0123456789abcdef/0123456789abcdef"
+    }
+  }
+
+  mock_resource "aws_lb_listener_rule" {
+    defaults = {
+      arn = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/mrapi/0123456789abcdef/0123456789abcdef/0123456789abcdef"
+    }
+  }
+
+  mock_resource "aws_lb_target_group" {
+    defaults = {
+      arn        = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/mrapi-app/0123456789abcdef"
+      arn_suffix = "targetgroup/mrapi-app/0123456789abcdef"
+    }
+  }
+
+  mock_resource "aws_acm_certificate" {
+    defaults = {
+      arn = "arn:aws:acm:us-east-1:123456789012:certificate/01234567-89ab-cdef-0123-456789abcdef"
+      domain_validation_options = [
+        { domain_name = "externalapi.example.com", resource_record_name = "_v0.externalapi.example.com.", resource_record_type = "CNAME", resource_record_value = "_w0.acm-validations.aws." },
+        { domain_name = "service1.example.com", resource_record_name = "_v1.service1.example.com.", resource_record_type = "CNAME", resource_record_value = "_w1.acm-validations.aws." },
+        { domain_name = "service2.example.com", resource_record_name = "_v2.service2.example.com.", resource_record_type = "CNAME", resource_record_value = "_w2.acm-validations.aws." },
+        { domain_name = "externalapi.us-east-1.example.com", resource_record_name = "_v3.externalapi.us-east-1.example.com.", resource_record_type = "CNAME", resource_record_value = "_w3.acm-validations.aws." },
+        { domain_name = "service1.us-east-1.example.com", resource_record_name = "_v4.service1.us-east-1.example.com.", resource_record_type = "CNAME", resource_record_value = "_w4.acm-validations.aws." },
+        { domain_name = "service2.us-east-1.example.com", resource_record_name = "_v5.service2.us-east-1.example.com.", resource_record_type = "CNAME", resource_record_value = "_w5.acm-validations.aws." },
+        { domain_name = "externalapi.us-west-2.example.com", resource_record_name = "_v6.externalapi.us-west-2.example.com.", resource_record_type = "CNAME", resource_record_value = "_w6.acm-validations.aws." },
+        { domain_name = "service1.us-west-2.example.com", resource_record_name = "_v7.service1.us-west-2.example.com.", resource_record_type = "CNAME", resource_record_value = "_w7.acm-validations.aws." },
+        { domain_name = "service2.us-west-2.example.com", resource_record_name = "_v8.service2.us-west-2.example.com.", resource_record_type = "CNAME", resource_record_value = "_w8.acm-validations.aws." },
+      ]
+    }
+  }
+
+  mock_resource "aws_acm_certificate_validation" {
+    defaults = {
+      certificate_arn = "arn:aws:acm:us-east-1:123456789012:certificate/01234567-89ab-cdef-0123-456789abcdef"
+    }
+  }
+
+  mock_resource "aws_ecr_repository" {
+    defaults = {
+      arn            = "arn:aws:ecr:us-east-1:123456789012:repository/mrapi/app"
+      repository_url = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mrapi/app"
+      registry_id    = "123456789012"
+    }
+  }
+
+  mock_resource "aws_cloudwatch_log_group" {
+    defaults = {
+      arn = "arn:aws:logs:us-east-1:123456789012:log-group:/ecs/mrapi/app"
+    }
+  }
+
+  mock_resource "aws_ecs_cluster" {
+    defaults = {
+      arn = "arn:aws:ecs:us-east-1:123456789012:cluster/mrapi"
+      id  = "arn:aws:ecs:us-east-1:123456789012:cluster/mrapi"
+    }
+  }
+
+  mock_resource "aws_iam_role" {
+    defaults = {
+      arn = "arn:aws:iam::123456789012:role/mrapi-app-us-east-1-task"
+    }
+  }
+
+  mock_resource "aws_ecs_task_definition" {
+    defaults = {
+      arn                  = "arn:aws:ecs:us-east-1:123456789012:task-definition/mrapi-app:1"
+      arn_without_revision = "arn:aws:ecs:us-east-1:123456789012:task-definition/mrapi-app"
+    }
+  }
+
+  mock_resource "aws_ecs_service" {
+    defaults = {
+      id = "arn:aws:ecs:us-east-1:123456789012:service/mrapi/app"
+    }
+  }
+
+  mock_resource "aws_appautoscaling_target" {
+    defaults = {
+      arn = "arn:aws:application-autoscaling:us-east-1:123456789012:scalable-target/0123456789abcdef"
+    }
+  }
+
+  mock_resource "aws_appautoscaling_policy" {
+    defaults = {
+      arn = "arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:01234567-89ab-cdef-0123-456789abcdef:resource/ecs/service/mrapi/app:policyName/cpu"
+    }
+  }
+
+  mock_resource "aws_vpc_endpoint" {
+    defaults = {
+      arn = "arn:aws:ec2:us-east-1:123456789012:vpc-endpoint/vpce-0123456789abcdef0"
+    }
+  }
+}
+
+variables {
+  region             = "us-east-1"
+  availability_zones = ["us-east-1a", "us-east-1b"]
+  domain_name        = "example.com"
+  hosted_zone_id     = "Z0123456789ABCDEFGHIJ"
+  gateway_image_tag  = "0123456789abcdef0123456789abcdef01234567"
+  service1_image_tag = "0123456789abcdef0123456789abcdef01234567"
+  service2_image_tag = "0123456789abcdef0123456789abcdef01234567"
+}
+
+run "every_service_is_hardened" {
+  assert {
+    condition     = toset(keys(output.ecs_services)) == toset(["gateway", "service1", "service2"])
+    error_message = "Expected the gateway, service1 and service2 services."
+  }
+
+  assert {
+    condition     = alltrue([for app, s in output.ecs_services : s.deployment_circuit_breaker.enable && s.deployment_circuit_breaker.rollback])
+    error_message = "Every service needs the deployment circuit breaker with rollback."
+  }
+
+  assert {
+    condition     = alltrue([for app, s in output.ecs_services : s.health_check_command == ["CMD", "/${app}", "healthcheck"]])
+    error_message = "Every container health check runs /<binary> healthcheck."
+  }
+
+  assert {
+    condition     = alltrue([for app, s in output.ecs_services : s.readonly_root_filesystem == true && s.user == "65532"])
+    error_message = "Every container runs as 65532 with a read-only root filesystem."
+  }
+
+  assert {
+    condition     = alltrue([for app, s in output.ecs_services : s.log_retention_days == 365])
+    error_message = "Every log group needs a retention."
+  }
+
+  assert {
+    condition     = alltrue([for app, s in output.ecs_services : s.stop_timeout == 30])
+    error_message = "stopTimeout must be 30 s (the gateway drains for up to 25 s)."
+  }
+
+  assert {
+    condition     = alltrue([for app, s in output.ecs_services : s.assign_public_ip == false])
+    error_message = "No task gets a public IP."
+  }
+
+  assert {
+    condition     = alltrue([for app, s in output.ecs_services : s.environment["PORT"] == "8080" && s.environment["REGION"] == "us-east-1"])
+    error_message = "Every container gets REGION and PORT=8080."
+  }
+
+  assert {
+    condition     = alltrue([for app, s in output.ecs_services : s.target_group_health_check == { path = "/health", port = "8080", matcher = "200" }])
+    error_message = "Target groups check /health on port 8080."
+  }
+
+  assert {
+    condition     = output.ecs_services["gateway"].port_mappings == [8080, 9090] && output.ecs_services["service1"].port_mappings == [8080]
+    error_message = "The gateway also exposes its metrics port 9090; the services only 8080."
+  }
+
+  assert {
+    condition     = alltrue([for app, s in output.ecs_services : s.execution_role_arn != null && s.task_role_arn != null]) && module.app["gateway"].execution_role_arn != null
+    error_message = "Every app has an execution role and a task role."
+  }
+}
+
+run "dns_mode_gateway" {
+  assert {
+    condition     = output.ecs_services["gateway"].environment["SERVICE1_URL"] == "https://service1.example.com" && output.ecs_services["gateway"].environment["SERVICE2_URL"] == "https://service2.example.com"
+    error_message = "In dns mode the gateway calls the services' failover hostnames."
+  }
+
+  assert {
+    condition     = !contains(keys(output.ecs_services["gateway"].environment), "ARC_CLUSTER_JSON")
+    error_message = "dns mode passes no cluster document."
+  }
+
+  assert {
+    condition     = output.gateway_task_role_policy == null
+    error_message = "In dns mode the gateway's task role has no permissions."
+  }
+
+  assert {
+    condition     = !contains(keys(output.ecs_services["service1"].environment), "SERVICE1_URL")
+    error_message = "Only the gateway gets upstream URLs."
+  }
+}
+
+run "arc_mode_gateway" {
+  variables {
+    gateway_failover_mode = "arc"
+    arc_cluster_json = jsonencode({
+      version     = 1
+      cluster_arn = "arn:aws:route53-recovery-control::123456789012:cluster/0123abcd"
+      endpoints   = [{ region = "us-east-1", url = "https://host-aaaa.route53-recovery-cluster.us-east-1.amazonaws.com/v1" }]
+      apps = {
+        external-api = { regions = { us-east-1 = { routing_control_arn = "arn:aws:route53-recovery-control::123456789012:controlpanel/1111/routingcontrol/aaaa" } } }
+        service1 = { regions = {
+          us-east-1 = { routing_control_arn = "arn:aws:route53-recovery-control::123456789012:controlpanel/2222/routingcontrol/aaaa" }
+          us-west-2 = { routing_control_arn = "arn:aws:route53-recovery-control::123456789012:controlpanel/2222/routingcontrol/bbbb" }
+        } }
+        service2 = { regions = {
+          us-east-1 = { routing_control_arn = "arn:aws:route53-recovery-control::123456789012:controlpanel/3333/routingcontrol/aaaa" }
+          us-west-2 = { routing_control_arn = "arn:aws:route53-recovery-control::123456789012:controlpanel/3333/routingcontrol/bbbb" }
+        } }
+      }
+    })
+  }
+
+  assert {
+    condition     = output.ecs_services["gateway"].environment["GATEWAY_FAILOVER_MODE"] == "arc" && jsondecode(output.ecs_services["gateway"].environment["ARC_CLUSTER_JSON"]).cluster_arn == "arn:aws:route53-recovery-control::123456789012:cluster/0123abcd"
+    error_message = "arc mode passes GATEWAY_FAILOVER_MODE=arc and the cluster document."
+  }
+
+  assert {
+    condition = toset(flatten([
+      for s in jsondecode(output.gateway_task_role_policy).Statement : s.Resource if s.Sid == "ReadFollowedRoutingControls"
+      ])) == toset([
+      "arn:aws:route53-recovery-control::123456789012:controlpanel/2222/routingcontrol/aaaa",
+      "arn:aws:route53-recovery-control::123456789012:controlpanel/2222/routingcontrol/bbbb",
+      "arn:aws:route53-recovery-control::123456789012:controlpanel/3333/routingcontrol/aaaa",
+      "arn:aws:route53-recovery-control::123456789012:controlpanel/3333/routingcontrol/bbbb",
+    ])
+    error_message = "The gateway may read only service1's and service2's routing controls (not external-api's)."
+  }
+
+  assert {
+    condition = alltrue([
+      for s in jsondecode(output.gateway_task_role_policy).Statement :
+      s.Effect == "Allow" && alltrue([for a in s.Action : startswith(a, "route53-recovery-cluster:Get") || startswith(a, "route53-recovery-cluster:List")])
+    ])
+    error_message = "The gateway's task role may only read routing control states, never update them."
+  }
+
+  assert {
+    condition     = output.ecs_services["service1"].environment == { PORT = "8080", REGION = "us-east-1" }
+    error_message = "The services are unaffected by the gateway's mode."
+  }
+}
+
+run "arc_mode_with_explicit_arns" {
+  variables {
+    gateway_failover_mode    = "arc"
+    arc_cluster_json         = "{\"version\": 1, \"apps\": {}}"
+    arc_routing_control_arns = ["arn:aws:route53-recovery-control::123456789012:controlpanel/2222/routingcontrol/aaaa"]
+  }
+
+  assert {
+    condition     = jsondecode(output.gateway_task_role_policy).Statement[0].Resource == ["arn:aws:route53-recovery-control::123456789012:controlpanel/2222/routingcontrol/aaaa"]
+    error_message = "arc_routing_control_arns overrides the ARNs taken from the document."
+  }
+}
+
+run "arc_mode_needs_cluster_document" {
+  command = plan
+
+  variables {
+    gateway_failover_mode = "arc"
+  }
+
+  expect_failures = [output.gateway_failover_mode]
+}
+
+run "load_balancer_and_storage" {
+  assert {
+    condition     = output.load_balancer == { dns_name = "mrapi-123456789.us-east-1.elb.amazonaws.com", zone_id = "Z35SXDOTRQ7X7K" }
+    error_message = "load_balancer is the {dns_name, zone_id} the global root expects."
+  }
+
+  assert {
+    condition     = output.regional_hostnames == { gateway = "externalapi.us-east-1.example.com", service1 = "service1.us-east-1.example.com", service2 = "service2.us-east-1.example.com" }
+    error_message = "Regional hostnames are <label>.<region>.<domain>."
+  }
+
+  assert {
+    condition     = alltrue([for r in aws_ecr_repository.app : r.image_tag_mutability == "IMMUTABLE" && r.image_scanning_configuration[0].scan_on_push])
+    error_message = "ECR repositories need immutable tags and scan on push."
+  }
+
+  assert {
+    condition     = toset([for r in aws_ecr_repository.app : r.name]) == toset(["mrapi/gateway", "mrapi/service1", "mrapi/service2"])
+    error_message = "Repositories are named <name>/<app>."
+  }
+
+  assert {
+    condition     = length(aws_ecr_lifecycle_policy.app) == 3
+    error_message = "Every repository needs a lifecycle policy."
+  }
+
+  assert {
+    condition     = one([for s in aws_ecs_cluster.this.setting : s.value if s.name == "containerInsights"]) == "enabled"
+    error_message = "Container Insights must be on."
+  }
+
+  assert {
+    condition     = aws_kms_key.this.enable_key_rotation
+    error_message = "The KMS key rotates."
+  }
+
+  assert {
+    condition     = aws_s3_bucket_public_access_block.logs.block_public_acls && aws_s3_bucket_public_access_block.logs.restrict_public_buckets
+    error_message = "The log bucket blocks public access."
+  }
+
+  assert {
+    condition     = one(aws_s3_bucket_server_side_encryption_configuration.logs.rule[*].apply_server_side_encryption_by_default[0].sse_algorithm) == "AES256"
+    error_message = "The log bucket is encrypted (SSE-S3, the only kind load balancer logs support)."
+  }
+
+  assert {
+    condition     = aws_s3_bucket_lifecycle_configuration.logs.rule[0].expiration[0].days == 90
+    error_message = "Logs expire after 90 days."
+  }
+}
+
+run "vpc_endpoints_only_warns" {
+  variables {
+    egress_mode = "vpc_endpoints"
+  }
+
+  assert {
+    condition     = length(module.network.nat_gateway_ids) == 0 && length(module.network.interface_endpoint_ids) == 3
+    error_message = "vpc_endpoints mode has interface endpoints and no NAT gateway."
+  }
+
+  expect_failures = [check.gateway_needs_internet_egress]
+}
+
+run "nat_gateway_and_vpc_endpoints" {
+  variables {
+    egress_mode = "nat_gateway_and_vpc_endpoints"
+  }
+
+  assert {
+    condition     = length(module.network.interface_endpoint_ids) == 3 && length(module.network.nat_gateway_ids) == 2
+    error_message = "nat_gateway_and_vpc_endpoints creates both."
+  }
+}
+
+run "rejects_bad_inputs" {
+  command = plan
+
+  variables {
+    region                = "US-EAST-1"
+    vpc_cidr              = "10.0.0.0/33"
+    gateway_failover_mode = "consul"
+    app_settings          = { worker = { cpu = 256 } }
+  }
+
+  expect_failures = [var.region, var.vpc_cidr, var.gateway_failover_mode, var.app_settings]
+}
