@@ -75,7 +75,9 @@ pub fn router(gw: Arc<Gateway>) -> Router {
             telemetry::X_REQUEST_ID.clone(),
             MakeRequestUuid,
         ))
-        .layer(PropagateRequestIdLayer::new(telemetry::X_REQUEST_ID.clone()))
+        .layer(PropagateRequestIdLayer::new(
+            telemetry::X_REQUEST_ID.clone(),
+        ))
         .layer(axum::middleware::from_fn(telemetry::observe))
         .layer(axum::middleware::from_fn(sanitize::sanitize));
     Router::new()

@@ -49,7 +49,7 @@ impl BodySlot {
         RequestBody {
             slot: self.slot.clone(),
             body: None,
-            hint: self.hint.clone(),
+            hint: self.hint,
         }
     }
 
@@ -97,7 +97,7 @@ impl HttpBody for RequestBody {
     }
 
     fn size_hint(&self) -> SizeHint {
-        self.hint.clone()
+        self.hint
     }
 }
 

@@ -215,6 +215,9 @@ struct FileRoute {
     strip_prefix: bool,
     #[serde(flatten)]
     settings: RouteSettings,
+    /// The environment variable a route came from, to name it in errors.
+    #[serde(skip)]
+    from_env: Option<&'static str>,
 }
 
 fn yes() -> bool {
@@ -252,10 +255,12 @@ impl Config {
     pub fn load(src: Sources) -> Result<Config, ConfigError> {
         let env = src.env;
         let file = match &src.file {
-            Some((path, text)) => toml::from_str::<FileConfig>(text).map_err(|e| ConfigError::Parse {
-                path: path.clone(),
-                message: e.to_string(),
-            })?,
+            Some((path, text)) => {
+                toml::from_str::<FileConfig>(text).map_err(|e| ConfigError::Parse {
+                    path: path.clone(),
+                    message: e.to_string(),
+                })?
+            }
             None => FileConfig {
                 region: None,
                 server: None,
@@ -266,7 +271,8 @@ impl Config {
 
         let region = match env("REGION").or_else(|| env("AWS_REGION")).or(file.region) {
             Some(r) => {
-                bootstrap::env::validate_region(&r).map_err(|reason| invalid("REGION", &r, reason))?;
+                bootstrap::env::validate_region(&r)
+                    .map_err(|reason| invalid("REGION", &r, reason))?;
                 r
             }
             None => return Err(bootstrap::env::EnvError::MissingRegion.into()),
@@ -293,6 +299,7 @@ impl Config {
                         upstream: url,
                         strip_prefix: true,
                         settings: RouteSettings::default(),
+                        from_env: Some(var),
                     });
                 }
             }
@@ -304,10 +311,18 @@ impl Config {
         let mut seen = HashSet::new();
         let mut routes = Vec::with_capacity(file_routes.len());
         for (i, r) in file_routes.into_iter().enumerate() {
-            let key = |field: &str| format!("route[{i}].{field}");
-            validate_prefix(&r.prefix).map_err(|reason| invalid(key("prefix"), &r.prefix, reason))?;
+            let key = |field: &str| match (r.from_env, field) {
+                (Some(var), "upstream") => var.to_owned(),
+                _ => format!("route[{i}].{field}"),
+            };
+            validate_prefix(&r.prefix)
+                .map_err(|reason| invalid(key("prefix"), &r.prefix, reason))?;
             if !seen.insert(r.prefix.clone()) {
-                return Err(invalid(key("prefix"), &r.prefix, "another route has the same prefix"));
+                return Err(invalid(
+                    key("prefix"),
+                    &r.prefix,
+                    "another route has the same prefix",
+                ));
             }
             let upstream = parse_upstream(&r.upstream)
                 .map_err(|reason| invalid(key("upstream"), &r.upstream, reason))?;
@@ -348,7 +363,12 @@ fn validate_server(s: &ServerConfig) -> Result<(), ConfigError> {
         }
     };
     check(s.port != 0, "port", s.port.to_string(), "must be 1-65535")?;
-    check(s.admin_port != 0, "admin_port", s.admin_port.to_string(), "must be 1-65535")?;
+    check(
+        s.admin_port != 0,
+        "admin_port",
+        s.admin_port.to_string(),
+        "must be 1-65535",
+    )?;
     check(
         s.admin_port != s.port,
         "admin_port",
@@ -419,7 +439,9 @@ fn validate_prefix(prefix: &str) -> Result<(), String> {
 }
 
 fn parse_upstream(url: &str) -> Result<http::Uri, String> {
-    let uri: http::Uri = url.parse().map_err(|e: http::uri::InvalidUri| e.to_string())?;
+    let uri: http::Uri = url
+        .parse()
+        .map_err(|e: http::uri::InvalidUri| e.to_string())?;
     match uri.scheme_str() {
         Some("http") | Some("https") => {}
         _ => return Err("must be an http:// or https:// URL".into()),
@@ -442,7 +464,9 @@ fn resolve_settings(
     let d = UpstreamSettings::default();
     let out = UpstreamSettings {
         connect_timeout: s.connect_timeout.unwrap_or(d.connect_timeout),
-        response_header_timeout: s.response_header_timeout.unwrap_or(d.response_header_timeout),
+        response_header_timeout: s
+            .response_header_timeout
+            .unwrap_or(d.response_header_timeout),
         total_timeout: s.total_timeout.unwrap_or(d.total_timeout),
         max_body_bytes: s.max_body_bytes.unwrap_or(d.max_body_bytes),
         retries: s.retries.unwrap_or(d.retries),
@@ -453,25 +477,49 @@ fn resolve_settings(
     let ms = Duration::from_millis(1);
     let dur = |d: Duration| format!("{d:?}");
     if !(ms..=Duration::from_secs(60)).contains(&out.connect_timeout) {
-        return Err(("connect_timeout", dur(out.connect_timeout), "must be between 1ms and 60s"));
+        return Err((
+            "connect_timeout",
+            dur(out.connect_timeout),
+            "must be between 1ms and 60s",
+        ));
     }
     if !(ms..=hour).contains(&out.response_header_timeout) {
-        return Err(("response_header_timeout", dur(out.response_header_timeout), "must be between 1ms and 1h"));
+        return Err((
+            "response_header_timeout",
+            dur(out.response_header_timeout),
+            "must be between 1ms and 1h",
+        ));
     }
     if !(ms..=Duration::from_secs(24 * 3600)).contains(&out.total_timeout) {
-        return Err(("total_timeout", dur(out.total_timeout), "must be between 1ms and 24h"));
+        return Err((
+            "total_timeout",
+            dur(out.total_timeout),
+            "must be between 1ms and 24h",
+        ));
     }
     if out.total_timeout < out.response_header_timeout {
-        return Err(("total_timeout", dur(out.total_timeout), "must not be shorter than response_header_timeout"));
+        return Err((
+            "total_timeout",
+            dur(out.total_timeout),
+            "must not be shorter than response_header_timeout",
+        ));
     }
     if out.retries > 5 {
         return Err(("retries", out.retries.to_string(), "must be 0-5"));
     }
     if out.pool_idle_timeout > hour {
-        return Err(("pool_idle_timeout", dur(out.pool_idle_timeout), "must be at most 1h"));
+        return Err((
+            "pool_idle_timeout",
+            dur(out.pool_idle_timeout),
+            "must be at most 1h",
+        ));
     }
     if out.pool_max_idle > 100_000 {
-        return Err(("pool_max_idle", out.pool_max_idle.to_string(), "must be at most 100000"));
+        return Err((
+            "pool_max_idle",
+            out.pool_max_idle.to_string(),
+            "must be at most 100000",
+        ));
     }
     Ok(out)
 }
@@ -483,13 +531,23 @@ mod tests {
     fn env_with(vars: &'static [(&'static str, &'static str)]) -> fn(&str) -> Option<String> {
         // A fn pointer cannot capture, so tests use a thread-local table.
         VARS.with(|v| *v.borrow_mut() = vars);
-        |name| VARS.with(|v| v.borrow().iter().find(|(k, _)| *k == name).map(|(_, v)| v.to_string()))
+        |name| {
+            VARS.with(|v| {
+                v.borrow()
+                    .iter()
+                    .find(|(k, _)| *k == name)
+                    .map(|(_, v)| v.to_string())
+            })
+        }
     }
     thread_local! {
         static VARS: std::cell::RefCell<&'static [(&'static str, &'static str)]> = const { std::cell::RefCell::new(&[]) };
     }
 
-    fn load(file: Option<&str>, vars: &'static [(&'static str, &'static str)]) -> Result<Config, ConfigError> {
+    fn load(
+        file: Option<&str>,
+        vars: &'static [(&'static str, &'static str)],
+    ) -> Result<Config, ConfigError> {
         Config::load(Sources {
             file: file.map(|t| ("gateway.toml".to_string(), t.to_string())),
             env: env_with(vars),
@@ -498,7 +556,15 @@ mod tests {
 
     #[test]
     fn env_urls_are_enough() {
-        let c = load(None, &[("REGION", "us-east-1"), ("SERVICE1_URL", "http://s1:8080"), ("SERVICE2_URL", "https://service2.example.com/base")]).unwrap();
+        let c = load(
+            None,
+            &[
+                ("REGION", "us-east-1"),
+                ("SERVICE1_URL", "http://s1:8080"),
+                ("SERVICE2_URL", "https://service2.example.com/base"),
+            ],
+        )
+        .unwrap();
         assert_eq!(c.routes.len(), 2);
         assert_eq!(c.routes[0].prefix, "/service1");
         assert_eq!(c.routes[1].upstream.path(), "/base");
@@ -509,28 +575,80 @@ mod tests {
 
     #[test]
     fn aws_region_is_the_fallback() {
-        let c = load(None, &[("AWS_REGION", "us-west-2"), ("SERVICE1_URL", "http://s1")]).unwrap();
+        let c = load(
+            None,
+            &[("AWS_REGION", "us-west-2"), ("SERVICE1_URL", "http://s1")],
+        )
+        .unwrap();
         assert_eq!(c.region, "us-west-2");
     }
 
     #[test]
     fn errors_name_key_and_value() {
-        let e = load(None, &[("REGION", "us-east-1"), ("SERVICE1_URL", "ftp://x")]).unwrap_err().to_string();
-        assert!(e.contains("route[0].upstream") && e.contains("ftp://x"), "{e}");
-        let e = load(None, &[("REGION", "us-east-1"), ("PORT", "80a"), ("SERVICE1_URL", "http://x")]).unwrap_err().to_string();
+        let e = load(
+            None,
+            &[("REGION", "us-east-1"), ("SERVICE1_URL", "ftp://x")],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("SERVICE1_URL") && e.contains("ftp://x"), "{e}");
+        let e = load(
+            None,
+            &[
+                ("REGION", "us-east-1"),
+                ("PORT", "80a"),
+                ("SERVICE1_URL", "http://x"),
+            ],
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("PORT") && e.contains("80a"), "{e}");
-        let e = load(Some("[[route]]\nprefix = \"/a/\"\nupstream = \"http://x\""), &[("REGION", "us-east-1")]).unwrap_err().to_string();
-        assert!(e.contains("route[0].prefix") && e.contains("\"/a/\""), "{e}");
-        let e = load(Some("[defaults]\nretries = 9\n[[route]]\nprefix = \"/a\"\nupstream = \"http://x\""), &[("REGION", "us-east-1")]).unwrap_err().to_string();
+        let e = load(
+            Some("[[route]]\nprefix = \"/a/\"\nupstream = \"http://x\""),
+            &[("REGION", "us-east-1")],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("route[0].prefix") && e.contains("\"/a/\""),
+            "{e}"
+        );
+        let e = load(
+            Some("[defaults]\nretries = 9\n[[route]]\nprefix = \"/a\"\nupstream = \"http://x\""),
+            &[("REGION", "us-east-1")],
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("route[0].retries") && e.contains('9'), "{e}");
-        let e = load(Some("[server]\nmax_headers = 0\n[[route]]\nprefix = \"/a\"\nupstream = \"http://x\""), &[("REGION", "us-east-1")]).unwrap_err().to_string();
+        let e = load(
+            Some("[server]\nmax_headers = 0\n[[route]]\nprefix = \"/a\"\nupstream = \"http://x\""),
+            &[("REGION", "us-east-1")],
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("server.max_headers"), "{e}");
-        let e = load(Some("[[route]]\nprefix = \"/a\"\nupstream = \"http://x\"\nbogus = 1"), &[("REGION", "us-east-1")]).unwrap_err().to_string();
+        let e = load(
+            Some("[[route]]\nprefix = \"/a\"\nupstream = \"http://x\"\nbogus = 1"),
+            &[("REGION", "us-east-1")],
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("bogus"), "{e}");
-        let e = load(Some("[[route]]\nprefix = \"/a\"\nupstream = \"http://x\"\ntotal_timeout = \"soon\""), &[("REGION", "us-east-1")]).unwrap_err().to_string();
+        let e = load(
+            Some("[[route]]\nprefix = \"/a\"\nupstream = \"http://x\"\ntotal_timeout = \"soon\""),
+            &[("REGION", "us-east-1")],
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("total_timeout") || e.contains("soon"), "{e}");
-        assert!(matches!(load(None, &[("REGION", "us-east-1")]), Err(ConfigError::NoRoutes)));
-        assert!(matches!(load(None, &[("SERVICE1_URL", "http://x")]), Err(ConfigError::Env(_))));
+        assert!(matches!(
+            load(None, &[("REGION", "us-east-1")]),
+            Err(ConfigError::NoRoutes)
+        ));
+        assert!(matches!(
+            load(None, &[("SERVICE1_URL", "http://x")]),
+            Err(ConfigError::Env(_))
+        ));
     }
 
     #[test]
@@ -553,19 +671,27 @@ mod tests {
         let c = load(Some(text), &[("TRUSTED_PROXY_HOPS", "2")]).unwrap();
         assert_eq!(c.region, "eu-west-1");
         assert_eq!(c.server.trusted_proxy_hops, 2, "env wins over the file");
-        assert_eq!(c.routes[0].settings.connect_timeout, Duration::from_millis(500));
+        assert_eq!(
+            c.routes[0].settings.connect_timeout,
+            Duration::from_millis(500)
+        );
         assert_eq!(c.routes[1].settings.connect_timeout, Duration::from_secs(1));
         assert!(!c.routes[1].strip_prefix);
         assert_eq!(c.routes[1].name, "service1/admin");
         let dup = "[[route]]\nprefix = \"/a\"\nupstream = \"http://x\"\n[[route]]\nprefix = \"/a\"\nupstream = \"http://y\"";
-        assert!(load(Some(dup), &[("REGION", "us-east-1")]).unwrap_err().to_string().contains("same prefix"));
+        assert!(load(Some(dup), &[("REGION", "us-east-1")])
+            .unwrap_err()
+            .to_string()
+            .contains("same prefix"));
     }
 
     #[test]
     fn prefixes() {
         assert!(validate_prefix("/service1").is_ok());
         assert!(validate_prefix("/a/b").is_ok());
-        for bad in ["", "/", "a", "/a/", "/a//b", "/a/../b", "/health", "/a%2f", "/a b"] {
+        for bad in [
+            "", "/", "a", "/a/", "/a//b", "/a/../b", "/health", "/a%2f", "/a b",
+        ] {
             assert!(validate_prefix(bad).is_err(), "{bad}");
         }
     }

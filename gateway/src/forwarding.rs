@@ -130,7 +130,10 @@ mod tests {
     fn headers(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for (k, v) in pairs {
-            h.append(HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
+            h.append(
+                HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
         }
         h
     }
@@ -144,12 +147,18 @@ mod tests {
             ("x-forwarded-host", "evil.example.com"),
             ("forwarded", "for=6.6.6.6"),
         ]);
-        let client = Forwarding { trusted_proxy_hops: 0 }.apply(&mut h, "192.0.2.7:5000".parse().unwrap(), "http");
+        let client = Forwarding {
+            trusted_proxy_hops: 0,
+        }
+        .apply(&mut h, "192.0.2.7:5000".parse().unwrap(), "http");
         assert_eq!(client.to_string(), "192.0.2.7");
         assert_eq!(h["x-forwarded-for"], "192.0.2.7");
         assert_eq!(h["x-forwarded-proto"], "http");
         assert_eq!(h["x-forwarded-host"], "api.example.com");
-        assert_eq!(h["forwarded"], "for=192.0.2.7;host=api.example.com;proto=http");
+        assert_eq!(
+            h["forwarded"],
+            "for=192.0.2.7;host=api.example.com;proto=http"
+        );
     }
 
     #[test]
@@ -161,7 +170,10 @@ mod tests {
             ("forwarded", "for=198.51.100.1;proto=https"),
         ]);
         // The ALB (10.0.0.5 here, the peer) is the one trusted hop: the client is the last XFF entry.
-        let client = Forwarding { trusted_proxy_hops: 1 }.apply(&mut h, "[::ffff:10.0.0.5]:1".parse().unwrap(), "http");
+        let client = Forwarding {
+            trusted_proxy_hops: 1,
+        }
+        .apply(&mut h, "[::ffff:10.0.0.5]:1".parse().unwrap(), "http");
         assert_eq!(client.to_string(), "203.0.113.9");
         assert_eq!(h["x-forwarded-for"], "198.51.100.1, 203.0.113.9, 10.0.0.5");
         assert_eq!(h["x-forwarded-proto"], "https");
@@ -174,7 +186,10 @@ mod tests {
     #[test]
     fn ipv6_is_quoted_and_short_chains_fall_back() {
         let mut h = headers(&[]);
-        let client = Forwarding { trusted_proxy_hops: 3 }.apply(&mut h, "[2001:db8::1]:9".parse().unwrap(), "http");
+        let client = Forwarding {
+            trusted_proxy_hops: 3,
+        }
+        .apply(&mut h, "[2001:db8::1]:9".parse().unwrap(), "http");
         assert_eq!(client.to_string(), "2001:db8::1");
         assert_eq!(h["forwarded"], "for=\"[2001:db8::1]\";proto=http");
         assert!(!h.contains_key("x-forwarded-host"));

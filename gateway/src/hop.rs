@@ -77,7 +77,10 @@ mod tests {
     fn map(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();
         for (k, v) in pairs {
-            h.append(HeaderName::from_bytes(k.as_bytes()).unwrap(), v.parse().unwrap());
+            h.append(
+                HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                v.parse().unwrap(),
+            );
         }
         h
     }
@@ -112,7 +115,10 @@ mod tests {
 
     #[test]
     fn upgrades_are_relayed_only_when_asked() {
-        let h = map(&[("connection", "keep-alive, Upgrade"), ("upgrade", "websocket")]);
+        let h = map(&[
+            ("connection", "keep-alive, Upgrade"),
+            ("upgrade", "websocket"),
+        ]);
         let proto = upgrade_protocol(&h);
         assert_eq!(proto.as_ref().unwrap(), "websocket");
         let mut h2 = h.clone();

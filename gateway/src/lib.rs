@@ -13,6 +13,7 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod forwarding;
+pub mod framing;
 pub mod hop;
 pub mod metrics;
 pub mod path;

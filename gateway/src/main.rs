@@ -7,7 +7,9 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(about = "The external API gateway. Needs REGION and SERVICE1_URL/SERVICE2_URL, or GATEWAY_CONFIG.")]
+#[command(
+    about = "The external API gateway. Needs REGION and SERVICE1_URL/SERVICE2_URL, or GATEWAY_CONFIG."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,
@@ -41,9 +43,12 @@ fn serve() -> anyhow::Result<()> {
     let config = gateway::config::Config::from_env().context("invalid configuration")?;
     let rt = bootstrap::runtime::build()?;
     rt.block_on(async {
-        let listeners = gateway::Listeners::bind(&config)
-            .await
-            .with_context(|| format!("cannot listen on ports {} and {}", config.server.port, config.server.admin_port))?;
+        let listeners = gateway::Listeners::bind(&config).await.with_context(|| {
+            format!(
+                "cannot listen on ports {} and {}",
+                config.server.port, config.server.admin_port
+            )
+        })?;
         gateway::run(config, listeners, bootstrap::shutdown::signal()).await;
         Ok(())
     })

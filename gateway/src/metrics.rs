@@ -36,10 +36,23 @@ pub fn install() -> PrometheusHandle {
             if metrics::set_global_recorder(recorder).is_err() {
                 tracing::warn!("a metrics recorder was already installed");
             }
-            metrics::describe_counter!("gateway_requests_total", "Requests answered, by route, status and upstream region.");
-            metrics::describe_histogram!("gateway_request_duration_seconds", metrics::Unit::Seconds, "Time from request to response head.");
-            metrics::describe_counter!("gateway_upstream_errors_total", "Requests that failed because of the upstream, by kind.");
-            metrics::describe_counter!("gateway_upstream_retries_total", "Requests resent after a failed connect.");
+            metrics::describe_counter!(
+                "gateway_requests_total",
+                "Requests answered, by route, status and upstream region."
+            );
+            metrics::describe_histogram!(
+                "gateway_request_duration_seconds",
+                metrics::Unit::Seconds,
+                "Time from request to response head."
+            );
+            metrics::describe_counter!(
+                "gateway_upstream_errors_total",
+                "Requests that failed because of the upstream, by kind."
+            );
+            metrics::describe_counter!(
+                "gateway_upstream_retries_total",
+                "Requests resent after a failed connect."
+            );
             metrics::describe_gauge!("gateway_connections_open", "Client connections open now.");
             let upkeep = handle.clone();
             // Histograms are drained into the exporter's summaries periodically.

@@ -73,7 +73,10 @@ pub fn normalize(path: &str) -> Result<Cow<'_, str>, PathError> {
             i += 1;
             continue;
         }
-        let (hi, lo) = match (bytes.get(i + 1).copied().and_then(hex), bytes.get(i + 2).copied().and_then(hex)) {
+        let (hi, lo) = match (
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
             (Some(h), Some(l)) => (h, l),
             _ => return Err(PathError::BadEscape),
         };
@@ -82,7 +85,10 @@ pub fn normalize(path: &str) -> Result<Cow<'_, str>, PathError> {
             b'/' | b'\\' => return Err(PathError::EncodedSeparator),
             b'%' => {
                 let next_is_escape = matches!(
-                    (bytes.get(i + 3).copied().and_then(hex), bytes.get(i + 4).copied().and_then(hex)),
+                    (
+                        bytes.get(i + 3).copied().and_then(hex),
+                        bytes.get(i + 4).copied().and_then(hex)
+                    ),
                     (Some(_), Some(_))
                 );
                 if next_is_escape {
@@ -145,7 +151,10 @@ mod tests {
 
     #[test]
     fn plain_paths_are_borrowed() {
-        assert!(matches!(normalize("/service1/items/7"), Ok(Cow::Borrowed(_))));
+        assert!(matches!(
+            normalize("/service1/items/7"),
+            Ok(Cow::Borrowed(_))
+        ));
         assert!(matches!(normalize("/a.b/c..d"), Ok(Cow::Borrowed(_))));
         assert_eq!(n("/").unwrap(), "/");
         assert_eq!(n("/a//b/").unwrap(), "/a//b/");
@@ -185,7 +194,10 @@ mod tests {
         assert_eq!(n("/service1/..%2fadmin"), Err(PathError::EncodedSeparator));
         assert_eq!(n("/service1/%2F"), Err(PathError::EncodedSeparator));
         assert_eq!(n("/service1/%5c..%5c"), Err(PathError::EncodedSeparator));
-        assert_eq!(n("/service1/%252e%252e/admin"), Err(PathError::DoubleEncoding));
+        assert_eq!(
+            n("/service1/%252e%252e/admin"),
+            Err(PathError::DoubleEncoding)
+        );
         assert_eq!(n("/service1/%252f"), Err(PathError::DoubleEncoding));
         assert_eq!(n("/service1\\..\\admin"), Err(PathError::Backslash));
         assert_eq!(n("/a%00"), Err(PathError::ControlCharacter));

@@ -37,7 +37,8 @@ pub async fn handle(
     let request_id = req.headers().get(&telemetry::X_REQUEST_ID).cloned();
     let Some(route) = gw.routes.find(req.uri().path()).cloned() else {
         let mut resp = ProxyError::NoRoute.to_response(request_id.as_ref());
-        resp.extensions_mut().insert(Exchange::unrouted(ProxyError::NoRoute.code()));
+        resp.extensions_mut()
+            .insert(Exchange::unrouted(ProxyError::NoRoute.code()));
         return resp;
     };
     let mut exchange = Exchange::new(&route.name, &route.upstream.label);
@@ -52,7 +53,8 @@ pub async fn handle(
         }
     };
     if let Some(id) = request_id {
-        resp.headers_mut().insert(telemetry::X_REQUEST_ID.clone(), id);
+        resp.headers_mut()
+            .insert(telemetry::X_REQUEST_ID.clone(), id);
     }
     resp.extensions_mut().insert(exchange);
     resp
@@ -132,7 +134,11 @@ async fn forward(
                 tracing::debug!(error = ?e, "upstream request failed");
                 return Err(ProxyError::from_client_error(&e, settings.max_body_bytes));
             }
-            Err(_) => return Err(ProxyError::ResponseTimeout(settings.response_header_timeout)),
+            Err(_) => {
+                return Err(ProxyError::ResponseTimeout(
+                    settings.response_header_timeout,
+                ))
+            }
         }
     };
 
@@ -179,4 +185,3 @@ async fn tunnel(client: OnUpgrade, upstream: OnUpgrade) {
         tracing::debug!(error = %e, "upgraded connection ended with an error");
     }
 }
-

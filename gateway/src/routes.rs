@@ -22,7 +22,7 @@ pub struct RouteTable {
 
 impl RouteTable {
     pub fn new(mut routes: Vec<Route>) -> Self {
-        routes.sort_by(|a, b| b.prefix.len().cmp(&a.prefix.len()));
+        routes.sort_by_key(|r| std::cmp::Reverse(r.prefix.len()));
         Self {
             routes: routes.into_iter().map(Arc::new).collect(),
         }
@@ -74,9 +74,21 @@ mod tests {
     fn upstream_paths() {
         assert_eq!(upstream_path("/", "/service1", true, "/service1"), "/");
         assert_eq!(upstream_path("", "/service1", true, "/service1/"), "/");
-        assert_eq!(upstream_path("/", "/service1", true, "/service1/items/7"), "/items/7");
-        assert_eq!(upstream_path("/api/", "/service1", true, "/service1/items"), "/api/items");
-        assert_eq!(upstream_path("/api", "/service1", true, "/service1"), "/api");
-        assert_eq!(upstream_path("/", "/service1", false, "/service1/items"), "/service1/items");
+        assert_eq!(
+            upstream_path("/", "/service1", true, "/service1/items/7"),
+            "/items/7"
+        );
+        assert_eq!(
+            upstream_path("/api/", "/service1", true, "/service1/items"),
+            "/api/items"
+        );
+        assert_eq!(
+            upstream_path("/api", "/service1", true, "/service1"),
+            "/api"
+        );
+        assert_eq!(
+            upstream_path("/", "/service1", false, "/service1/items"),
+            "/service1/items"
+        );
     }
 }

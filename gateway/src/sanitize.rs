@@ -8,10 +8,10 @@ use std::borrow::Cow;
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
-use http::header::{CONTENT_LENGTH, TRANSFER_ENCODING};
 use http::uri::PathAndQuery;
 
 use crate::error::ProxyError;
+use crate::framing::Ambiguous;
 use crate::path;
 use crate::telemetry::{Exchange, X_REQUEST_ID};
 
@@ -30,7 +30,8 @@ pub async fn sanitize(mut req: Request, next: Next) -> Response {
 fn check(req: &mut Request) -> Result<(), ProxyError> {
     // RFC 9112 section 6.1: a request with both is a smuggling attempt or a broken client; a
     // server may reject it, and a proxy that forwards it risks desynchronising the upstream.
-    if req.headers().contains_key(TRANSFER_ENCODING) && req.headers().contains_key(CONTENT_LENGTH) {
+    // hyper drops Content-Length from such a head, so the mark comes from [`crate::framing`].
+    if req.extensions().get::<Ambiguous>().is_some() {
         return Err(ProxyError::AmbiguousFraming);
     }
     let normal = match path::normalize(req.uri().path())? {
@@ -45,7 +46,7 @@ fn check(req: &mut Request) -> Result<(), ProxyError> {
     parts.path_and_query = Some(
         PathAndQuery::try_from(pq).map_err(|_| ProxyError::BadPath(path::PathError::BadEscape))?,
     );
-    *req.uri_mut() =
-        http::Uri::from_parts(parts).map_err(|_| ProxyError::BadPath(path::PathError::BadEscape))?;
+    *req.uri_mut() = http::Uri::from_parts(parts)
+        .map_err(|_| ProxyError::BadPath(path::PathError::BadEscape))?;
     Ok(())
 }

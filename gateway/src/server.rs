@@ -3,7 +3,8 @@
 //! Protections: a complete request head must arrive within `header_read_timeout` (slowloris); a
 //! head larger than `max_header_bytes` or with more than `max_headers` fields is answered 431 by
 //! hyper; at most `max_connections` connections are served at once (the rest wait in the backlog);
-//! accepted sockets get `TCP_NODELAY`. Upgrades (WebSocket) are enabled so the proxy can relay them.
+//! accepted sockets get `TCP_NODELAY`; requests framed by both `Content-Length` and
+//! `Transfer-Encoding` are marked for refusal ([`crate::framing`]). Upgrades (WebSocket) are enabled so the proxy can relay them.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -20,6 +21,7 @@ use tokio::sync::Semaphore;
 use tower::ServiceExt;
 
 use crate::config::ServerConfig;
+use crate::framing::{Ambiguous, FramingWatch, Tracker, Verdicts};
 use crate::metrics;
 
 /// Serves `app` on `listener` until `shutdown` resolves, then stops accepting and gives in-flight
@@ -62,12 +64,20 @@ pub async fn serve(
             tracing::debug!(error = %e, "cannot set TCP_NODELAY");
         }
         let app = app.clone();
+        let verdicts = Arc::new(Verdicts::default());
+        let io = FramingWatch::new(
+            stream,
+            Tracker::new(cfg.max_header_bytes, cfg.max_headers, verdicts.clone()),
+        );
         let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
             req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
+            if verdicts.next_is_ambiguous() {
+                req.extensions_mut().insert(Ambiguous);
+            }
             app.clone().oneshot(req)
         });
         let conn = http
-            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .serve_connection_with_upgrades(TokioIo::new(io), service)
             .into_owned();
         let conn = graceful.watch(conn);
         metrics::connections_open(1.0);

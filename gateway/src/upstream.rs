@@ -31,10 +31,18 @@ pub struct Target<'a> {
 }
 
 impl Upstream {
-    pub fn new(uri: &http::Uri, settings: UpstreamSettings, tls: Arc<rustls::ClientConfig>) -> Self {
+    pub fn new(
+        uri: &http::Uri,
+        settings: UpstreamSettings,
+        tls: Arc<rustls::ClientConfig>,
+    ) -> Self {
         let scheme = uri.scheme().cloned().unwrap_or(Scheme::HTTP);
-        let authority = uri.authority().cloned().expect("validated: upstream URL has a host");
-        let host = HeaderValue::from_str(authority.as_str()).expect("an authority is a valid header value");
+        let authority = uri
+            .authority()
+            .cloned()
+            .expect("validated: upstream URL has a host");
+        let host = HeaderValue::from_str(authority.as_str())
+            .expect("an authority is a valid header value");
         Self {
             client: client::build(&settings, tls),
             label: Arc::from(format!("{scheme}://{authority}")),

@@ -35,10 +35,9 @@ pub async fn probe(port: u16, path: &str, timeout: Duration) -> Result<(), Healt
         let stream = tokio::net::TcpStream::connect(addr)
             .await
             .map_err(|e| HealthError::Connect(addr, e))?;
-        let (mut sender, conn) =
-            hyper::client::conn::http1::handshake(TokioIo::new(stream))
-                .await
-                .map_err(|e| HealthError::Http(addr, e))?;
+        let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+            .await
+            .map_err(|e| HealthError::Http(addr, e))?;
         tokio::spawn(conn);
         let req = http::Request::get(path)
             .header(http::header::HOST, format!("127.0.0.1:{port}"))

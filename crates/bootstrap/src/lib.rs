@@ -54,6 +54,9 @@ mod tests {
             super::identity_body("service1", "us-east-1"),
             r#"{"service": "service1", "region": "us-east-1"}"#
         );
-        assert_eq!(super::identity_body("a\"b", "x"), r#"{"service": "a\"b", "region": "x"}"#);
+        assert_eq!(
+            super::identity_body("a\"b", "x"),
+            r#"{"service": "a\"b", "region": "x"}"#
+        );
     }
 }

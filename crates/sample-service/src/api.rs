@@ -70,7 +70,8 @@ type Shared = Arc<AppState>;
 pub fn router(info: ServiceInfo, limits: Limits) -> Router {
     let state = Arc::new(AppState {
         identity: Bytes::from(bootstrap::identity_body(&info.name, &info.region)),
-        name_value: HeaderValue::from_str(&info.name).expect("service name is a valid header value"),
+        name_value: HeaderValue::from_str(&info.name)
+            .expect("service name is a valid header value"),
         region_value: HeaderValue::from_str(&info.region)
             .expect("region was validated at start-up"),
         items: Mutex::new(BTreeMap::new()),
@@ -122,7 +123,11 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
 }
 
 async fn identity(State(s): State<Shared>) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], s.identity.clone()).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        s.identity.clone(),
+    )
+        .into_response()
 }
 
 async fn health() -> Response {
@@ -226,7 +231,8 @@ async fn echo(req: Request) -> Response {
         .unwrap_or_else(|| HeaderValue::from_static("application/octet-stream"));
     let stream = req.into_body().into_data_stream();
     let mut resp = Body::from_stream(stream).into_response();
-    resp.headers_mut().insert(header::CONTENT_TYPE, content_type);
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, content_type);
     resp
 }
 
@@ -250,14 +256,21 @@ async fn stream(
     if count > s.limits.max_stream_count {
         return error(
             StatusCode::BAD_REQUEST,
-            format!("count={count} is over the limit {}", s.limits.max_stream_count),
+            format!(
+                "count={count} is over the limit {}",
+                s.limits.max_stream_count
+            ),
         );
     }
     let interval = Duration::from_millis(q.interval_ms.unwrap_or(100));
     if interval > s.limits.max_delay {
         return error(
             StatusCode::BAD_REQUEST,
-            format!("interval_ms={} is over the limit {:?}", interval.as_millis(), s.limits.max_delay),
+            format!(
+                "interval_ms={} is over the limit {:?}",
+                interval.as_millis(),
+                s.limits.max_delay
+            ),
         );
     }
     let service = s.info.name.clone();
@@ -304,9 +317,7 @@ async fn headers(req: Request) -> Response {
 
 async fn status(Path(code): Path<u16>) -> Response {
     match StatusCode::from_u16(code) {
-        Ok(s) if (200..600).contains(&code) => {
-            (s, Json(json!({ "status": code }))).into_response()
-        }
+        Ok(s) if (200..600).contains(&code) => (s, Json(json!({ "status": code }))).into_response(),
         _ => error(
             StatusCode::BAD_REQUEST,
             format!("status {code} is not between 200 and 599"),

@@ -26,7 +26,9 @@ use clap::{Parser, Subcommand};
 pub use api::{router, Limits, ServiceInfo};
 
 #[derive(Parser)]
-#[command(about = "A team service of the multi-region API. Reads REGION (or AWS_REGION) and PORT (default 8080).")]
+#[command(
+    about = "A team service of the multi-region API. Reads REGION (or AWS_REGION) and PORT (default 8080)."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,

@@ -1,0 +1,251 @@
+//! The real `gateway` binary: environment-only start-up, logs, healthcheck, config errors,
+//! SIGTERM drain and runtime sizing.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::*;
+
+const BIN: &str = env!("CARGO_BIN_EXE_gateway");
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+struct Running {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn start(envs: &[(&str, String)]) -> Running {
+    let port = free_port();
+    let mut cmd = Command::new(BIN);
+    cmd.env_clear()
+        .env("PORT", port.to_string())
+        .env("ADMIN_PORT", free_port().to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let child = cmd.spawn().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
+        assert!(Instant::now() < deadline, "gateway did not start");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Running { child, port }
+}
+
+fn sigterm(child: &Child) {
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}
+
+#[tokio::test]
+async fn runs_from_service_urls_alone_and_logs_one_json_line_per_request() {
+    let s1 = service("service1", "us-east-1").await;
+    let s2 = service("service2", "us-west-2").await;
+    let mut gw = start(&[
+        ("REGION", "us-west-2".into()),
+        ("SERVICE1_URL", format!("http://{s1}")),
+        ("SERVICE2_URL", format!("http://{s2}")),
+    ])
+    .await;
+    let base = format!("http://127.0.0.1:{}", gw.port);
+    let (status, headers, body) = get(&format!("{base}/service1")).await;
+    assert_eq!(status, 200);
+    assert_eq!(body, r#"{"service": "service1", "region": "us-east-1"}"#);
+    assert_eq!(headers["x-gateway-region"], "us-west-2");
+    assert_eq!(headers["x-service-region"], "us-east-1");
+    let request_id = headers["x-request-id"].to_str().unwrap().to_owned();
+    let (_, _, body) = get(&format!("{base}/service2")).await;
+    assert_eq!(body, r#"{"service": "service2", "region": "us-west-2"}"#);
+
+    sigterm(&gw.child);
+    let status = gw.child.wait().unwrap();
+    assert!(status.success(), "exit 0 after SIGTERM: {status:?}");
+    let out = BufReader::new(gw.child.stdout.take().unwrap());
+    let lines: Vec<serde_json::Value> = out
+        .lines()
+        .map_while(Result::ok)
+        .map(|l| serde_json::from_str(&l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}")))
+        .collect();
+    let line = lines
+        .iter()
+        .find(|l| l["request_id"] == request_id.as_str())
+        .expect("a log line for the request");
+    assert_eq!(line["method"], "GET");
+    assert_eq!(line["route"], "service1");
+    assert_eq!(line["status"], 200);
+    assert_eq!(line["upstream"], format!("http://{s1}"));
+    assert_eq!(line["upstream_region"], "us-east-1");
+    assert!(line["latency_us"].as_u64().is_some());
+    assert_eq!(
+        lines.iter().filter(|l| l["message"] == "request").count(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn sigterm_drains_in_flight_requests_then_exits_zero() {
+    let s1 = service("service1", "us-east-1").await;
+    let mut gw = start(&[
+        ("REGION", "us-east-1".into()),
+        ("SERVICE1_URL", format!("http://{s1}")),
+    ])
+    .await;
+    let url = format!("http://127.0.0.1:{}/service1/delay?ms=800", gw.port);
+    let slow = tokio::spawn(async move { get(&url).await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    sigterm(&gw.child);
+    let (status, _, body) = slow.await.unwrap();
+    assert_eq!(
+        status, 200,
+        "in-flight request completed during the drain: {body}"
+    );
+    let exit = tokio::task::spawn_blocking(move || {
+        let s = gw.child.wait().unwrap();
+        drop(gw);
+        s
+    })
+    .await
+    .unwrap();
+    assert!(exit.success(), "{exit:?}");
+}
+
+#[tokio::test]
+async fn healthcheck_subcommand_reports_by_exit_code() {
+    let s1 = service("service1", "us-east-1").await;
+    let gw = start(&[
+        ("REGION", "us-east-1".into()),
+        ("SERVICE1_URL", format!("http://{s1}")),
+    ])
+    .await;
+    let ok = Command::new(BIN)
+        .arg("healthcheck")
+        .env_clear()
+        .env("PORT", gw.port.to_string())
+        .output()
+        .unwrap();
+    assert!(ok.status.success(), "{ok:?}");
+    let down = Command::new(BIN)
+        .arg("healthcheck")
+        .env_clear()
+        .env("PORT", free_port().to_string())
+        .output()
+        .unwrap();
+    assert!(!down.status.success());
+    assert!(String::from_utf8_lossy(&down.stderr).contains("healthcheck failed"));
+}
+
+#[test]
+fn bad_configuration_names_the_key_and_value() {
+    let run = |envs: &[(&str, &str)]| {
+        let out = Command::new(BIN)
+            .env_clear()
+            .envs(envs.iter().copied())
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let e = run(&[
+        ("REGION", "us-east-1"),
+        ("SERVICE1_URL", "ftp://service1.example.com"),
+    ]);
+    assert!(
+        e.contains("SERVICE1_URL") && e.contains("ftp://service1.example.com"),
+        "{e}"
+    );
+    let e = run(&[
+        ("REGION", "us-east-1"),
+        ("SERVICE1_URL", "http://a"),
+        ("PORT", "eighty"),
+    ]);
+    assert!(e.contains("PORT") && e.contains("eighty"), "{e}");
+    let e = run(&[("REGION", "US_EAST"), ("SERVICE1_URL", "http://a")]);
+    assert!(e.contains("REGION") && e.contains("US_EAST"), "{e}");
+    let e = run(&[("REGION", "us-east-1")]);
+    assert!(e.contains("SERVICE1_URL"), "{e}");
+    let dir = std::env::temp_dir().join(format!("gw-config-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("gateway.toml");
+    std::fs::write(&file, "region = \"us-east-1\"\n[[route]]\nprefix = \"/service1\"\nupstream = \"http://a\"\nconnect_timeout = \"2 fortnights\"\n").unwrap();
+    let e = run(&[("GATEWAY_CONFIG", file.to_str().unwrap())]);
+    assert!(
+        e.contains("connect_timeout") || e.contains("fortnights"),
+        "{e}"
+    );
+    let e = run(&[("GATEWAY_CONFIG", "/nonexistent/gateway.toml")]);
+    assert!(e.contains("/nonexistent/gateway.toml"), "{e}");
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+fn worker_threads(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
+        .filter(|name| name.starts_with("tokio-rt-worker"))
+        .count()
+}
+
+#[tokio::test]
+async fn runtime_is_sized_to_the_cpus_the_process_may_use() {
+    let s1 = service("service1", "us-east-1").await;
+    let envs = [
+        ("REGION", "us-east-1".to_string()),
+        ("SERVICE1_URL", format!("http://{s1}")),
+    ];
+    let mut with_three = envs.to_vec();
+    with_three.push(("WORKER_THREADS", "3".into()));
+    let gw = start(&with_three).await;
+    assert_eq!(worker_threads(gw.child.id()), 3);
+    drop(gw);
+
+    // Pinned to one CPU (as a 1-vCPU task would be), the runtime has one worker.
+    if Command::new("taskset").arg("--version").output().is_ok() {
+        let port = free_port();
+        let mut child = Command::new("taskset")
+            .args(["-c", "0", BIN])
+            .env_clear()
+            .envs(envs.iter().map(|(k, v)| (k, v.as_str())))
+            .env("PORT", port.to_string())
+            .env("ADMIN_PORT", free_port().to_string())
+            .stdout(Stdio::null())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            assert!(Instant::now() < deadline);
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let n = worker_threads(child.id());
+        let _ = child.kill();
+        let _ = child.wait();
+        assert_eq!(n, 1);
+    }
+}
