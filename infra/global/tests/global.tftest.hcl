@@ -85,9 +85,17 @@ override_resource {
   }
 }
 
+# Every input the assertions depend on is set here, so a local terraform.tfvars cannot change the outcome.
 variables {
-  domain_name    = "example.com"
-  hosted_zone_id = "Z0123456789ABCDEFGHIJ"
+  domain_name       = "example.com"
+  hosted_zone_id    = "Z0123456789ABCDEFGHIJ"
+  cluster_name      = "mrapi"
+  github_repository = null
+  apps = {
+    external-api = { hostname_label = "externalapi" }
+    service1     = { hostname_label = "service1" }
+    service2     = { hostname_label = "service2" }
+  }
   regional_load_balancers = {
     us-east-1 = { dns_name = "mrapi-1.us-east-1.elb.amazonaws.com", zone_id = "Z35SXDOTRQ7X7K" }
     us-west-2 = { dns_name = "mrapi-2.us-west-2.elb.amazonaws.com", zone_id = "Z1H1FL5HABSF5" }

@@ -168,14 +168,22 @@ mock_provider "aws" {
   }
 }
 
+# Every input the assertions depend on is set here, so a local *.auto.tfvars cannot change the outcome.
 variables {
-  region             = "us-east-1"
-  availability_zones = ["us-east-1a", "us-east-1b"]
-  domain_name        = "example.com"
-  hosted_zone_id     = "Z0123456789ABCDEFGHIJ"
-  gateway_image_tag  = "0123456789abcdef0123456789abcdef01234567"
-  service1_image_tag = "0123456789abcdef0123456789abcdef01234567"
-  service2_image_tag = "0123456789abcdef0123456789abcdef01234567"
+  name                     = "mrapi"
+  gateway_failover_mode    = "dns"
+  arc_cluster_json         = null
+  arc_routing_control_arns = null
+  egress_mode              = "nat_gateway"
+  log_retention_days       = 365
+  app_settings             = {}
+  region                   = "us-east-1"
+  availability_zones       = ["us-east-1a", "us-east-1b"]
+  domain_name              = "example.com"
+  hosted_zone_id           = "Z0123456789ABCDEFGHIJ"
+  gateway_image_tag        = "0123456789abcdef0123456789abcdef01234567"
+  service1_image_tag       = "0123456789abcdef0123456789abcdef01234567"
+  service2_image_tag       = "0123456789abcdef0123456789abcdef01234567"
 }
 
 run "every_service_is_hardened" {
