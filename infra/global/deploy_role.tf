@@ -95,10 +95,13 @@ resource "aws_iam_role_policy" "deploy" {
         Resource = [for r in var.deploy_regions : "arn:${local.partition}:ecs:${r}:${local.account_id}:service/${var.cluster_name}/*"]
       },
       {
-        Sid      = "PassTaskRoles"
-        Effect   = "Allow"
-        Action   = ["iam:PassRole"]
-        Resource = ["arn:${local.partition}:iam::${local.account_id}:role/${var.cluster_name}-*"]
+        Sid    = "PassTaskRoles"
+        Effect = "Allow"
+        Action = ["iam:PassRole"]
+        Resource = [
+          "arn:${local.partition}:iam::${local.account_id}:role/${var.cluster_name}-*-execution",
+          "arn:${local.partition}:iam::${local.account_id}:role/${var.cluster_name}-*-task",
+        ]
         Condition = {
           StringEquals = { "iam:PassedToService" = "ecs-tasks.amazonaws.com" }
         }

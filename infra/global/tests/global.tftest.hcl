@@ -274,6 +274,14 @@ run "deploy_role" {
     ])
     error_message = "The role may push to the deployment's repositories in both regions only."
   }
+
+  assert {
+    condition = toset(flatten([for s in jsondecode(aws_iam_role_policy.deploy[0].policy).Statement : s.Resource if s.Sid == "PassTaskRoles"])) == toset([
+      "arn:aws:iam::123456789012:role/mrapi-*-execution",
+      "arn:aws:iam::123456789012:role/mrapi-*-task",
+    ])
+    error_message = "The role may pass only the apps' execution and task roles."
+  }
 }
 
 run "rejects_bad_inputs" {

@@ -104,7 +104,7 @@ resource "aws_iam_role_policy" "execution" {
         Sid      = "WriteOwnLogs"
         Effect   = "Allow"
         Action   = ["logs:CreateLogStream", "logs:PutLogEvents"]
-        Resource = ["${aws_cloudwatch_log_group.this.arn}:log-stream:*"]
+        Resource = ["${aws_cloudwatch_log_group.this.arn}:*"]
       },
     ]
   })
