@@ -166,6 +166,55 @@ mock_provider "aws" {
       arn = "arn:aws:ec2:us-east-1:123456789012:vpc-endpoint/vpce-0123456789abcdef0"
     }
   }
+
+  mock_resource "aws_default_security_group" {
+    defaults = {
+      arn = "arn:aws:ec2:us-east-1:123456789012:security-group/sg-0default000000000"
+    }
+  }
+
+  mock_resource "aws_eip" {
+    defaults = {
+      arn = "arn:aws:ec2:us-east-1:123456789012:elastic-ip/eipalloc-0123456789abcdef0"
+    }
+  }
+
+  mock_resource "aws_internet_gateway" {
+    defaults = {
+      arn = "arn:aws:ec2:us-east-1:123456789012:internet-gateway/igw-0123456789abcdef0"
+    }
+  }
+
+  mock_resource "aws_kms_alias" {
+    defaults = {
+      arn            = "arn:aws:kms:us-east-1:123456789012:alias/mrapi"
+      target_key_arn = "arn:aws:kms:us-east-1:123456789012:key/01234567-89ab-cdef-0123-456789abcdef"
+    }
+  }
+
+  mock_resource "aws_route_table" {
+    defaults = {
+      arn = "arn:aws:ec2:us-east-1:123456789012:route-table/rtb-0123456789abcdef0"
+    }
+  }
+
+  mock_resource "aws_subnet" {
+    defaults = {
+      arn = "arn:aws:ec2:us-east-1:123456789012:subnet/subnet-0123456789abcdef0"
+    }
+  }
+
+  mock_resource "aws_vpc_security_group_egress_rule" {
+    defaults = {
+      arn = "arn:aws:ec2:us-east-1:123456789012:security-group-rule/sgr-0fedcba9876543210"
+    }
+  }
+
+  mock_resource "aws_vpc_security_group_ingress_rule" {
+    defaults = {
+      arn = "arn:aws:ec2:us-east-1:123456789012:security-group-rule/sgr-0123456789abcdef0"
+    }
+  }
 }
 
 # Every input the assertions depend on is set here, so a local *.auto.tfvars cannot change the outcome.

@@ -41,6 +41,18 @@ mock_provider "aws" {
       certificate_arn = "arn:aws:acm:us-east-1:123456789012:certificate/01234567-89ab-cdef-0123-456789abcdef"
     }
   }
+
+  mock_resource "aws_vpc_security_group_egress_rule" {
+    defaults = {
+      arn = "arn:aws:ec2:us-east-1:123456789012:security-group-rule/sgr-0fedcba9876543210"
+    }
+  }
+
+  mock_resource "aws_vpc_security_group_ingress_rule" {
+    defaults = {
+      arn = "arn:aws:ec2:us-east-1:123456789012:security-group-rule/sgr-0123456789abcdef0"
+    }
+  }
 }
 
 variables {

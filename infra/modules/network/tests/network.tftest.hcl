@@ -18,6 +18,54 @@ mock_provider "aws" {
       arn = "arn:aws:ec2:us-east-1:123456789012:vpc-flow-log/fl-0123456789abcdef0"
     }
   }
+
+  mock_resource "aws_default_security_group" {
+    defaults = {
+      arn = "arn:aws:ec2:us-east-1:123456789012:security-group/sg-0default000000000"
+    }
+  }
+
+  mock_resource "aws_eip" {
+    defaults = {
+      arn = "arn:aws:ec2:us-east-1:123456789012:elastic-ip/eipalloc-0123456789abcdef0"
+    }
+  }
+
+  mock_resource "aws_internet_gateway" {
+    defaults = {
+      arn = "arn:aws:ec2:us-east-1:123456789012:internet-gateway/igw-0123456789abcdef0"
+    }
+  }
+
+  mock_resource "aws_route_table" {
+    defaults = {
+      arn = "arn:aws:ec2:us-east-1:123456789012:route-table/rtb-0123456789abcdef0"
+    }
+  }
+
+  mock_resource "aws_subnet" {
+    defaults = {
+      arn = "arn:aws:ec2:us-east-1:123456789012:subnet/subnet-0123456789abcdef0"
+    }
+  }
+
+  mock_resource "aws_security_group" {
+    defaults = {
+      arn = "arn:aws:ec2:us-east-1:123456789012:security-group/sg-0123456789abcdef0"
+    }
+  }
+
+  mock_resource "aws_vpc_endpoint" {
+    defaults = {
+      arn = "arn:aws:ec2:us-east-1:123456789012:vpc-endpoint/vpce-0123456789abcdef0"
+    }
+  }
+
+  mock_resource "aws_vpc_security_group_ingress_rule" {
+    defaults = {
+      arn = "arn:aws:ec2:us-east-1:123456789012:security-group-rule/sgr-0123456789abcdef0"
+    }
+  }
 }
 
 variables {
