@@ -8,9 +8,10 @@
 //! | `gateway_upstream_retries_total` | route |
 //! | `gateway_connections_open` (gauge) | |
 
-use std::sync::OnceLock;
+use std::sync::{Arc, LazyLock, OnceLock, RwLock};
 use std::time::Duration;
 
+pub use ::metrics::SharedString;
 use axum::routing::get;
 use axum::Router;
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
@@ -77,25 +78,64 @@ pub fn admin_router(handle: PrometheusHandle) -> Router {
         .route("/health", get(|| async { "ok" }))
 }
 
-pub fn request(route: &str, status: u16, upstream_region: &str, latency: Duration) {
+/// Records one answered request. `route` is cheap to clone (shared or static).
+pub fn request(route: SharedString, status: u16, upstream_region: &str, latency: Duration) {
     metrics::counter!(
         "gateway_requests_total",
-        "route" => route.to_owned(),
-        "status" => status.to_string(),
-        "upstream_region" => upstream_region.to_owned()
+        "route" => route.clone(),
+        "status" => status_label(status),
+        "upstream_region" => region_label(upstream_region)
     )
     .increment(1);
-    metrics::histogram!("gateway_request_duration_seconds", "route" => route.to_owned())
+    metrics::histogram!("gateway_request_duration_seconds", "route" => route)
         .record(latency.as_secs_f64());
 }
 
-pub fn upstream_error(route: &str, kind: &'static str) {
-    metrics::counter!("gateway_upstream_errors_total", "route" => route.to_owned(), "kind" => kind)
+/// Status codes as static strings, so labelling a request allocates nothing.
+fn status_label(status: u16) -> SharedString {
+    static CODES: LazyLock<Vec<&'static str>> = LazyLock::new(|| {
+        (100..600u16)
+            .map(|c| &*Box::leak(c.to_string().into_boxed_str()))
+            .collect()
+    });
+    match status {
+        100..=599 => SharedString::const_str(CODES[usize::from(status - 100)]),
+        _ => SharedString::const_str("other"),
+    }
+}
+
+/// Most distinct upstream-region label values; an upstream that sends more gets "other", so a
+/// misbehaving upstream cannot grow the metric set without bound.
+const MAX_REGIONS: usize = 32;
+
+/// Upstream region values, interned: a request's label is a shared string, not a new allocation.
+fn region_label(region: &str) -> SharedString {
+    static SEEN: LazyLock<RwLock<Vec<Arc<str>>>> = LazyLock::new(|| RwLock::new(Vec::new()));
+    let find = |seen: &[Arc<str>]| seen.iter().find(|r| &***r == region).cloned();
+    if let Some(r) = SEEN.read().ok().and_then(|s| find(&s)) {
+        return SharedString::from(r);
+    }
+    let Ok(mut seen) = SEEN.write() else {
+        return SharedString::const_str("other");
+    };
+    if let Some(r) = find(&seen) {
+        return SharedString::from(r);
+    }
+    if seen.len() >= MAX_REGIONS {
+        return SharedString::const_str("other");
+    }
+    let r: Arc<str> = Arc::from(region);
+    seen.push(r.clone());
+    SharedString::from(r)
+}
+
+pub fn upstream_error(route: &Arc<str>, kind: &'static str) {
+    metrics::counter!("gateway_upstream_errors_total", "route" => SharedString::from(route.clone()), "kind" => kind)
         .increment(1);
 }
 
-pub fn retry(route: &str) {
-    metrics::counter!("gateway_upstream_retries_total", "route" => route.to_owned()).increment(1);
+pub fn retry(route: &Arc<str>) {
+    metrics::counter!("gateway_upstream_retries_total", "route" => SharedString::from(route.clone())).increment(1);
 }
 
 pub fn connections_open(delta: f64) {

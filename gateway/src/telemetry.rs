@@ -2,7 +2,7 @@
 //!
 //! The proxy handler records what it did in an [`Exchange`] response extension (route, upstream,
 //! upstream region, retries, error); [`observe`] turns it into one JSON log line and the request
-//! metrics when the response head is ready.
+//! metrics when the response head is ready ([`bootstrap::access_log`] writes the line).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -59,26 +59,45 @@ pub async fn observe(req: Request, next: Next) -> Response {
     let latency = start.elapsed();
 
     let exchange = resp.extensions().get::<Exchange>();
-    let route = exchange.map_or("gateway", |e| &e.route);
+    let route: &str = exchange.map_or("gateway", |e| &e.route);
     let region = exchange
         .and_then(|e| e.upstream_region.as_ref())
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let status = resp.status().as_u16();
-    metrics::request(route, status, region, latency);
-    tracing::info!(
-        target: "access",
-        request_id = request_id.as_ref().and_then(|v| v.to_str().ok()).unwrap_or(""),
-        method = %method,
-        path = %path,
+    let route_label = exchange.map_or(metrics::SharedString::const_str("gateway"), |e| {
+        metrics::SharedString::from(e.route.clone())
+    });
+    metrics::request(route_label, status, region, latency);
+    bootstrap::access_log::emit(&AccessLine {
+        request_id: request_id
+            .as_ref()
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or(""),
+        method: method.as_str(),
+        path: &path,
         route,
         status,
-        upstream = exchange.and_then(|e| e.upstream.as_deref()).unwrap_or(""),
-        upstream_region = region,
-        retries = exchange.map_or(0, |e| e.retries),
-        error = exchange.and_then(|e| e.error).unwrap_or(""),
-        latency_us = latency.as_micros() as u64,
-        "request"
-    );
+        upstream: exchange.and_then(|e| e.upstream.as_deref()).unwrap_or(""),
+        upstream_region: region,
+        retries: exchange.map_or(0, |e| e.retries),
+        error: exchange.and_then(|e| e.error).unwrap_or(""),
+        latency_us: latency.as_micros() as u64,
+    });
     resp
+}
+
+/// The gateway's access line: one per request.
+#[derive(serde::Serialize, Debug)]
+struct AccessLine<'a> {
+    request_id: &'a str,
+    method: &'a str,
+    path: &'a str,
+    route: &'a str,
+    status: u16,
+    upstream: &'a str,
+    upstream_region: &'a str,
+    retries: u32,
+    error: &'a str,
+    latency_us: u64,
 }

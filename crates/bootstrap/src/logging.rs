@@ -1,6 +1,15 @@
 //! Log set-up: JSON lines on stdout by default (`LOG_FORMAT=text` for people), filter from `RUST_LOG`.
+//!
+//! Lines are written synchronously, one `write` per line. A background writer thread was measured
+//! and rejected: on a 2-CPU task, waking it for every line added ~45 µs to each request's latency.
+
+use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use tracing_subscriber::EnvFilter;
+
+/// Set once [`init`] has installed JSON output.
+static JSON: AtomicBool = AtomicBool::new(false);
 
 /// Installs the global subscriber. Call once, before anything logs.
 ///
@@ -23,7 +32,20 @@ pub fn init() {
                 .flatten_event(true)
                 .with_current_span(false)
                 .with_span_list(false)
-                .init()
+                .init();
+            JSON.store(true, Ordering::Relaxed);
         }
     }
+}
+
+/// Writes one pre-serialised JSON log line (without its newline) next to the subscriber's lines.
+/// Returns false when logging is not set up for JSON (not initialised, or `LOG_FORMAT=text`), so
+/// the caller can log through `tracing` instead.
+pub fn write_json_line(line: &mut Vec<u8>) -> bool {
+    if !JSON.load(Ordering::Relaxed) {
+        return false;
+    }
+    line.push(b'\n');
+    let _ = std::io::stdout().lock().write_all(line);
+    true
 }
