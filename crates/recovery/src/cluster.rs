@@ -1,0 +1,263 @@
+//! The cluster document: endpoints, and per app its hostname, control panel and, per region, the
+//! routing control and regional URL. Format and field meanings: docs/cluster.md.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::model::SafetyRule;
+
+/// The document version this code reads and writes.
+pub const VERSION: u32 = 1;
+
+/// A document that cannot be read or used. Messages name the field and the bad value.
+#[derive(Debug, thiserror::Error)]
+pub enum DocumentError {
+    #[error("cannot read cluster document {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("cluster document{path}: {message}")]
+    Invalid { path: String, message: String },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClusterDocument {
+    pub version: u32,
+    pub cluster_arn: String,
+    pub endpoints: Vec<Endpoint>,
+    pub apps: BTreeMap<String, AppEntry>,
+}
+
+/// One of the cluster's regional data-plane endpoints.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Endpoint {
+    pub region: String,
+    pub url: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppEntry {
+    pub hostname: String,
+    pub control_panel_arn: String,
+    pub control_panel_name: String,
+    pub primary_region: String,
+    pub secondary_region: String,
+    pub regions: BTreeMap<String, RegionEntry>,
+    /// The panel's safety rules. Optional: when absent, tools know only what the API tells them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub safety_rules: Vec<SafetyRule>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegionEntry {
+    pub routing_control_arn: String,
+    pub routing_control_name: String,
+    pub url: String,
+}
+
+impl ClusterDocument {
+    /// Reads and validates a document from a file.
+    pub fn load(path: &Path) -> Result<ClusterDocument, DocumentError> {
+        let text = std::fs::read_to_string(path).map_err(|source| DocumentError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::parse(&text).map_err(|e| match e {
+            DocumentError::Invalid { message, .. } => DocumentError::Invalid {
+                path: format!(" {}", path.display()),
+                message,
+            },
+            other => other,
+        })
+    }
+
+    /// Parses and validates a document. Accepts the raw JSON object, or a JSON string holding it
+    /// (what `terraform output -json cluster_document` prints).
+    pub fn parse(text: &str) -> Result<ClusterDocument, DocumentError> {
+        let invalid = |message: String| DocumentError::Invalid {
+            path: String::new(),
+            message,
+        };
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        let value = match value {
+            serde_json::Value::String(inner) => {
+                serde_json::from_str(&inner).map_err(|e| invalid(e.to_string()))?
+            }
+            v => v,
+        };
+        let doc: ClusterDocument =
+            serde_json::from_value(value).map_err(|e| invalid(e.to_string()))?;
+        doc.validate().map_err(invalid)?;
+        Ok(doc)
+    }
+
+    /// Checks what serde cannot: references between fields, and value shapes.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.version != VERSION {
+            return Err(format!(
+                "version = {}: this tool reads version {VERSION}",
+                self.version
+            ));
+        }
+        if self.endpoints.is_empty() {
+            return Err("endpoints = []: at least one cluster endpoint is needed".into());
+        }
+        for (i, e) in self.endpoints.iter().enumerate() {
+            if !(e.url.starts_with("https://") || e.url.starts_with("http://")) {
+                return Err(format!(
+                    "endpoints[{i}].url = {:?}: must be an http(s) URL",
+                    e.url
+                ));
+            }
+            if e.region.is_empty() {
+                return Err(format!("endpoints[{i}].region is empty"));
+            }
+        }
+        if self.apps.is_empty() {
+            return Err("apps = {}: at least one app is needed".into());
+        }
+        let mut arns = std::collections::HashSet::new();
+        for (name, app) in &self.apps {
+            for (field, region) in [
+                ("primary_region", &app.primary_region),
+                ("secondary_region", &app.secondary_region),
+            ] {
+                if !app.regions.contains_key(region) {
+                    return Err(format!(
+                        "apps.{name}.{field} = {region:?}: not a key of apps.{name}.regions"
+                    ));
+                }
+            }
+            if app.primary_region == app.secondary_region {
+                return Err(format!(
+                    "apps.{name}.secondary_region = {:?}: must differ from primary_region",
+                    app.secondary_region
+                ));
+            }
+            if app.hostname.is_empty() || app.hostname.contains('/') {
+                return Err(format!(
+                    "apps.{name}.hostname = {:?}: must be a DNS name",
+                    app.hostname
+                ));
+            }
+            for (region, entry) in &app.regions {
+                if !entry.routing_control_arn.starts_with("arn:") {
+                    return Err(format!(
+                        "apps.{name}.regions.{region}.routing_control_arn = {:?}: must be an ARN",
+                        entry.routing_control_arn
+                    ));
+                }
+                if !arns.insert(entry.routing_control_arn.as_str()) {
+                    return Err(format!(
+                        "apps.{name}.regions.{region}.routing_control_arn = {:?}: used twice",
+                        entry.routing_control_arn
+                    ));
+                }
+                if !(entry.url.starts_with("https://") || entry.url.starts_with("http://")) {
+                    return Err(format!(
+                        "apps.{name}.regions.{region}.url = {:?}: must be an http(s) URL",
+                        entry.url
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub fn app(&self, name: &str) -> Result<&AppEntry, String> {
+        self.apps.get(name).ok_or_else(|| {
+            format!(
+                "no app {name:?} in the cluster document (apps: {})",
+                self.apps.keys().cloned().collect::<Vec<_>>().join(", ")
+            )
+        })
+    }
+
+    /// The app and region a routing control belongs to.
+    pub fn control(&self, arn: &str) -> Option<(&str, &str)> {
+        self.apps.iter().find_map(|(name, app)| {
+            app.regions
+                .iter()
+                .find(|(_, r)| r.routing_control_arn == arn)
+                .map(|(region, _)| (name.as_str(), region.as_str()))
+        })
+    }
+
+    /// Whether the endpoints are a local emulator's (plain HTTP): no AWS credentials are needed.
+    pub fn is_local(&self) -> bool {
+        self.endpoints.iter().all(|e| e.url.starts_with("http://"))
+    }
+}
+
+impl AppEntry {
+    pub fn region(&self, region: &str) -> Result<&RegionEntry, String> {
+        self.regions.get(region).ok_or_else(|| {
+            format!(
+                "no region {region:?} for this app (regions: {})",
+                self.regions.keys().cloned().collect::<Vec<_>>().join(", ")
+            )
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    pub(crate) const EXAMPLE: &str = r#"{
+      "version": 1,
+      "cluster_arn": "arn:aws:route53-recovery-control::123456789012:cluster/abc",
+      "endpoints": [{"region": "us-east-1", "url": "https://host-a.route53-recovery-cluster.us-east-1.amazonaws.com/v1"}],
+      "apps": {"service1": {
+        "hostname": "service1.example.com",
+        "control_panel_arn": "arn:aws:route53-recovery-control::123456789012:controlpanel/p1",
+        "control_panel_name": "service1",
+        "primary_region": "us-east-1",
+        "secondary_region": "us-west-2",
+        "regions": {
+          "us-east-1": {"routing_control_arn": "arn:aws:route53-recovery-control::123456789012:controlpanel/p1/routingcontrol/a", "routing_control_name": "service1-primary-rc", "url": "https://service1.us-east-1.example.com"},
+          "us-west-2": {"routing_control_arn": "arn:aws:route53-recovery-control::123456789012:controlpanel/p1/routingcontrol/b", "routing_control_name": "service1-secondary-rc", "url": "https://service1.us-west-2.example.com"}
+        }}}
+    }"#;
+
+    #[test]
+    fn parses_the_documented_shape_and_terraforms_string_form() {
+        let doc = ClusterDocument::parse(EXAMPLE).unwrap();
+        assert_eq!(doc.apps["service1"].primary_region, "us-east-1");
+        assert_eq!(
+            doc.control(
+                "arn:aws:route53-recovery-control::123456789012:controlpanel/p1/routingcontrol/b"
+            ),
+            Some(("service1", "us-west-2"))
+        );
+        assert!(!doc.is_local());
+        let as_string = serde_json::to_string(&EXAMPLE).unwrap();
+        assert_eq!(ClusterDocument::parse(&as_string).unwrap(), doc);
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        let bad = EXAMPLE.replace(
+            "\"secondary_region\": \"us-west-2\"",
+            "\"secondary_region\": \"eu-west-1\"",
+        );
+        let e = ClusterDocument::parse(&bad).unwrap_err().to_string();
+        assert!(
+            e.contains("apps.service1.secondary_region") && e.contains("eu-west-1"),
+            "{e}"
+        );
+        let bad = EXAMPLE.replace("\"version\": 1", "\"version\": 1, \"extra\": true");
+        assert!(ClusterDocument::parse(&bad)
+            .unwrap_err()
+            .to_string()
+            .contains("extra"));
+    }
+}
