@@ -1,1 +1,354 @@
-fn main() {}
+//! `failover`: the operator's command for Route 53 ARC routing controls, against a real cluster or
+//! the local emulator `arc-local`, with the same commands.
+//!
+//! - `status`: every app's routing controls and the region Route 53 answers from.
+//! - `activate <app> <region>`: move one app to one region in a single update call, with safety
+//!   rules explained when they block it.
+//! - `probe`: poll the external API and the services through it, and report which regions answer.
+//!
+//! Exit status: 0 ok, 1 the operation failed (blocked, unreachable, failed requests), 2 bad usage
+//! or input (unknown app or region, bad cluster document).
+
+mod activate;
+mod document;
+mod output;
+mod probe;
+mod status;
+
+use std::process::ExitCode;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use clap::{Args, Parser, Subcommand};
+use recovery::{ArcClient, ArcError, ClientOptions, DocumentError};
+
+const AFTER_HELP: &str = "\
+Without --cluster (or FAILOVER_CLUSTER), the command uses arc-local's default topology at 127.0.0.1:
+endpoints http://127.0.0.1:8600 to :8604, apps external-api, service1 and service2 in us-east-1
+(primary) and us-west-2 (secondary). For a real cluster, pass the document Terraform outputs:
+  terraform -chdir=infra/global output -json cluster_document > cluster.json
+  failover --cluster cluster.json status
+AWS credentials then come from the usual chain (environment, profile, SSO, instance role).
+
+Exit status: 0 ok, 1 the operation failed (blocked by a safety rule, cluster unreachable, probe
+requests failed), 2 bad usage or input.";
+
+/// Route 53 ARC failover for the external API, service1 and service2.
+#[derive(Parser, Debug)]
+#[command(name = "failover", version, about, after_help = AFTER_HELP)]
+struct Cli {
+    /// Cluster document (docs/cluster.md): a file, or - for stdin. Default: arc-local's default
+    /// topology at 127.0.0.1:8600-8604.
+    #[arg(long, global = true, env = "FAILOVER_CLUSTER", value_name = "FILE")]
+    cluster: Option<String>,
+
+    /// Bound on each routing-control call against one cluster endpoint (10ms to 60s); a call
+    /// tries each endpoint at most once.
+    #[arg(long, global = true, default_value = "2s", value_parser = parse_call_timeout, value_name = "DURATION")]
+    timeout: Duration,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Show each app's routing controls and the region Route 53 answers from.
+    Status {
+        /// Print a machine-readable JSON object instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Turn APP's control in REGION On and its other regions' controls Off, in one call.
+    Activate(ActivateArgs),
+    /// Poll URL/, URL/service1 and URL/service2 and report which regions serve them.
+    Probe(ProbeArgs),
+}
+
+#[derive(Args, Debug)]
+struct ActivateArgs {
+    /// The app, as named in the cluster document (e.g. service1).
+    app: String,
+    /// The region to serve the app from (e.g. us-west-2).
+    region: String,
+    /// Override a safety rule for this call: its ARN, or its name from the cluster document.
+    /// Repeatable.
+    #[arg(long = "override", value_name = "RULE")]
+    overrides: Vec<String>,
+    /// Print the entries the update would send, and send nothing.
+    #[arg(long)]
+    dry_run: bool,
+}
+
+#[derive(Args, Debug)]
+struct ProbeArgs {
+    /// The external API's base URL (http:// or https://, optionally with a stage path).
+    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    url: String,
+    /// Time between the starts of two rounds (10ms to 24h).
+    #[arg(long, default_value = "5s", value_parser = parse_interval, value_name = "DURATION")]
+    interval: Duration,
+    /// Stop after N rounds.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), conflicts_with = "duration")]
+    count: Option<u64>,
+    /// Stop after this long (no round starts after it).
+    #[arg(long, value_parser = parse_run_duration, value_name = "DURATION")]
+    duration: Option<Duration>,
+    /// Bound on each request, connect included (10ms to 5m).
+    #[arg(long, default_value = "2s", value_parser = parse_request_timeout, value_name = "DURATION")]
+    request_timeout: Duration,
+    /// Print one JSON object per round and a summary object, instead of text lines.
+    #[arg(long)]
+    json: bool,
+}
+
+fn parse_bounded(s: &str, min: Duration, max: Duration) -> Result<Duration, String> {
+    let d = humantime::parse_duration(s)
+        .map_err(|e| format!("{s:?} is not a duration like 2s or 500ms: {e}"))?;
+    if d < min || d > max {
+        return Err(format!(
+            "{s:?} is out of range ({} to {})",
+            humantime::format_duration(min),
+            humantime::format_duration(max)
+        ));
+    }
+    Ok(d)
+}
+
+fn parse_call_timeout(s: &str) -> Result<Duration, String> {
+    parse_bounded(s, Duration::from_millis(10), Duration::from_secs(60))
+}
+
+fn parse_interval(s: &str) -> Result<Duration, String> {
+    parse_bounded(s, Duration::from_millis(10), Duration::from_secs(24 * 3600))
+}
+
+fn parse_request_timeout(s: &str) -> Result<Duration, String> {
+    parse_bounded(s, Duration::from_millis(10), Duration::from_secs(300))
+}
+
+fn parse_run_duration(s: &str) -> Result<Duration, String> {
+    parse_bounded(
+        s,
+        Duration::from_millis(1),
+        Duration::from_secs(366 * 24 * 3600),
+    )
+}
+
+/// Errors that mean bad input (exit 2) rather than a failed operation (exit 1).
+fn is_bad_input(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.is::<DocumentError>() || c.is::<activate::InputError>() || c.is::<probe::InputError>()
+    })
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("failover: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("failover: {e:#}");
+            ExitCode::from(if is_bad_input(&e) { 2 } else { 1 })
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Probe(args) => return probe(args).await,
+        Command::Status { json } => {
+            let loaded = document::load(cli.cluster.as_deref())?;
+            let client = connect(&loaded, cli.timeout).await;
+            let status = status::fetch(&loaded.document, &client, &[])
+                .await
+                .map_err(|e| unreachable_hint(e.into(), &loaded))?;
+            if json {
+                println!("{}", output::status_json(&status));
+            } else {
+                print!("{}", output::status_table(&status, &describe(&loaded)));
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Activate(args) => {
+            let loaded = document::load(cli.cluster.as_deref())?;
+            activate(args, &loaded, cli.cluster.as_deref(), cli.timeout).await
+        }
+    }
+}
+
+/// `cluster <arn> (<n> endpoints, <where from>)` for the status heading.
+fn describe(loaded: &document::Loaded) -> String {
+    let doc = &loaded.document;
+    let from = match &loaded.source {
+        None => "arc-local default topology, no --cluster given".to_owned(),
+        Some(s) if s == "-" => "from stdin".to_owned(),
+        Some(s) => format!("from {s}"),
+    };
+    format!(
+        "{} ({} endpoint{}, {from})",
+        doc.cluster_arn,
+        doc.endpoints.len(),
+        if doc.endpoints.len() == 1 { "" } else { "s" }
+    )
+}
+
+async fn connect(loaded: &document::Loaded, timeout: Duration) -> ArcClient {
+    ArcClient::new(
+        &loaded.document.endpoints,
+        ClientOptions {
+            call_timeout: timeout,
+        },
+    )
+    .await
+}
+
+/// Adds what to check when the default local cluster is unreachable.
+fn unreachable_hint(e: anyhow::Error, loaded: &document::Loaded) -> anyhow::Error {
+    let unreachable = e
+        .chain()
+        .any(|c| matches!(c.downcast_ref::<ArcError>(), Some(ArcError::Unreachable(_))));
+    if unreachable && loaded.is_default() {
+        e.context("no --cluster given, so this is arc-local's default topology at 127.0.0.1:8600-8604: is arc-local running?")
+    } else {
+        e
+    }
+}
+
+async fn activate(
+    args: ActivateArgs,
+    loaded: &document::Loaded,
+    cluster_arg: Option<&str>,
+    timeout: Duration,
+) -> anyhow::Result<ExitCode> {
+    let doc = &loaded.document;
+    let plan = activate::plan(doc, &args.app, &args.region, &args.overrides)?;
+    if args.dry_run {
+        print!("{}", output::dry_run(&plan));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let client = connect(loaded, timeout).await;
+    println!("{}", output::activate_heading(&plan));
+    let apps = [plan.app.as_str()];
+    let before = status::fetch(doc, &client, &apps).await;
+    println!(
+        "{}",
+        output::state_line(
+            "before:",
+            before
+                .as_ref()
+                .map(|s| &s.apps[&plan.app])
+                .map_err(|e| e as &dyn std::fmt::Display)
+        )
+    );
+    let started = Instant::now();
+    let result = client.update(&plan.update_entries(), &plan.overrides).await;
+    let took = started.elapsed();
+    match result {
+        Ok(()) => {
+            println!("{}", output::sent_line(&plan, took, "ok"));
+            let after = status::fetch(doc, &client, &apps).await;
+            let after_app = after.as_ref().map(|s| &s.apps[&plan.app]);
+            println!(
+                "{}",
+                output::state_line("after:", after_app.map_err(|e| e as &dyn std::fmt::Display))
+            );
+            match after_app {
+                Ok(app) if app.active_region != plan.region => {
+                    eprintln!("{}", output::not_yet_active(&plan));
+                }
+                _ => println!("{}", output::activated(&plan)),
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(ArcError::Conflict(message)) => {
+            println!("{}", output::sent_line(&plan, took, "blocked"));
+            let explanation = activate::explain_conflict(doc, &plan, &message);
+            let mut command = "failover".to_owned();
+            if let Some(c) = cluster_arg {
+                command.push_str(&format!(" --cluster {c}"));
+            }
+            command.push_str(&format!(" activate {} {}", plan.app, plan.region));
+            eprint!("{}", output::conflict(&explanation, &plan, &command));
+            Ok(ExitCode::FAILURE)
+        }
+        Err(e) => {
+            println!("{}", output::sent_line(&plan, took, "failed"));
+            Err(unreachable_hint(
+                anyhow::Error::new(e).context(format!(
+                    "UpdateRoutingControlStates for {} failed; nothing was changed unless the cluster applied it before answering, see `failover status`",
+                    plan.app
+                )),
+                loaded,
+            ))
+        }
+    }
+}
+
+async fn probe(args: ProbeArgs) -> anyhow::Result<ExitCode> {
+    let opts = probe::Options {
+        base: probe::Base::parse(&args.url)?,
+        interval: args.interval,
+        stop: match (args.count, args.duration) {
+            (Some(n), _) => probe::Stop::Rounds(n),
+            (None, Some(d)) => probe::Stop::After(d),
+            (None, None) => probe::Stop::Signal,
+        },
+        request_timeout: args.request_timeout,
+    };
+    let json = args.json;
+    if !json {
+        println!("{}", output::probe_heading(&opts));
+    }
+    let summary = probe::run(&opts, bootstrap::shutdown::signal(), |round| {
+        if json {
+            println!("{}", output::probe_round_json(round));
+        } else {
+            println!("{}", output::probe_line(round));
+        }
+    })
+    .await
+    .context("probe")?;
+    if json {
+        println!("{}", output::probe_summary_json(&summary));
+    } else {
+        print!("{}", output::probe_summary(&summary));
+    }
+    Ok(if summary.failed > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn durations_are_bounded() {
+        assert_eq!(parse_call_timeout("2s"), Ok(Duration::from_secs(2)));
+        assert!(parse_call_timeout("0s")
+            .unwrap_err()
+            .contains("out of range"));
+        assert!(parse_call_timeout("2h")
+            .unwrap_err()
+            .contains("out of range"));
+        assert!(parse_call_timeout("soon").unwrap_err().contains("\"soon\""));
+    }
+}

@@ -1,0 +1,89 @@
+//! Where the cluster document comes from: `--cluster FILE`, `--cluster -` (stdin), or, with
+//! neither, arc-local's default topology on 127.0.0.1.
+//!
+//! The file may hold the document object or the JSON string `terraform output -json
+//! cluster_document` prints; [`ClusterDocument::parse`] accepts both.
+
+use std::io::Read;
+use std::path::Path;
+
+use recovery::local::{default_document, DEFAULT_API_PORT};
+use recovery::{ClusterDocument, DocumentError};
+
+/// The host arc-local's default topology is reached on when no document is given.
+pub const DEFAULT_HOST: &str = "127.0.0.1";
+
+/// A loaded document and where it came from, for messages.
+#[derive(Debug)]
+pub struct Loaded {
+    pub document: ClusterDocument,
+    /// `None` for the built-in default topology.
+    pub source: Option<String>,
+}
+
+impl Loaded {
+    /// Whether the document is arc-local's built-in default (no `--cluster`).
+    pub fn is_default(&self) -> bool {
+        self.source.is_none()
+    }
+}
+
+/// Loads the document named by `--cluster` (a path or `-`), or the default topology.
+pub fn load(arg: Option<&str>) -> Result<Loaded, DocumentError> {
+    match arg {
+        None => Ok(Loaded {
+            document: default_document(DEFAULT_HOST, DEFAULT_API_PORT),
+            source: None,
+        }),
+        Some("") => Err(DocumentError::Invalid {
+            path: String::new(),
+            message: "--cluster (or FAILOVER_CLUSTER) is empty: give a file, or - for stdin".into(),
+        }),
+        Some("-") => {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .map_err(|source| DocumentError::Read {
+                    path: "(stdin)".into(),
+                    source,
+                })?;
+            let document = ClusterDocument::parse(&text).map_err(|e| match e {
+                DocumentError::Invalid { message, .. } => DocumentError::Invalid {
+                    path: " (stdin)".into(),
+                    message,
+                },
+                other => other,
+            })?;
+            Ok(Loaded {
+                document,
+                source: Some("-".into()),
+            })
+        }
+        Some(path) => Ok(Loaded {
+            document: ClusterDocument::load(Path::new(path))?,
+            source: Some(path.to_owned()),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_argument_means_the_local_default_topology() {
+        let loaded = load(None).unwrap();
+        assert!(loaded.is_default());
+        assert_eq!(loaded.document.endpoints[0].url, "http://127.0.0.1:8600");
+        assert_eq!(loaded.document.endpoints[4].url, "http://127.0.0.1:8604");
+    }
+
+    #[test]
+    fn empty_and_missing_files_are_errors_naming_the_value() {
+        assert!(load(Some("")).unwrap_err().to_string().contains("empty"));
+        let e = load(Some("/nonexistent/cluster.json"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("/nonexistent/cluster.json"), "{e}");
+    }
+}
