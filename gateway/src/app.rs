@@ -18,11 +18,12 @@ use tower::ServiceBuilder;
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
-use crate::config::Config;
+use crate::client::Addresses;
+use crate::config::{self, Config, RouteTarget};
 use crate::forwarding::Forwarding;
 use crate::routes::{Route, RouteTable};
-use crate::upstream::Upstream;
-use crate::{client, proxy, sanitize, telemetry};
+use crate::upstream::{Endpoint, Upstream};
+use crate::{arc, client, dns, proxy, sanitize, telemetry};
 
 /// Everything a request handler needs.
 pub struct Gateway {
@@ -33,20 +34,140 @@ pub struct Gateway {
     ready: AtomicBool,
 }
 
+/// A background task that keeps an upstream pointed at the active region.
+pub type FollowerTask = std::pin::Pin<Box<dyn std::future::Future<Output = ()> + Send>>;
+
+/// The gateway could not be assembled (resolver or control-plane client set-up).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct BuildError(String);
+
 impl Gateway {
-    pub fn new(config: &Config) -> Self {
+    /// Builds routes and upstreams, takes a first look at DNS or the control plane for each
+    /// upstream that follows failovers, and returns the followers to run in the background.
+    pub async fn build(config: &Config) -> Result<(Gateway, Vec<FollowerTask>), BuildError> {
         let tls = client::tls_config();
-        let routes = config
-            .routes
-            .iter()
-            .map(|r| Route {
-                name: Arc::from(r.name.as_str()),
+        let mut followers: Vec<FollowerTask> = Vec::new();
+        let mut resolver = None;
+        let arc_client = match &config.arc {
+            Some(arc) => Some(Arc::new(
+                recovery::ArcClient::new(
+                    &arc.cluster.endpoints,
+                    recovery::ClientOptions {
+                        call_timeout: arc.call_timeout,
+                    },
+                )
+                .await,
+            )),
+            None => None,
+        };
+        let mut routes = Vec::new();
+        for r in &config.routes {
+            let name: Arc<str> = Arc::from(r.name.as_str());
+            let upstream = match &r.target {
+                RouteTarget::Url(uri) => {
+                    let host = uri
+                        .host()
+                        .unwrap_or_default()
+                        .trim_matches(|c| c == '[' || c == ']');
+                    if host.parse::<std::net::IpAddr>().is_ok() {
+                        let ep =
+                            Endpoint::new(uri, &r.settings, tls.clone(), Addresses::system(), None);
+                        Arc::new(Upstream::new(
+                            r.settings.clone(),
+                            url_label(uri),
+                            Arc::new(ep),
+                            "static",
+                            host.to_owned(),
+                        ))
+                    } else {
+                        if resolver.is_none() {
+                            resolver = Some(dns::resolver(&config.dns).map_err(BuildError)?);
+                        }
+                        let follower = dns::Follower {
+                            route: name.clone(),
+                            uri: uri.clone(),
+                            host: host.to_owned(),
+                            settings: r.settings.clone(),
+                            tls: tls.clone(),
+                            resolver: resolver.clone().expect("set above"),
+                            cfg: config.dns.clone(),
+                        };
+                        let (ep, addrs, ttl) = follower.first().await;
+                        let target = addrs
+                            .iter()
+                            .map(|a| a.to_string())
+                            .collect::<Vec<_>>()
+                            .join(",");
+                        let upstream = Arc::new(Upstream::new(
+                            r.settings.clone(),
+                            url_label(uri),
+                            ep,
+                            "dns",
+                            target,
+                        ));
+                        upstream.observe(if addrs.is_empty() {
+                            Err("no answer yet".into())
+                        } else {
+                            Ok(())
+                        });
+                        followers.push(Box::pin(follower.run(upstream.clone(), addrs, ttl)));
+                        upstream
+                    }
+                }
+                RouteTarget::Arc { app } => {
+                    let arc = config
+                        .arc
+                        .as_ref()
+                        .expect("validated: arc routes come with [arc]");
+                    let entry = arc.cluster.app(app).map_err(BuildError)?.clone();
+                    let endpoints = entry
+                        .regions
+                        .iter()
+                        .map(|(region, e)| {
+                            let uri = config::parse_upstream(&e.url).map_err(|reason| {
+                                BuildError(format!("{app} {region} url {:?}: {reason}", e.url))
+                            })?;
+                            let ep = Endpoint::new(
+                                &uri,
+                                &r.settings,
+                                tls.clone(),
+                                Addresses::system(),
+                                Some(Arc::from(region.as_str())),
+                            );
+                            Ok((region.clone(), Arc::new(ep)))
+                        })
+                        .collect::<Result<std::collections::BTreeMap<_, _>, BuildError>>()?;
+                    let follower = arc::Follower {
+                        route: name.clone(),
+                        app_name: app.clone(),
+                        app: entry,
+                        endpoints,
+                        client: arc_client.clone().expect("built above"),
+                        poll_interval: arc.poll_interval,
+                    };
+                    let (region, first) = follower.first().await;
+                    let ep = follower.endpoints[&region].clone();
+                    let upstream = Arc::new(Upstream::new(
+                        r.settings.clone(),
+                        format!("arc:{app}"),
+                        ep,
+                        "arc",
+                        region.clone(),
+                    ));
+                    upstream.observe(first);
+                    followers.push(Box::pin(follower.run(upstream.clone(), region)));
+                    upstream
+                }
+            };
+            routes.push(Route {
+                name,
                 prefix: r.prefix.clone(),
                 strip_prefix: r.strip_prefix,
-                upstream: Upstream::new(&r.upstream, r.settings.clone(), tls.clone()),
-            })
-            .collect();
-        Self {
+                upstream,
+            });
+        }
+        let gateway = Gateway {
             region: config.region.clone(),
             routes: RouteTable::new(routes),
             forwarding: Forwarding {
@@ -54,7 +175,8 @@ impl Gateway {
             },
             identity: Bytes::from(bootstrap::identity_body("external-api", &config.region)),
             ready: AtomicBool::new(true),
-        }
+        };
+        Ok((gateway, followers))
     }
 
     /// Marks the gateway as draining: `/ready` answers 503 from now on.
@@ -63,11 +185,21 @@ impl Gateway {
     }
 }
 
+/// `scheme://authority` of an upstream URL, for logs and metrics.
+fn url_label(uri: &http::Uri) -> String {
+    format!(
+        "{}://{}",
+        uri.scheme_str().unwrap_or("http"),
+        uri.authority().map_or("", |a| a.as_str())
+    )
+}
+
 /// The main listener's router.
 pub fn router(gw: Arc<Gateway>) -> Router {
     let region = HeaderValue::from_str(&gw.region).expect("region was validated");
     let layers = ServiceBuilder::new()
-        .layer(SetResponseHeaderLayer::overriding(
+        // Kept when present: behind another gateway (the edge of compose), the inner hop's region stands.
+        .layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static(bootstrap::GATEWAY_REGION_HEADER),
             region,
         ))
@@ -80,8 +212,13 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         ))
         .layer(axum::middleware::from_fn(telemetry::observe))
         .layer(axum::middleware::from_fn(sanitize::sanitize));
-    Router::new()
-        .route("/", get(identity))
+    // A catch-all route ("/") takes `/` too; otherwise the gateway answers `/` itself.
+    let catch_all = gw.routes.iter().any(|r| r.prefix == "/");
+    let mut router = Router::new();
+    if !catch_all {
+        router = router.route("/", get(identity));
+    }
+    router
         .route("/health", get(health))
         .route("/ready", get(ready))
         .fallback(proxy::handle)
@@ -108,11 +245,34 @@ async fn health() -> Response {
     json(StatusCode::OK, r#"{"status": "ok"}"#)
 }
 
-/// `GET /ready`: the gateway accepts new work; 503 while it drains for shutdown.
+/// `GET /ready`: 200 while the gateway accepts new work, 503 while it drains for shutdown. The
+/// body shows how each upstream follows failovers. An unreachable control plane or DNS does not
+/// make the gateway unready: it keeps serving the last known region (static stability), and says so.
 async fn ready(State(gw): State<Arc<Gateway>>) -> Response {
-    if gw.ready.load(Ordering::Relaxed) {
-        json(StatusCode::OK, r#"{"status": "ready"}"#)
+    let upstreams: serde_json::Map<String, serde_json::Value> = gw
+        .routes
+        .iter()
+        .map(|r| {
+            let s = r.upstream.status();
+            let mut v = serde_json::to_value(&s).unwrap_or_default();
+            if let (Some(t), serde_json::Value::Object(m)) = (s.last_success, &mut v) {
+                m.insert(
+                    "last_success_ms_ago".into(),
+                    (t.elapsed().as_millis() as u64).into(),
+                );
+            }
+            (r.name.to_string(), v)
+        })
+        .collect();
+    let draining = !gw.ready.load(Ordering::Relaxed);
+    let body = serde_json::json!({
+        "status": if draining { "draining" } else { "ready" },
+        "upstreams": upstreams,
+    });
+    let status = if draining {
+        StatusCode::SERVICE_UNAVAILABLE
     } else {
-        json(StatusCode::SERVICE_UNAVAILABLE, r#"{"status": "draining"}"#)
-    }
+        StatusCode::OK
+    };
+    json(status, body.to_string())
 }

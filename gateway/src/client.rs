@@ -10,10 +10,15 @@
 //!   picked had been closed (`retry_canceled_requests`, bounded by the idle connections in the
 //!   pool). Connect failures are retried by [`crate::proxy`] with a bounded count.
 
+use std::future::Future;
+use std::net::{IpAddr, SocketAddr};
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
 
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use hyper_util::client::legacy::connect::dns::{GaiResolver, Name};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
@@ -21,8 +26,49 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 use crate::body::RequestBody;
 use crate::config::UpstreamSettings;
 
-/// The client type for one upstream.
-pub type HttpClient = Client<HttpsConnector<HttpConnector>, RequestBody>;
+/// The client type for one upstream endpoint.
+pub type HttpClient = Client<HttpsConnector<HttpConnector<Addresses>>, RequestBody>;
+
+/// Where a client's connections go: the system resolver (`getaddrinfo`), or a fixed address set.
+///
+/// In dns mode each answer gets its own client with a fixed set: a client's pool can then only
+/// hold connections to addresses of that answer, and dropping the client drains them. (A stock
+/// pool is keyed by hostname and would keep using addresses that left the answer.)
+#[derive(Clone)]
+pub enum Addresses {
+    System(GaiResolver),
+    Fixed(Arc<[IpAddr]>),
+}
+
+impl Addresses {
+    pub fn system() -> Addresses {
+        Addresses::System(GaiResolver::new())
+    }
+}
+
+impl tower::Service<Name> for Addresses {
+    type Response = std::vec::IntoIter<SocketAddr>;
+    type Error = std::io::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, Self::Error>> + Send>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, name: Name) -> Self::Future {
+        match self {
+            // The connector sets the port from the URI on every address.
+            Addresses::Fixed(ips) => {
+                let addrs: Vec<SocketAddr> = ips.iter().map(|ip| SocketAddr::new(*ip, 0)).collect();
+                Box::pin(std::future::ready(Ok(addrs.into_iter())))
+            }
+            Addresses::System(gai) => {
+                let fut = gai.call(name);
+                Box::pin(async move { Ok(fut.await?.collect::<Vec<_>>().into_iter()) })
+            }
+        }
+    }
+}
 
 /// The TLS configuration shared by every upstream: safe defaults, bundled roots, HTTP/1.1 by ALPN.
 pub fn tls_config() -> Arc<rustls::ClientConfig> {
@@ -38,9 +84,13 @@ pub fn tls_config() -> Arc<rustls::ClientConfig> {
     Arc::new(config)
 }
 
-/// Builds the client for one upstream with its timeouts and pool settings.
-pub fn build(settings: &UpstreamSettings, tls: Arc<rustls::ClientConfig>) -> HttpClient {
-    let mut http = HttpConnector::new();
+/// Builds a client with the upstream's timeouts and pool settings, connecting to `addresses`.
+pub fn build(
+    settings: &UpstreamSettings,
+    tls: Arc<rustls::ClientConfig>,
+    addresses: Addresses,
+) -> HttpClient {
+    let mut http = HttpConnector::new_with_resolver(addresses);
     http.enforce_http(false);
     http.set_nodelay(true);
     http.set_connect_timeout(Some(settings.connect_timeout));

@@ -73,6 +73,57 @@ pub struct Config {
     pub region: String,
     pub server: ServerConfig,
     pub routes: Vec<RouteConfig>,
+    pub dns: DnsConfig,
+    /// Set when any route follows ARC routing controls.
+    pub arc: Option<ArcConfig>,
+}
+
+/// How dns-mode upstreams resolve their hostname.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DnsConfig {
+    /// The DNS server to ask (`ip:port`); default: the system's (`/etc/resolv.conf`). Env `DNS_SERVER`.
+    pub server: Option<std::net::SocketAddr>,
+    /// Answers are re-resolved when their TTL runs out, but never more often than this...
+    #[serde(with = "humantime_serde")]
+    pub min_ttl: Duration,
+    /// ...and at least this often, whatever the TTL says.
+    #[serde(with = "humantime_serde")]
+    pub max_ttl: Duration,
+    /// Bound on one lookup; a failed lookup keeps the last answer and is retried after `min_ttl`.
+    #[serde(with = "humantime_serde")]
+    pub timeout: Duration,
+}
+
+impl Default for DnsConfig {
+    fn default() -> Self {
+        Self {
+            server: None,
+            min_ttl: Duration::from_secs(1),
+            max_ttl: Duration::from_secs(60),
+            timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+/// How arc-mode upstreams watch their routing controls.
+#[derive(Clone, Debug)]
+pub struct ArcConfig {
+    pub cluster: recovery::ClusterDocument,
+    /// How often each app's control panel is read. A switch takes at most this long (plus one call).
+    pub poll_interval: Duration,
+    /// Bound on one call to one cluster endpoint; the next endpoint is tried after it.
+    pub call_timeout: Duration,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct FileArc {
+    cluster_file: Option<String>,
+    #[serde(default, with = "humantime_serde")]
+    poll_interval: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
+    call_timeout: Option<Duration>,
 }
 
 /// How the gateway listens and protects itself from clients.
@@ -186,12 +237,30 @@ impl Default for UpstreamSettings {
 /// One route: requests under `prefix` go to `upstream`.
 #[derive(Clone, Debug)]
 pub struct RouteConfig {
-    /// Name used in metrics and logs: the prefix without its leading slash.
+    /// Name used in metrics and logs: the prefix without its leading slash (`root` for `/`).
     pub name: String,
     pub prefix: String,
-    pub upstream: http::Uri,
+    pub target: RouteTarget,
     pub strip_prefix: bool,
     pub settings: UpstreamSettings,
+}
+
+/// Where a route's requests go, and how that follows a failover.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RouteTarget {
+    /// dns mode: one URL whose hostname Route 53 (or arc-local) answers; re-resolved by TTL.
+    Url(http::Uri),
+    /// arc mode: the app's regional URLs from the cluster document, chosen by its routing controls.
+    Arc { app: String },
+}
+
+/// `failover` in a route.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq)]
+#[serde(rename_all = "lowercase")]
+enum FailoverMode {
+    #[default]
+    Dns,
+    Arc,
 }
 
 #[derive(Deserialize)]
@@ -204,13 +273,23 @@ struct FileConfig {
     defaults: RouteSettings,
     #[serde(default, rename = "route")]
     routes: Vec<FileRoute>,
+    #[serde(default)]
+    dns: Option<DnsConfig>,
+    #[serde(default)]
+    arc: FileArc,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct FileRoute {
     prefix: String,
-    upstream: String,
+    #[serde(default)]
+    upstream: Option<String>,
+    #[serde(default)]
+    failover: FailoverMode,
+    /// The app (cluster document key) an arc-mode route follows; default: the route's name.
+    #[serde(default)]
+    arc_app: Option<String>,
     #[serde(default = "yes")]
     strip_prefix: bool,
     #[serde(flatten)]
@@ -266,6 +345,8 @@ impl Config {
                 server: None,
                 defaults: RouteSettings::default(),
                 routes: Vec::new(),
+                dns: None,
+                arc: FileArc::default(),
             },
         };
 
@@ -290,13 +371,27 @@ impl Config {
         }
         validate_server(&server)?;
 
+        let mode = match env("GATEWAY_FAILOVER_MODE").as_deref() {
+            None | Some("dns") => FailoverMode::Dns,
+            Some("arc") => FailoverMode::Arc,
+            Some(other) => {
+                return Err(invalid(
+                    "GATEWAY_FAILOVER_MODE",
+                    other,
+                    "must be dns or arc",
+                ));
+            }
+        };
         let mut file_routes = file.routes;
         if file_routes.is_empty() {
             for (name, var) in [("/service1", "SERVICE1_URL"), ("/service2", "SERVICE2_URL")] {
-                if let Some(url) = env(var) {
+                let url = env(var);
+                if url.is_some() || mode == FailoverMode::Arc {
                     file_routes.push(FileRoute {
                         prefix: name.into(),
                         upstream: url,
+                        failover: mode,
+                        arc_app: None,
                         strip_prefix: true,
                         settings: RouteSettings::default(),
                         from_env: Some(var),
@@ -324,22 +419,55 @@ impl Config {
                     "another route has the same prefix",
                 ));
             }
-            let upstream = parse_upstream(&r.upstream)
-                .map_err(|reason| invalid(key("upstream"), &r.upstream, reason))?;
+            let name = match r.prefix.trim_start_matches('/') {
+                "" => "root".to_owned(),
+                n => n.to_owned(),
+            };
+            let target = match (r.failover, &r.upstream) {
+                (FailoverMode::Dns, Some(url)) => RouteTarget::Url(
+                    parse_upstream(url).map_err(|reason| invalid(key("upstream"), url, reason))?,
+                ),
+                (FailoverMode::Dns, None) => {
+                    return Err(invalid(
+                        key("upstream"),
+                        "",
+                        "is required unless failover = \"arc\"",
+                    ));
+                }
+                (FailoverMode::Arc, _) => RouteTarget::Arc {
+                    app: r.arc_app.clone().unwrap_or_else(|| name.clone()),
+                },
+            };
             let settings = resolve_settings(r.settings.or(&file.defaults))
                 .map_err(|(field, value, reason)| invalid(key(field), value, reason))?;
             routes.push(RouteConfig {
-                name: r.prefix.trim_start_matches('/').to_owned(),
+                name,
                 prefix: r.prefix,
-                upstream,
+                target,
                 strip_prefix: r.strip_prefix,
                 settings,
             });
         }
+        let mut dns = file.dns.unwrap_or_default();
+        if let Some(v) = env("DNS_SERVER") {
+            dns.server = Some(parse_env("DNS_SERVER", &v)?);
+        }
+        validate_dns(&dns)?;
+
+        let arc = if routes
+            .iter()
+            .any(|r| matches!(r.target, RouteTarget::Arc { .. }))
+        {
+            Some(load_arc(file.arc, env, &routes)?)
+        } else {
+            None
+        };
         Ok(Config {
             region,
             server,
             routes,
+            dns,
+            arc,
         })
     }
 }
@@ -413,10 +541,110 @@ fn validate_server(s: &ServerConfig) -> Result<(), ConfigError> {
     )
 }
 
+fn validate_dns(d: &DnsConfig) -> Result<(), ConfigError> {
+    let dur = |d: Duration| format!("{d:?}");
+    if !(Duration::from_millis(100)..=Duration::from_secs(3600)).contains(&d.min_ttl) {
+        return Err(invalid(
+            "dns.min_ttl",
+            dur(d.min_ttl),
+            "must be between 100ms and 1h",
+        ));
+    }
+    if d.max_ttl < d.min_ttl || d.max_ttl > Duration::from_secs(86400) {
+        return Err(invalid(
+            "dns.max_ttl",
+            dur(d.max_ttl),
+            "must be at least dns.min_ttl and at most 24h",
+        ));
+    }
+    if !(Duration::from_millis(10)..=Duration::from_secs(60)).contains(&d.timeout) {
+        return Err(invalid(
+            "dns.timeout",
+            dur(d.timeout),
+            "must be between 10ms and 60s",
+        ));
+    }
+    Ok(())
+}
+
+/// Loads the cluster document (file from `[arc] cluster_file` or `ARC_CLUSTER_FILE`, or inline
+/// JSON from `ARC_CLUSTER_JSON`) and checks that every arc route's app is in it.
+fn load_arc(
+    file: FileArc,
+    env: fn(&str) -> Option<String>,
+    routes: &[RouteConfig],
+) -> Result<ArcConfig, ConfigError> {
+    let cluster = if let Some(json) = env("ARC_CLUSTER_JSON") {
+        recovery::ClusterDocument::parse(&json)
+            .map_err(|e| invalid("ARC_CLUSTER_JSON", "(inline document)", e.to_string()))?
+    } else {
+        let (key, path) = match (env("ARC_CLUSTER_FILE"), file.cluster_file) {
+            (Some(p), _) => ("ARC_CLUSTER_FILE", p),
+            (None, Some(p)) => ("arc.cluster_file", p),
+            (None, None) => {
+                return Err(invalid(
+                    "ARC_CLUSTER_FILE",
+                    "",
+                    "arc mode needs the cluster document: set ARC_CLUSTER_FILE or ARC_CLUSTER_JSON, or [arc] cluster_file",
+                ))
+            }
+        };
+        recovery::ClusterDocument::load(Path::new(&path))
+            .map_err(|e| invalid(key, &path, e.to_string()))?
+    };
+    let poll_interval = match env("ARC_POLL_INTERVAL") {
+        Some(v) => humantime::parse_duration(&v)
+            .map_err(|e| invalid("ARC_POLL_INTERVAL", &v, e.to_string()))?,
+        None => file.poll_interval.unwrap_or(Duration::from_secs(1)),
+    };
+    if !(Duration::from_millis(50)..=Duration::from_secs(300)).contains(&poll_interval) {
+        return Err(invalid(
+            "arc.poll_interval",
+            format!("{poll_interval:?}"),
+            "must be between 50ms and 300s",
+        ));
+    }
+    let call_timeout = file.call_timeout.unwrap_or(Duration::from_secs(1));
+    if !(Duration::from_millis(10)..=Duration::from_secs(30)).contains(&call_timeout) {
+        return Err(invalid(
+            "arc.call_timeout",
+            format!("{call_timeout:?}"),
+            "must be between 10ms and 30s",
+        ));
+    }
+    for (i, r) in routes.iter().enumerate() {
+        if let RouteTarget::Arc { app } = &r.target {
+            let entry = cluster
+                .app(app)
+                .map_err(|reason| invalid(format!("route[{i}].arc_app"), app, reason))?;
+            for (region, e) in &entry.regions {
+                parse_upstream(&e.url).map_err(|reason| {
+                    invalid(
+                        format!("cluster apps.{app}.regions.{region}.url"),
+                        &e.url,
+                        reason,
+                    )
+                })?;
+            }
+        }
+    }
+    Ok(ArcConfig {
+        cluster,
+        poll_interval,
+        call_timeout,
+    })
+}
+
 /// A prefix is an absolute, already-normalised path of one or more segments, without a trailing slash.
 fn validate_prefix(prefix: &str) -> Result<(), String> {
+    if prefix == "/" {
+        // A catch-all route: every path that no longer prefix claims, `/` included.
+        return Ok(());
+    }
     if !prefix.starts_with('/') || prefix.len() < 2 {
-        return Err("must start with '/' and name at least one segment, e.g. \"/service1\"".into());
+        return Err(
+            "must start with '/', e.g. \"/service1\" (or be \"/\" to catch every path)".into(),
+        );
     }
     if prefix.ends_with('/') {
         return Err("must not end with '/'".into());
@@ -438,7 +666,7 @@ fn validate_prefix(prefix: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn parse_upstream(url: &str) -> Result<http::Uri, String> {
+pub(crate) fn parse_upstream(url: &str) -> Result<http::Uri, String> {
     let uri: http::Uri = url
         .parse()
         .map_err(|e: http::uri::InvalidUri| e.to_string())?;
@@ -567,7 +795,7 @@ mod tests {
         .unwrap();
         assert_eq!(c.routes.len(), 2);
         assert_eq!(c.routes[0].prefix, "/service1");
-        assert_eq!(c.routes[1].upstream.path(), "/base");
+        assert!(matches!(&c.routes[1].target, RouteTarget::Url(u) if u.path() == "/base"));
         assert!(c.routes[0].strip_prefix);
         assert_eq!(c.server.port, 8080);
         assert_eq!(c.routes[0].settings, UpstreamSettings::default());
@@ -689,8 +917,9 @@ mod tests {
     fn prefixes() {
         assert!(validate_prefix("/service1").is_ok());
         assert!(validate_prefix("/a/b").is_ok());
+        assert!(validate_prefix("/").is_ok(), "catch-all");
         for bad in [
-            "", "/", "a", "/a/", "/a//b", "/a/../b", "/health", "/a%2f", "/a b",
+            "", "a", "/a/", "/a//b", "/a/../b", "/health", "/a%2f", "/a b",
         ] {
             assert!(validate_prefix(bad).is_err(), "{bad}");
         }

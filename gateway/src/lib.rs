@@ -8,9 +8,11 @@
 //! [`error`] answers. [`config`] holds every setting; [`metrics`] names every metric.
 
 pub mod app;
+pub mod arc;
 pub mod body;
 pub mod client;
 pub mod config;
+pub mod dns;
 pub mod error;
 pub mod forwarding;
 pub mod framing;
@@ -51,9 +53,15 @@ impl Listeners {
 
 /// Runs the gateway until `shutdown` resolves, then drains: `/ready` turns 503, the listeners
 /// close, in-flight requests get up to the drain deadline. The one place shutdown is handled.
-pub async fn run(config: Config, listeners: Listeners, shutdown: impl Future<Output = ()>) {
+pub async fn run(
+    config: Config,
+    listeners: Listeners,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), app::BuildError> {
     let handle = metrics::install();
-    let gw = Arc::new(app::Gateway::new(&config));
+    let (gw, followers) = app::Gateway::build(&config).await?;
+    let gw = Arc::new(gw);
+    let followers: Vec<_> = followers.into_iter().map(tokio::spawn).collect();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let stopped = move || {
         let mut rx = stop_rx.clone();
@@ -65,7 +73,7 @@ pub async fn run(config: Config, listeners: Listeners, shutdown: impl Future<Out
         region = %config.region,
         port = config.server.port,
         admin_port = config.server.admin_port,
-        routes = ?config.routes.iter().map(|r| format!("{} -> {}", r.prefix, r.upstream)).collect::<Vec<_>>(),
+        routes = ?gw.routes.iter().map(|r| format!("{} -> {}", r.prefix, r.upstream.label)).collect::<Vec<_>>(),
         "gateway listening"
     );
     let main = tokio::spawn(server::serve(
@@ -84,4 +92,8 @@ pub async fn run(config: Config, listeners: Listeners, shutdown: impl Future<Out
     let _ = stop_tx.send(true);
     let _ = main.await;
     let _ = admin.await;
+    for f in followers {
+        f.abort();
+    }
+    Ok(())
 }

@@ -49,7 +49,7 @@ fn serve() -> anyhow::Result<()> {
                 config.server.port, config.server.admin_port
             )
         })?;
-        gateway::run(config, listeners, bootstrap::shutdown::signal()).await;
+        gateway::run(config, listeners, bootstrap::shutdown::signal()).await?;
         Ok(())
     })
 }

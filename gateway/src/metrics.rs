@@ -7,6 +7,10 @@
 //! | `gateway_upstream_errors_total` | route, kind |
 //! | `gateway_upstream_retries_total` | route |
 //! | `gateway_connections_open` (gauge) | |
+//! | `gateway_upstream_active_region` (gauge, 1 = active) | route, region |
+//! | `gateway_failover_switches_total` | route, mode |
+//! | `gateway_control_plane_errors_total` / `gateway_control_plane_up` (gauge) | route |
+//! | `gateway_dns_errors_total` | route |
 
 use std::sync::{Arc, LazyLock, OnceLock, RwLock};
 use std::time::Duration;
@@ -55,6 +59,26 @@ pub fn install() -> PrometheusHandle {
                 "Requests resent after a failed connect."
             );
             metrics::describe_gauge!("gateway_connections_open", "Client connections open now.");
+            metrics::describe_gauge!(
+                "gateway_upstream_active_region",
+                "1 for the region an arc-mode upstream sends to now, 0 for its other regions."
+            );
+            metrics::describe_counter!(
+                "gateway_failover_switches_total",
+                "Times an upstream switched region (arc) or address set (dns)."
+            );
+            metrics::describe_counter!(
+                "gateway_control_plane_errors_total",
+                "Failed reads of the ARC control plane; the last known state stays in force."
+            );
+            metrics::describe_gauge!(
+                "gateway_control_plane_up",
+                "1 while the last read of the ARC control plane succeeded."
+            );
+            metrics::describe_counter!(
+                "gateway_dns_errors_total",
+                "Failed DNS lookups of dns-mode upstreams; the last answer stays in force."
+            );
             let upkeep = handle.clone();
             // Histograms are drained into the exporter's summaries periodically.
             if let Ok(rt) = tokio::runtime::Handle::try_current() {
@@ -140,4 +164,42 @@ pub fn retry(route: &Arc<str>) {
 
 pub fn connections_open(delta: f64) {
     metrics::gauge!("gateway_connections_open").increment(delta);
+}
+
+/// Counts a switch of an upstream to a new region (arc) or address set (dns).
+pub fn failover_switch(route: &Arc<str>, mode: &'static str) {
+    metrics::counter!("gateway_failover_switches_total", "route" => SharedString::from(route.clone()), "mode" => mode)
+        .increment(1);
+}
+
+/// Counts a failed look at DNS (dns mode) or the ARC control plane (arc mode).
+pub fn follow_error(route: &Arc<str>, mode: &'static str) {
+    let name = if mode == "arc" {
+        "gateway_control_plane_errors_total"
+    } else {
+        "gateway_dns_errors_total"
+    };
+    metrics::counter!(name, "route" => SharedString::from(route.clone())).increment(1);
+}
+
+/// Sets `gateway_upstream_active_region{route, region}` to 1 for the active region, 0 for the others.
+pub fn active_region<'a>(
+    route: &Arc<str>,
+    active: &str,
+    regions: impl Iterator<Item = &'a String>,
+) {
+    for region in regions {
+        metrics::gauge!(
+            "gateway_upstream_active_region",
+            "route" => SharedString::from(route.clone()),
+            "region" => region.clone()
+        )
+        .set(if region == active { 1.0 } else { 0.0 });
+    }
+}
+
+/// Whether the last read of the control plane succeeded (arc mode).
+pub fn control_plane_up(route: &Arc<str>, up: bool) {
+    metrics::gauge!("gateway_control_plane_up", "route" => SharedString::from(route.clone()))
+        .set(if up { 1.0 } else { 0.0 });
 }

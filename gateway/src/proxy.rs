@@ -91,10 +91,11 @@ async fn forward(
     hop::strip(&mut parts.headers, upgrade);
     gw.forwarding.apply(&mut parts.headers, peer, "http");
 
-    let target = route.upstream.target();
+    // Taken once: this request stays on this endpoint even if the upstream switches meanwhile.
+    let target = route.upstream.endpoint();
     parts.headers.insert(HOST, target.host.clone());
     let path = routes::upstream_path(
-        target.base_path,
+        &target.base_path,
         &route.prefix,
         route.strip_prefix,
         parts.uri.path(),

@@ -12,7 +12,7 @@ pub struct Route {
     pub name: Arc<str>,
     pub prefix: String,
     pub strip_prefix: bool,
-    pub upstream: Upstream,
+    pub upstream: Arc<Upstream>,
 }
 
 /// Routes ordered longest prefix first.
@@ -39,6 +39,9 @@ impl RouteTable {
 }
 
 fn matches_prefix(path: &str, prefix: &str) -> bool {
+    if prefix == "/" {
+        return true;
+    }
     path.strip_prefix(prefix)
         .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
 }
@@ -46,7 +49,11 @@ fn matches_prefix(path: &str, prefix: &str) -> bool {
 /// The path the upstream receives: the upstream URL's base path joined with the request path,
 /// minus the route prefix when the route strips it. Never empty.
 pub fn upstream_path(base: &str, prefix: &str, strip: bool, path: &str) -> String {
-    let rest = if strip { &path[prefix.len()..] } else { path };
+    let rest = if strip && prefix != "/" {
+        &path[prefix.len()..]
+    } else {
+        path
+    };
     let base = base.trim_end_matches('/');
     let mut out = String::with_capacity(base.len() + rest.len() + 1);
     out.push_str(base);

@@ -1,67 +1,144 @@
-//! An upstream: where a route's requests go, and the client that takes them there.
+//! An upstream: where a route's requests go now, and how that changes on a failover.
+//!
+//! The current [`Endpoint`] sits behind an atomic pointer. A request takes the endpoint once, at
+//! its start, and keeps it to the end, so requests in flight finish where they started while new
+//! requests go wherever the latest switch points. Switches come from a follower: [`crate::dns`]
+//! (the upstream's hostname is re-resolved by TTL) or [`crate::arc`] (the app's routing controls
+//! pick a regional URL). An upstream whose host is an IP address has no follower.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime};
 
+use arc_swap::ArcSwap;
 use http::uri::{Authority, Scheme};
 use http::HeaderValue;
+use serde::Serialize;
 
-use crate::client::{self, HttpClient};
+use crate::client::{self, Addresses, HttpClient};
 use crate::config::UpstreamSettings;
 
-/// A route's upstream: base URL, limits and timeouts, and its own connection pool.
-pub struct Upstream {
-    pub settings: UpstreamSettings,
-    /// `scheme://authority` for logs and metrics.
-    pub label: Arc<str>,
-    scheme: Scheme,
-    authority: Authority,
-    base_path: String,
-    host: HeaderValue,
-    client: HttpClient,
-}
-
-/// Where one request goes: the parts of the upstream URI and the client to send it with.
-pub struct Target<'a> {
-    pub scheme: &'a Scheme,
-    pub authority: &'a Authority,
-    pub base_path: &'a str,
+/// One place requests can be sent: a base URL and a client (with its own connection pool).
+pub struct Endpoint {
+    pub scheme: Scheme,
+    pub authority: Authority,
+    pub base_path: String,
     /// The `Host` field the upstream expects: its own authority (RFC 9110 section 7.2).
-    pub host: &'a HeaderValue,
-    pub client: &'a HttpClient,
+    pub host: HeaderValue,
+    pub client: HttpClient,
+    /// The region this endpoint is in, when known (arc mode).
+    pub region: Option<Arc<str>>,
 }
 
-impl Upstream {
+impl Endpoint {
     pub fn new(
         uri: &http::Uri,
-        settings: UpstreamSettings,
+        settings: &UpstreamSettings,
         tls: Arc<rustls::ClientConfig>,
-    ) -> Self {
+        addresses: Addresses,
+        region: Option<Arc<str>>,
+    ) -> Endpoint {
         let scheme = uri.scheme().cloned().unwrap_or(Scheme::HTTP);
         let authority = uri
             .authority()
             .cloned()
             .expect("validated: upstream URL has a host");
-        let host = HeaderValue::from_str(authority.as_str())
-            .expect("an authority is a valid header value");
-        Self {
-            client: client::build(&settings, tls),
-            label: Arc::from(format!("{scheme}://{authority}")),
+        Endpoint {
+            host: HeaderValue::from_str(authority.as_str())
+                .expect("an authority is a valid header value"),
+            client: client::build(settings, tls, addresses),
             base_path: uri.path().to_owned(),
-            settings,
+            region,
             scheme,
             authority,
-            host,
+        }
+    }
+}
+
+/// How an upstream follows failovers, and how that is going (for `/ready` and logs).
+#[derive(Clone, Debug, Serialize)]
+pub struct FollowStatus {
+    /// `static`, `dns` or `arc`.
+    pub mode: &'static str,
+    /// What requests go to now: the region (arc) or the resolved addresses (dns).
+    pub target: String,
+    /// Whether the last look at DNS or the control plane succeeded.
+    pub healthy: bool,
+    /// The last error, while unhealthy.
+    pub error: Option<String>,
+    /// Seconds since the last successful look, when there has been one.
+    #[serde(skip)]
+    pub last_success: Option<Instant>,
+    pub last_switch: Option<String>,
+}
+
+/// A route's upstream.
+pub struct Upstream {
+    pub settings: UpstreamSettings,
+    /// A stable description for logs and metrics: the URL, or `arc:<app>`.
+    pub label: Arc<str>,
+    current: ArcSwap<Endpoint>,
+    status: Mutex<FollowStatus>,
+}
+
+impl Upstream {
+    pub fn new(
+        settings: UpstreamSettings,
+        label: String,
+        first: Arc<Endpoint>,
+        mode: &'static str,
+        target: String,
+    ) -> Upstream {
+        Upstream {
+            settings,
+            label: Arc::from(label),
+            current: ArcSwap::new(first),
+            status: Mutex::new(FollowStatus {
+                mode,
+                target,
+                healthy: true,
+                error: None,
+                last_success: None,
+                last_switch: None,
+            }),
         }
     }
 
-    /// Where the next request goes.
-    pub fn target(&self) -> Target<'_> {
-        Target {
-            scheme: &self.scheme,
-            authority: &self.authority,
-            base_path: &self.base_path,
-            host: &self.host,
-            client: &self.client,
+    /// Where the next request goes. Hold the returned endpoint for the whole request.
+    pub fn endpoint(&self) -> Arc<Endpoint> {
+        self.current.load_full()
+    }
+
+    /// Points new requests at `next`. The previous endpoint lives on until its last request ends;
+    /// then its pool, and every idle connection in it, is dropped.
+    pub fn switch(&self, next: Arc<Endpoint>, target: String) {
+        self.current.store(next);
+        if let Ok(mut s) = self.status.lock() {
+            s.target = target;
+            s.last_switch = Some(humantime::format_rfc3339_millis(SystemTime::now()).to_string());
         }
+    }
+
+    /// Records the outcome of a look at DNS or the control plane.
+    pub fn observe(&self, result: Result<(), String>) {
+        if let Ok(mut s) = self.status.lock() {
+            match result {
+                Ok(()) => {
+                    s.healthy = true;
+                    s.error = None;
+                    s.last_success = Some(Instant::now());
+                }
+                Err(e) => {
+                    s.healthy = false;
+                    s.error = Some(e);
+                }
+            }
+        }
+    }
+
+    pub fn status(&self) -> FollowStatus {
+        self.status
+            .lock()
+            .map(|s| s.clone())
+            .unwrap_or_else(|e| e.into_inner().clone())
     }
 }

@@ -64,13 +64,13 @@ pub async fn gateway(toml: &str) -> TestGateway {
     let admin = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let (addr, admin_addr) = (main.local_addr().unwrap(), admin.local_addr().unwrap());
     let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(gateway::run(
-        config,
-        gateway::Listeners { main, admin },
-        async move {
+    let task = tokio::spawn(async move {
+        gateway::run(config, gateway::Listeners { main, admin }, async move {
             let _ = rx.await;
-        },
-    ));
+        })
+        .await
+        .expect("gateway starts");
+    });
     TestGateway {
         addr,
         admin: admin_addr,
