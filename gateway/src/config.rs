@@ -366,6 +366,9 @@ impl Config {
         if let Some(v) = env("ADMIN_PORT") {
             server.admin_port = parse_env("ADMIN_PORT", &v)?;
         }
+        if let Some(v) = env("BIND") {
+            server.bind = parse_env("BIND", &v)?;
+        }
         if let Some(v) = env("TRUSTED_PROXY_HOPS") {
             server.trusted_proxy_hops = parse_env("TRUSTED_PROXY_HOPS", &v)?;
         }

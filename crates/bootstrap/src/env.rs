@@ -84,6 +84,11 @@ pub fn port() -> Result<u16, EnvError> {
     port_var("PORT", DEFAULT_PORT)
 }
 
+/// The address to listen on: `BIND`, default `0.0.0.0` (every interface, as a container needs).
+pub fn bind() -> Result<std::net::IpAddr, EnvError> {
+    Ok(parse::<std::net::IpAddr>("BIND")?.unwrap_or(std::net::IpAddr::from([0, 0, 0, 0])))
+}
+
 /// A port from `name`, or `default` when unset.
 pub fn port_var(name: &'static str, default: u16) -> Result<u16, EnvError> {
     let port = parse::<u16>(name)?.unwrap_or(default);

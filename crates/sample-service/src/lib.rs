@@ -52,8 +52,9 @@ pub fn main(name: &'static str) -> ExitCode {
     let result = (|| -> Result<(), String> {
         let region = bootstrap::env::region().map_err(|e| e.to_string())?;
         let port = bootstrap::env::port().map_err(|e| e.to_string())?;
+        let bind = bootstrap::env::bind().map_err(|e| e.to_string())?;
         let rt = bootstrap::runtime::build().map_err(|e| e.to_string())?;
-        rt.block_on(serve(ServiceInfo::new(name, region), port))
+        rt.block_on(serve(ServiceInfo::new(name, region), std::net::SocketAddr::new(bind, port)))
             .map_err(|e| e.to_string())
     })();
     match result {
@@ -66,10 +67,10 @@ pub fn main(name: &'static str) -> ExitCode {
     }
 }
 
-/// Listens on `0.0.0.0:port` and serves until SIGTERM/SIGINT, letting in-flight requests finish.
-pub async fn serve(info: ServiceInfo, port: u16) -> std::io::Result<()> {
-    let listener = tokio::net::TcpListener::bind(("0.0.0.0", port)).await?;
-    tracing::info!(service = %info.name, region = %info.region, port, "listening");
+/// Listens on `addr` and serves until SIGTERM/SIGINT, letting in-flight requests finish.
+pub async fn serve(info: ServiceInfo, addr: std::net::SocketAddr) -> std::io::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    tracing::info!(service = %info.name, region = %info.region, %addr, "listening");
     axum::serve(listener, router(info, Limits::default()))
         .with_graceful_shutdown(bootstrap::shutdown::signal())
         .await
