@@ -1,1 +1,327 @@
-fn main() {}
+//! `arc-local`: the command line. Serves a local Route 53 ARC cluster data plane on five ports and
+//! Route 53 failover DNS for the apps' hostnames (`serve`, the default), checks a running instance
+//! (`healthcheck`), or prints the cluster document it serves (`document`).
+
+mod api;
+mod dns;
+mod rules;
+mod state;
+mod topology;
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use recovery::local::{DEFAULT_API_PORT, DEFAULT_DNS_PORT, ENDPOINT_REGIONS};
+
+use crate::api::Fault;
+use crate::state::{StateFile, Store};
+use crate::topology::Topology;
+
+const ABOUT: &str =
+    "A local Route 53 ARC cluster (routing-control data plane) and Route 53 failover DNS.";
+
+const LONG_ABOUT: &str = "\
+A local Route 53 ARC cluster (routing-control data plane) and Route 53 failover DNS, to rehearse
+failovers offline.
+
+The data plane speaks the AWS wire protocol (awsJson1_0, X-Amz-Target ToggleCustomerAPI.*) on five
+consecutive ports, like a cluster's five regional endpoints, so the AWS SDKs and the AWS CLI work
+against it (e.g. `aws route53-recovery-cluster list-routing-controls --endpoint-url
+http://127.0.0.1:8600 --region us-west-2`). Requests must carry a SigV4 Authorization header, but
+signatures are NOT verified: any credentials are accepted. Bind to loopback (the default) or a
+private network only.
+
+Safety rules from the topology are enforced (apps without rules get 'at least one control On');
+wait periods are not. Every accepted change is written to the state file before it is
+acknowledged. Each app's hostname is answered over DNS (UDP and TCP) with Route 53 failover
+semantics; other names are REFUSED.";
+
+#[derive(Parser)]
+#[command(name = "arc-local", version, about = ABOUT, long_about = LONG_ABOUT)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    options: Options,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the data plane and DNS until SIGTERM/SIGINT (the default).
+    Serve,
+    /// Exit 0 when the local instance answers GET /health on the first API port.
+    Healthcheck,
+    /// Print the cluster document (JSON) of the topology this instance serves, with its endpoints.
+    Document {
+        /// Host to put in the endpoint URLs.
+        #[arg(long, value_name = "HOST", default_value = "127.0.0.1")]
+        api_host: String,
+    },
+}
+
+#[derive(Args)]
+struct Options {
+    /// Cluster document to serve (docs/cluster.md); its endpoint URLs are informational.
+    /// Default: the project's default topology.
+    #[arg(long, global = true, env = "ARC_LOCAL_TOPOLOGY", value_name = "FILE")]
+    topology: Option<PathBuf>,
+
+    /// State file: restored on start, rewritten atomically on every accepted change.
+    #[arg(
+        long,
+        global = true,
+        env = "ARC_LOCAL_STATE",
+        value_name = "FILE",
+        default_value = "arc-local-state.json"
+    )]
+    state: PathBuf,
+
+    /// Address to listen on (API and DNS).
+    #[arg(long, global = true, env = "ARC_LOCAL_BIND", value_name = "IP", default_value = "127.0.0.1", value_parser = parse_bind)]
+    bind: IpAddr,
+
+    /// First data-plane port; the five endpoints listen on it and the next four.
+    #[arg(long, global = true, env = "ARC_LOCAL_API_PORT", value_name = "N", default_value_t = DEFAULT_API_PORT, value_parser = parse_api_port)]
+    api_port: u16,
+
+    /// DNS port (UDP and TCP).
+    #[arg(long, global = true, env = "ARC_LOCAL_DNS_PORT", value_name = "N", default_value_t = DEFAULT_DNS_PORT, value_parser = parse_dns_port)]
+    dns_port: u16,
+
+    /// TTL of DNS answers, in seconds.
+    #[arg(long, global = true, env = "ARC_LOCAL_TTL", value_name = "SECONDS", default_value_t = 1, value_parser = parse_ttl)]
+    ttl: u32,
+
+    /// Endpoints that fail every data-plane call, to rehearse endpoint outages: comma-separated
+    /// ENDPOINT=FAULT, ENDPOINT an endpoint region (us-east-1, us-west-2, eu-west-1,
+    /// ap-northeast-1, ap-southeast-2, in port order) or 0-4, FAULT unavailable, throttling,
+    /// internal or denied.
+    #[arg(long, global = true, env = "ARC_LOCAL_FAULTS", value_name = "LIST", default_value = "", value_parser = parse_faults)]
+    faults: Faults,
+}
+
+/// The fault of each of the five endpoints.
+#[derive(Clone, Debug, Default)]
+struct Faults([Option<Fault>; 5]);
+
+fn parse_bind(s: &str) -> Result<IpAddr, String> {
+    s.trim().parse().map_err(|_| {
+        "not an IP address (--bind / ARC_LOCAL_BIND), e.g. 127.0.0.1 or 0.0.0.0".into()
+    })
+}
+
+fn parse_port(s: &str, max: u16, what: &str) -> Result<u16, String> {
+    match s.trim().parse::<u16>() {
+        Ok(p) if (1..=max).contains(&p) => Ok(p),
+        _ => Err(format!("{what} must be a port from 1 to {max}")),
+    }
+}
+
+fn parse_api_port(s: &str) -> Result<u16, String> {
+    parse_port(
+        s,
+        u16::MAX - 4,
+        "--api-port / ARC_LOCAL_API_PORT (the first of five consecutive ports)",
+    )
+}
+
+fn parse_dns_port(s: &str) -> Result<u16, String> {
+    parse_port(s, u16::MAX, "--dns-port / ARC_LOCAL_DNS_PORT")
+}
+
+fn parse_ttl(s: &str) -> Result<u32, String> {
+    match s.trim().parse::<u32>() {
+        Ok(t) if t <= i32::MAX as u32 => Ok(t),
+        _ => Err("--ttl / ARC_LOCAL_TTL must be a number of seconds from 0 to 2147483647".into()),
+    }
+}
+
+fn parse_faults(s: &str) -> Result<Faults, String> {
+    let mut faults = Faults::default();
+    for item in s.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let (endpoint, fault) = item.split_once('=').ok_or_else(|| {
+            format!("--faults / ARC_LOCAL_FAULTS: {item:?} is not ENDPOINT=FAULT")
+        })?;
+        let endpoint = endpoint.trim();
+        let index = ENDPOINT_REGIONS
+            .iter()
+            .position(|r| *r == endpoint)
+            .or_else(|| endpoint.parse::<usize>().ok().filter(|i| *i < 5))
+            .ok_or_else(|| {
+                format!(
+                    "--faults / ARC_LOCAL_FAULTS: {endpoint:?} is not an endpoint ({} or 0-4)",
+                    ENDPOINT_REGIONS.join(", ")
+                )
+            })?;
+        faults.0[index] = Some(
+            fault
+                .trim()
+                .parse()
+                .map_err(|e| format!("--faults / ARC_LOCAL_FAULTS: {e}"))?,
+        );
+    }
+    Ok(faults)
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => {
+            bootstrap::logging::init();
+            let result = bootstrap::runtime::build()
+                .context("cannot start")
+                .and_then(|rt| rt.block_on(serve(cli.options)));
+            match result {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    tracing::error!(error = %format!("{e:#}"), "arc-local stopped on an error");
+                    eprintln!("arc-local: {e:#}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Command::Healthcheck => healthcheck(cli.options.api_port),
+        Command::Document { api_host } => match document(&cli.options, &api_host) {
+            Ok(text) => {
+                println!("{text}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("arc-local: {e:#}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+fn healthcheck(port: u16) -> ExitCode {
+    let result = (|| -> anyhow::Result<()> {
+        let timeout = bootstrap::env::parse::<u64>("HEALTHCHECK_TIMEOUT_MS")?.map_or(
+            bootstrap::healthcheck::DEFAULT_TIMEOUT,
+            Duration::from_millis,
+        );
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        rt.block_on(bootstrap::healthcheck::probe(port, "/health", timeout))?;
+        Ok(())
+    })();
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("healthcheck failed: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn document(options: &Options, api_host: &str) -> anyhow::Result<String> {
+    if api_host.is_empty() || api_host.contains(['/', ' ']) {
+        anyhow::bail!("--api-host {api_host:?} is not a host name or address");
+    }
+    let topology = Topology::load(options.topology.as_deref())?;
+    let doc = topology.served_document(api_host, options.api_port);
+    Ok(serde_json::to_string_pretty(&doc)?)
+}
+
+async fn serve(options: Options) -> anyhow::Result<()> {
+    let topology = Arc::new(Topology::load(options.topology.as_deref())?);
+    let store = Arc::new(Store::open(
+        topology.clone(),
+        StateFile::new(&options.state),
+    )?);
+
+    // Bind everything first: a port in use is an error before anything is served.
+    let mut listeners = Vec::new();
+    for i in 0..5u16 {
+        let addr = SocketAddr::new(options.bind, options.api_port + i);
+        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
+            format!(
+                "cannot listen on {addr} (API endpoint {} of 5; --api-port / ARC_LOCAL_API_PORT)",
+                i + 1
+            )
+        })?;
+        listeners.push(listener);
+    }
+    let dns_addr = SocketAddr::new(options.bind, options.dns_port);
+    let udp = tokio::net::UdpSocket::bind(dns_addr)
+        .await
+        .with_context(|| {
+            format!("cannot listen on {dns_addr}/udp (--dns-port / ARC_LOCAL_DNS_PORT)")
+        })?;
+    let tcp = tokio::net::TcpListener::bind(dns_addr)
+        .await
+        .with_context(|| {
+            format!("cannot listen on {dns_addr}/tcp (--dns-port / ARC_LOCAL_DNS_PORT)")
+        })?;
+
+    let mut dns = hickory_server::Server::new(dns::FailoverDns::new(store.clone(), options.ttl));
+    dns.register_socket(udp);
+    dns.register_listener(tcp, dns::TCP_TIMEOUT, 64);
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut servers = tokio::task::JoinSet::new();
+    let mut endpoints = Vec::new();
+    for (i, listener) in listeners.into_iter().enumerate() {
+        let region = ENDPOINT_REGIONS[i];
+        let fault = options.faults.0[i];
+        let app = api::router(store.clone(), region, fault);
+        let mut stop = stop_rx.clone();
+        let addr = listener.local_addr()?;
+        endpoints.push(serde_json::json!({
+            "region": region,
+            "address": addr.to_string(),
+            "fault": fault.map(|f| format!("{f:?}")),
+        }));
+        servers.spawn(async move {
+            axum::serve(listener, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stop.wait_for(|s| *s).await;
+                })
+                .await
+                .with_context(|| format!("API endpoint {addr} failed"))
+        });
+    }
+
+    let summary = api::summary(&store);
+    tracing::info!(
+        topology = %topology.source(),
+        state_file = %options.state.display(),
+        endpoints = %serde_json::Value::Array(endpoints),
+        dns = %dns_addr,
+        ttl = options.ttl,
+        apps = %summary["apps"],
+        "arc-local ready (SigV4 signatures are not verified)"
+    );
+
+    let outcome = tokio::select! {
+        _ = bootstrap::shutdown::signal() => Ok(()),
+        Some(joined) = servers.join_next() => match joined {
+            Ok(Ok(())) => Err(anyhow::anyhow!("an API endpoint stopped unexpectedly")),
+            Ok(Err(e)) => Err(e),
+            Err(e) => Err(anyhow::anyhow!("an API endpoint task failed: {e}")),
+        },
+        result = dns.block_until_done() => match result {
+            Ok(()) => Err(anyhow::anyhow!("the DNS server stopped unexpectedly")),
+            Err(e) => Err(anyhow::anyhow!("the DNS server failed: {e}")),
+        },
+    };
+
+    // In-flight requests finish (and every accepted change is already on disk).
+    let _ = stop_tx.send(true);
+    let drained = tokio::time::timeout(Duration::from_secs(10), async {
+        while servers.join_next().await.is_some() {}
+        let _ = dns.shutdown_gracefully().await;
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!("some connections were still open after 10 s; stopping anyway");
+    }
+    tracing::info!("arc-local stopped");
+    outcome
+}

@@ -1,0 +1,477 @@
+//! The routing-control states and their atomic persistence.
+//!
+//! Every control of the topology is On or Off. With no state file, each app's primary-region control
+//! starts On and the others Off, and the file is written at once. A change is applied in this order:
+//! the safety rules judge the whole batch, the new state is written to the state file atomically (a
+//! temporary file in the same directory, fsync, rename, fsync of the directory), then it becomes
+//! the state readers see, one log line per changed control is written, and only then does the API
+//! answer. An accepted change is therefore never lost, and a failed write changes nothing.
+//!
+//! The file (`{"version": 1, "controls": {"<arn>": {"state": "On", "app": ..., "region": ...,
+//! "name": ...}}}`) is restored on start. Entries for ARNs that are not in the topology are ignored
+//! with a warning (and dropped at the next write); a file that cannot be parsed is an error, never
+//! a silent reset.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+use recovery::ControlState;
+use serde::{Deserialize, Serialize};
+
+use crate::rules::{self, Violation};
+use crate::topology::Topology;
+
+/// Routing-control ARN -> state.
+pub type States = BTreeMap<String, ControlState>;
+
+const FILE_VERSION: u32 = 1;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    #[error("cannot read state file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("state file {path} is not a valid arc-local state file ({message}); fix or remove it (removing it resets every app to its primary region)")]
+    Corrupt { path: String, message: String },
+    #[error("cannot write state file {path}: {source}")]
+    Write {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// Why a batch was not applied. Nothing changed in any case.
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("no routing control {0}")]
+    NotFound(String),
+    #[error("{}", .0.iter().map(|v| v.message.as_str()).collect::<Vec<_>>().join("; "))]
+    Blocked(Vec<Violation>),
+    #[error(transparent)]
+    Persist(#[from] StateError),
+}
+
+/// One control whose state an accepted batch changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    pub arn: String,
+    pub app: String,
+    pub region: String,
+    pub name: String,
+    pub old: ControlState,
+    pub new: ControlState,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileFormat {
+    version: u32,
+    controls: BTreeMap<String, FileEntry>,
+}
+
+#[derive(Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileEntry {
+    state: ControlState,
+    /// The rest is for people reading the file; only `state` is restored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    app: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+}
+
+/// What [`StateFile::restore`] found.
+#[derive(Debug)]
+pub struct Restored {
+    pub states: States,
+    /// Whether the states came from the file (false: initial states, file absent).
+    pub from_file: bool,
+    /// ARNs in the file that the topology does not have.
+    pub ignored: Vec<String>,
+    /// Controls of the topology the file does not mention (given their initial state).
+    pub missing: Vec<String>,
+}
+
+/// The state file on disk.
+#[derive(Clone, Debug)]
+pub struct StateFile {
+    path: PathBuf,
+}
+
+impl StateFile {
+    pub fn new(path: impl Into<PathBuf>) -> StateFile {
+        StateFile { path: path.into() }
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn display(&self) -> String {
+        self.path.display().to_string()
+    }
+
+    /// Reads the file, or gives the initial states when it does not exist.
+    pub fn restore(&self, topology: &Topology) -> Result<Restored, StateError> {
+        let mut states = topology.initial_states();
+        let text = match std::fs::read_to_string(&self.path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Ok(Restored {
+                    states,
+                    from_file: false,
+                    ignored: Vec::new(),
+                    missing: Vec::new(),
+                })
+            }
+            Err(source) => {
+                return Err(StateError::Read {
+                    path: self.display(),
+                    source,
+                })
+            }
+        };
+        let corrupt = |message: String| StateError::Corrupt {
+            path: self.display(),
+            message,
+        };
+        let file: FileFormat = serde_json::from_str(&text).map_err(|e| corrupt(e.to_string()))?;
+        if file.version != FILE_VERSION {
+            return Err(corrupt(format!(
+                "version {}, this arc-local reads version {FILE_VERSION}",
+                file.version
+            )));
+        }
+        let mut ignored = Vec::new();
+        for (arn, entry) in &file.controls {
+            match states.get_mut(arn) {
+                Some(state) => *state = entry.state,
+                None => ignored.push(arn.clone()),
+            }
+        }
+        let missing = states
+            .keys()
+            .filter(|arn| !file.controls.contains_key(*arn))
+            .cloned()
+            .collect();
+        Ok(Restored {
+            states,
+            from_file: true,
+            ignored,
+            missing,
+        })
+    }
+
+    /// Writes `states` atomically: temporary file in the same directory, fsync, rename, fsync of
+    /// the directory. Blocking.
+    pub fn write(&self, topology: &Topology, states: &States) -> Result<(), StateError> {
+        let file = FileFormat {
+            version: FILE_VERSION,
+            controls: states
+                .iter()
+                .map(|(arn, state)| {
+                    let control = topology.control(arn);
+                    (
+                        arn.clone(),
+                        FileEntry {
+                            state: *state,
+                            app: control.map(|c| c.app.clone()),
+                            region: control.map(|c| c.region.clone()),
+                            name: control.map(|c| c.name.clone()),
+                        },
+                    )
+                })
+                .collect(),
+        };
+        let mut bytes = serde_json::to_vec_pretty(&file).expect("state serialises");
+        bytes.push(b'\n');
+        let err = |source| StateError::Write {
+            path: self.display(),
+            source,
+        };
+        let dir = match self.path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let file_name = self
+            .path
+            .file_name()
+            .ok_or_else(|| err(std::io::Error::other("the path names no file")))?;
+        let mut tmp_name = std::ffi::OsString::from(".");
+        tmp_name.push(file_name);
+        tmp_name.push(format!(".tmp-{}", std::process::id()));
+        let tmp = dir.join(tmp_name);
+        let result = (|| {
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(&bytes)?;
+            f.sync_all()?;
+            drop(f);
+            std::fs::rename(&tmp, &self.path)?;
+            sync_dir(&dir)
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result.map_err(err)
+    }
+}
+
+#[cfg(unix)]
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir)?.sync_all()
+}
+
+#[cfg(not(unix))]
+fn sync_dir(_dir: &Path) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// The live states: readers take a snapshot without waiting; writers take turns.
+pub struct Store {
+    topology: Arc<Topology>,
+    file: StateFile,
+    current: RwLock<Arc<States>>,
+    writer: tokio::sync::Mutex<()>,
+}
+
+impl Store {
+    /// Restores the states from `file` (writing the initial states when it does not exist yet).
+    pub fn open(topology: Arc<Topology>, file: StateFile) -> Result<Store, StateError> {
+        let restored = file.restore(&topology)?;
+        for arn in &restored.ignored {
+            tracing::warn!(
+                state_file = %file.display(),
+                routing_control_arn = %arn,
+                "state file names a routing control that is not in the topology: ignored, and dropped at the next change"
+            );
+        }
+        for arn in &restored.missing {
+            tracing::warn!(
+                state_file = %file.display(),
+                routing_control_arn = %arn,
+                "state file does not mention this routing control: it starts in its initial state"
+            );
+        }
+        if restored.from_file {
+            tracing::info!(state_file = %file.display(), "routing control states restored");
+        } else {
+            file.write(&topology, &restored.states)?;
+            tracing::info!(state_file = %file.display(), "no state file: initial states written (primary regions On)");
+        }
+        Ok(Store {
+            topology,
+            file,
+            current: RwLock::new(Arc::new(restored.states)),
+            writer: tokio::sync::Mutex::new(()),
+        })
+    }
+
+    pub fn topology(&self) -> &Arc<Topology> {
+        &self.topology
+    }
+
+    pub fn file(&self) -> &StateFile {
+        &self.file
+    }
+
+    /// The states as of the last accepted change.
+    pub fn snapshot(&self) -> Arc<States> {
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Applies a batch atomically: every ARN must exist, the safety rules (minus `overrides`) must
+    /// allow the resulting state, and the state file must be written, or nothing changes. Returns
+    /// the controls whose state changed (setting a control to its current state changes nothing).
+    pub async fn apply(
+        &self,
+        batch: &[(String, ControlState)],
+        overrides: &[String],
+    ) -> Result<Vec<Change>, ApplyError> {
+        let _turn = self.writer.lock().await;
+        let before = self.snapshot();
+        let mut after = (*before).clone();
+        for (arn, state) in batch {
+            match after.get_mut(arn) {
+                Some(s) => *s = *state,
+                None => return Err(ApplyError::NotFound(arn.clone())),
+            }
+        }
+        let changes: Vec<Change> = after
+            .iter()
+            .filter(|(arn, new)| before.get(*arn) != Some(*new))
+            .map(|(arn, new)| {
+                let c = self
+                    .topology
+                    .control(arn)
+                    .expect("states hold topology ARNs");
+                Change {
+                    arn: arn.clone(),
+                    app: c.app.clone(),
+                    region: c.region.clone(),
+                    name: c.name.clone(),
+                    old: before[arn],
+                    new: *new,
+                }
+            })
+            .collect();
+        if changes.is_empty() {
+            return Ok(changes);
+        }
+        let blocked = rules::violations(&self.topology, &before, &after, overrides);
+        if !blocked.is_empty() {
+            return Err(ApplyError::Blocked(blocked));
+        }
+        let after = Arc::new(after);
+        let (file, topology, to_write) = (self.file.clone(), self.topology.clone(), after.clone());
+        tokio::task::spawn_blocking(move || file.write(&topology, &to_write))
+            .await
+            .map_err(|e| StateError::Write {
+                path: self.file.display(),
+                source: std::io::Error::other(e.to_string()),
+            })??;
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = after;
+        for c in &changes {
+            tracing::info!(
+                app = %c.app,
+                region = %c.region,
+                routing_control = %c.name,
+                routing_control_arn = %c.arn,
+                old = %c.old,
+                new = %c.new,
+                "routing control state changed"
+            );
+        }
+        Ok(changes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use recovery::local;
+    use ControlState::{Off, On};
+
+    fn temp_dir(name: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!(
+            "arc-local-state-{name}-{}-{}",
+            std::process::id(),
+            uuid::Uuid::new_v4()
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn arn(app: &str, role: &str) -> String {
+        local::control_arn(app, &format!("{app}-{role}-rc"))
+    }
+
+    #[tokio::test]
+    async fn changes_are_on_disk_before_apply_returns() {
+        let dir = temp_dir("apply");
+        let path = dir.join("state.json");
+        let topology = Arc::new(Topology::load(None).unwrap());
+        let store = Store::open(topology.clone(), StateFile::new(&path)).unwrap();
+        assert!(path.exists(), "initial states are written at once");
+
+        let changes = store
+            .apply(
+                &[
+                    (arn("service1", "secondary"), On),
+                    (arn("service1", "primary"), Off),
+                ],
+                &[],
+            )
+            .await
+            .unwrap();
+        assert_eq!(changes.len(), 2);
+        let restored = StateFile::new(&path).restore(&topology).unwrap();
+        assert_eq!(restored.states, *store.snapshot());
+        assert_eq!(restored.states[&arn("service1", "primary")], Off);
+
+        // Blocked: nothing changes, in memory or on disk.
+        let e = store
+            .apply(&[(arn("service1", "secondary"), Off)], &[])
+            .await
+            .unwrap_err();
+        assert!(matches!(e, ApplyError::Blocked(_)), "{e}");
+        assert_eq!(
+            StateFile::new(&path).restore(&topology).unwrap().states,
+            *store.snapshot()
+        );
+        assert_eq!(store.snapshot()[&arn("service1", "secondary")], On);
+
+        // Unknown ARN: not found, nothing changes.
+        let e = store
+            .apply(
+                &[(arn("service2", "secondary"), On), ("arn:aws:x".into(), On)],
+                &[],
+            )
+            .await
+            .unwrap_err();
+        assert!(matches!(e, ApplyError::NotFound(ref a) if a == "arn:aws:x"));
+        assert_eq!(store.snapshot()[&arn("service2", "secondary")], Off);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_failed_write_changes_nothing() {
+        let dir = temp_dir("fail");
+        let path = dir.join("state.json");
+        let topology = Arc::new(Topology::load(None).unwrap());
+        let store = Store::open(topology, StateFile::new(&path)).unwrap();
+        // Replace the directory's file with a directory: rename over it fails.
+        std::fs::remove_file(&path).unwrap();
+        std::fs::create_dir(&path).unwrap();
+        std::fs::write(path.join("x"), "x").unwrap();
+        let e = store
+            .apply(&[(arn("service2", "secondary"), On)], &[])
+            .await
+            .unwrap_err();
+        assert!(matches!(e, ApplyError::Persist(_)), "{e}");
+        assert_eq!(store.snapshot()[&arn("service2", "secondary")], Off);
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+
+    #[test]
+    fn restore_ignores_unknown_arns_and_refuses_corrupt_files() {
+        let dir = temp_dir("restore");
+        let path = dir.join("state.json");
+        let topology = Topology::load(None).unwrap();
+        let known = arn("service2", "secondary");
+        std::fs::write(
+            &path,
+            format!(
+                r#"{{"version": 1, "controls": {{"{known}": {{"state": "On"}}, "arn:aws:gone": {{"state": "Off"}}}}}}"#
+            ),
+        )
+        .unwrap();
+        let r = StateFile::new(&path).restore(&topology).unwrap();
+        assert!(r.from_file);
+        assert_eq!(r.states[&known], On);
+        assert_eq!(r.ignored, ["arn:aws:gone"]);
+        assert_eq!(r.missing.len(), 5);
+
+        for bad in [
+            "{",
+            r#"{"version": 1, "controls": {"x": {"state": "on"}}}"#,
+            r#"{"version": 2, "controls": {}}"#,
+        ] {
+            std::fs::write(&path, bad).unwrap();
+            let e = StateFile::new(&path).restore(&topology).unwrap_err();
+            assert!(
+                matches!(e, StateError::Corrupt { .. }) && e.to_string().contains("state.json"),
+                "{e}"
+            );
+        }
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
