@@ -273,11 +273,10 @@ async fn serve(options: Options) -> anyhow::Result<()> {
         let app = api::router(store.clone(), region, fault);
         let mut stop = stop_rx.clone();
         let addr = listener.local_addr()?;
-        endpoints.push(serde_json::json!({
-            "region": region,
-            "address": addr.to_string(),
-            "fault": fault.map(|f| format!("{f:?}")),
-        }));
+        endpoints.push(match fault {
+            Some(f) => format!("{region}={addr} (fault: {f:?})"),
+            None => format!("{region}={addr}"),
+        });
         servers.spawn(async move {
             axum::serve(listener, app)
                 .with_graceful_shutdown(async move {
@@ -288,14 +287,23 @@ async fn serve(options: Options) -> anyhow::Result<()> {
         });
     }
 
-    let summary = api::summary(&store);
+    let states = store.snapshot();
+    let active: Vec<String> = topology
+        .document()
+        .apps
+        .keys()
+        .map(|app| {
+            let region = topology.active_region(app, &states).unwrap_or("?");
+            format!("{app}={region}")
+        })
+        .collect();
     tracing::info!(
         topology = %topology.source(),
         state_file = %options.state.display(),
-        endpoints = %serde_json::Value::Array(endpoints),
+        endpoints = %endpoints.join(", "),
         dns = %dns_addr,
         ttl = options.ttl,
-        apps = %summary["apps"],
+        active_regions = %active.join(", "),
         "arc-local ready (SigV4 signatures are not verified)"
     );
 
