@@ -21,13 +21,6 @@ pub struct Loaded {
     pub source: Option<String>,
 }
 
-impl Loaded {
-    /// Whether the document is arc-local's built-in default (no `--cluster`).
-    pub fn is_default(&self) -> bool {
-        self.source.is_none()
-    }
-}
-
 /// Loads the document named by `--cluster` (a path or `-`), or the default topology.
 pub fn load(arg: Option<&str>) -> Result<Loaded, DocumentError> {
     match arg {
@@ -73,7 +66,7 @@ mod tests {
     #[test]
     fn no_argument_means_the_local_default_topology() {
         let loaded = load(None).unwrap();
-        assert!(loaded.is_default());
+        assert!(loaded.source.is_none());
         assert_eq!(loaded.document.endpoints[0].url, "http://127.0.0.1:8600");
         assert_eq!(loaded.document.endpoints[4].url, "http://127.0.0.1:8604");
     }

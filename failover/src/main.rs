@@ -154,10 +154,14 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let default_cluster = cli.cluster.is_none() && !matches!(cli.command, Command::Probe(_));
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("failover: {e:#}");
+            if default_cluster && is_unreachable(&e) {
+                eprintln!("{}", output::DEFAULT_UNREACHABLE_HINT);
+            }
             ExitCode::from(if is_bad_input(&e) { 2 } else { 1 })
         }
     }
@@ -165,13 +169,11 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Probe(args) => return probe(args).await,
+        Command::Probe(args) => probe(args).await,
         Command::Status { json } => {
             let loaded = document::load(cli.cluster.as_deref())?;
             let client = connect(&loaded, cli.timeout).await;
-            let status = status::fetch(&loaded.document, &client, &[])
-                .await
-                .map_err(|e| unreachable_hint(e.into(), &loaded))?;
+            let status = status::fetch(&loaded.document, &client, &[]).await?;
             if json {
                 println!("{}", output::status_json(&status));
             } else {
@@ -189,9 +191,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 /// `cluster <arn> (<n> endpoints, <where from>)` for the status heading.
 fn describe(loaded: &document::Loaded) -> String {
     let doc = &loaded.document;
-    let from = match &loaded.source {
+    let from = match loaded.source.as_deref() {
         None => "arc-local default topology, no --cluster given".to_owned(),
-        Some(s) if s == "-" => "from stdin".to_owned(),
+        Some("-") => "from stdin".to_owned(),
         Some(s) => format!("from {s}"),
     };
     format!(
@@ -212,16 +214,10 @@ async fn connect(loaded: &document::Loaded, timeout: Duration) -> ArcClient {
     .await
 }
 
-/// Adds what to check when the default local cluster is unreachable.
-fn unreachable_hint(e: anyhow::Error, loaded: &document::Loaded) -> anyhow::Error {
-    let unreachable = e
-        .chain()
-        .any(|c| matches!(c.downcast_ref::<ArcError>(), Some(ArcError::Unreachable(_))));
-    if unreachable && loaded.is_default() {
-        e.context("no --cluster given, so this is arc-local's default topology at 127.0.0.1:8600-8604: is arc-local running?")
-    } else {
-        e
-    }
+/// Whether no cluster endpoint answered.
+fn is_unreachable(e: &anyhow::Error) -> bool {
+    e.chain()
+        .any(|c| matches!(c.downcast_ref::<ArcError>(), Some(ArcError::Unreachable(_))))
 }
 
 async fn activate(
@@ -283,13 +279,10 @@ async fn activate(
         }
         Err(e) => {
             println!("{}", output::sent_line(&plan, took, "failed"));
-            Err(unreachable_hint(
-                anyhow::Error::new(e).context(format!(
-                    "UpdateRoutingControlStates for {} failed; nothing was changed unless the cluster applied it before answering, see `failover status`",
-                    plan.app
-                )),
-                loaded,
-            ))
+            Err(anyhow::Error::new(status::concise(e)).context(format!(
+                "UpdateRoutingControlStates for {} failed (check `failover status`: a call that timed out may still have been applied)",
+                plan.app
+            )))
         }
     }
 }

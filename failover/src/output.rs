@@ -15,6 +15,9 @@ use crate::status::{AppStatus, Status, Warning};
 // ---------------------------------------------------------------------------------------------
 // status
 
+/// Printed after an unreachable-cluster error when no document was given.
+pub const DEFAULT_UNREACHABLE_HINT: &str = "hint: no --cluster given, so this is arc-local's default topology at 127.0.0.1:8600-8604: is arc-local running? For a real cluster, pass --cluster FILE.";
+
 fn state_text(s: Option<recovery::ControlState>) -> &'static str {
     match s {
         Some(s) => s.as_str(),

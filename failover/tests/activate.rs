@@ -1,0 +1,234 @@
+//! `failover activate` against a fake ARC data plane.
+
+mod common;
+
+use common::*;
+use recovery::ControlState::{self, Off, On};
+use serde_json::{json, Value};
+
+const PANEL: &str = "arn:aws:route53-recovery-control::000000000000:controlpanel/service1";
+const PRIMARY_RC: &str =
+    "arn:aws:route53-recovery-control::000000000000:controlpanel/service1/routingcontrol/service1-primary-rc";
+const SECONDARY_RC: &str =
+    "arn:aws:route53-recovery-control::000000000000:controlpanel/service1/routingcontrol/service1-secondary-rc";
+const RULE_ARN: &str =
+    "arn:aws:route53-recovery-control::000000000000:controlpanel/service1/safetyrule/service1-at-least-one-on";
+
+fn primary_on(_: &str, region: &str) -> ControlState {
+    if region == "us-east-1" {
+        On
+    } else {
+        Off
+    }
+}
+
+fn setup() -> (FakeArc, String) {
+    let arc = FakeArc::start(&document_at("http://127.0.0.1:1"), primary_on);
+    let file = doc_file(&document_at(&arc.url()));
+    (arc, file)
+}
+
+#[test]
+fn activate_sends_one_update_with_the_region_on_first_and_the_others_off() {
+    let (arc, file) = setup();
+    let (stdout, stderr, code) = text(&run(
+        &["--cluster", &file, "activate", "service1", "us-west-2"],
+        None,
+    ));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+
+    let updates = arc.calls_of("UpdateRoutingControlStates");
+    assert_eq!(updates.len(), 1, "exactly one update call: {updates:?}");
+    assert_eq!(
+        updates[0]["UpdateRoutingControlStateEntries"],
+        json!([
+            {"RoutingControlArn": SECONDARY_RC, "RoutingControlState": "On"},
+            {"RoutingControlArn": PRIMARY_RC, "RoutingControlState": "Off"},
+        ])
+    );
+    let overrides = updates[0]
+        .get("SafetyRulesToOverride")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    assert!(overrides.is_empty(), "{overrides:?}");
+    assert!(arc.calls_of("UpdateRoutingControlState").is_empty());
+    assert_eq!(arc.state_of(SECONDARY_RC), On);
+    assert_eq!(arc.state_of(PRIMARY_RC), Off);
+
+    // Before and after are read from the app's panel, around the update.
+    let ops: Vec<String> = arc
+        .calls()
+        .into_iter()
+        .filter(|(op, b)| op != "ListRoutingControls" || b.get("NextToken").is_none())
+        .map(|(op, b)| format!("{op} {}", b["ControlPanelArn"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(
+        ops,
+        [
+            format!("ListRoutingControls {PANEL}"),
+            "UpdateRoutingControlStates ".to_owned(),
+            format!("ListRoutingControls {PANEL}"),
+        ]
+    );
+    let line = |label: &str| {
+        stdout
+            .lines()
+            .find(|l| l.starts_with(label))
+            .unwrap_or_else(|| panic!("no {label} line:\n{stdout}"))
+            .to_owned()
+    };
+    assert!(line("before:")
+        .contains("us-east-1 On, us-west-2 Off; Route 53 answers us-east-1 (primary)"));
+    assert!(line("after:")
+        .contains("us-east-1 Off, us-west-2 On; Route 53 answers us-west-2 (secondary)"));
+    let sent = line("sent:");
+    assert!(
+        sent.contains("[service1-secondary-rc On, service1-primary-rc Off]")
+            && sent.contains(": ok in ")
+            && sent.ends_with(" ms"),
+        "{sent}"
+    );
+}
+
+#[test]
+fn a_conflict_explains_the_rule_and_how_to_override_and_exits_1() {
+    let (arc, file) = setup();
+    arc.block(
+        RULE_ARN,
+        "Cannot update routing control states: violates safety rule service1-at-least-one-on",
+    );
+    let (stdout, stderr, code) = text(&run(
+        &["--cluster", &file, "activate", "service1", "us-west-2"],
+        None,
+    ));
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert_eq!(arc.calls_of("UpdateRoutingControlStates").len(), 1);
+    assert_eq!(arc.state_of(PRIMARY_RC), On, "nothing changed");
+    assert!(stdout.contains(": blocked in "), "{stdout}");
+    for expected in [
+        "blocked by a safety rule (ConflictException): Cannot update routing control states: violates safety rule service1-at-least-one-on",
+        &format!("service1-at-least-one-on ({RULE_ARN})"),
+        "assertion rule, ATLEAST 1: after every change, at least 1 of the asserted controls must be On",
+        "wait period 5000 ms",
+        &format!("asserted:  service1/us-east-1 (service1-primary-rc)  {PRIMARY_RC}"),
+        &format!("service1/us-west-2 (service1-secondary-rc)  {SECONDARY_RC}"),
+        &format!("failover --cluster {file} activate service1 us-west-2 --override {RULE_ARN}"),
+    ] {
+        assert!(stderr.contains(expected), "missing {expected:?} in:\n{stderr}");
+    }
+}
+
+#[test]
+fn a_conflict_naming_an_unknown_rule_offers_its_arn() {
+    let (arc, file) = setup();
+    let other =
+        "arn:aws:route53-recovery-control::000000000000:controlpanel/service1/safetyrule/gate";
+    arc.block(other, &format!("Blocked by gating rule {other}."));
+    let (_, stderr, code) = text(&run(
+        &["--cluster", &file, "activate", "service1", "us-west-2"],
+        None,
+    ));
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("the message names no rule of the cluster document"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!("--override {other}\n")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn override_maps_a_rule_name_to_its_arn() {
+    let (arc, file) = setup();
+    arc.block(RULE_ARN, "violates safety rule service1-at-least-one-on");
+    let (stdout, stderr, code) = text(&run(
+        &[
+            "--cluster",
+            &file,
+            "activate",
+            "service1",
+            "us-west-2",
+            "--override",
+            "service1-at-least-one-on",
+        ],
+        None,
+    ));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let updates = arc.calls_of("UpdateRoutingControlStates");
+    assert_eq!(updates.len(), 1);
+    assert_eq!(updates[0]["SafetyRulesToOverride"], json!([RULE_ARN]));
+    assert_eq!(arc.state_of(SECONDARY_RC), On);
+    assert!(
+        stdout.contains(&format!("overriding {RULE_ARN}: ok")),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn bad_app_region_or_rule_exit_2_naming_the_value_without_calling() {
+    let (arc, file) = setup();
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["activate", "servce1", "us-west-2"],
+            "failover: unknown app \"servce1\" (apps: external-api, service1, service2); did you mean \"service1\"?",
+        ),
+        (
+            &["activate", "service1", "us-west-1"],
+            "failover: unknown region \"us-west-1\" for service1 (regions: us-east-1, us-west-2)",
+        ),
+        (
+            &["activate", "service1", "us-west-2", "--override", "no-such-rule"],
+            "failover: unknown safety rule \"no-such-rule\" in --override",
+        ),
+    ];
+    for (args, expected) in cases {
+        let mut full = vec!["--cluster", file.as_str()];
+        full.extend_from_slice(args);
+        let (stdout, stderr, code) = text(&run(&full, None));
+        assert_eq!(code, 2, "{args:?}: {stdout}\n{stderr}");
+        assert!(stderr.starts_with(expected), "{args:?}: {stderr}");
+    }
+    assert!(arc.calls().is_empty(), "{:?}", arc.calls());
+}
+
+#[test]
+fn dry_run_prints_the_entries_and_calls_nothing() {
+    let (arc, file) = setup();
+    let (stdout, stderr, code) = text(&run(
+        &[
+            "--cluster",
+            &file,
+            "activate",
+            "service1",
+            "us-west-2",
+            "--dry-run",
+            "--override",
+            RULE_ARN,
+        ],
+        None,
+    ));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(arc.calls().is_empty());
+    let lines: Vec<Vec<&str>> = stdout
+        .lines()
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert!(lines.contains(&vec![
+        "1.",
+        "service1-secondary-rc",
+        "us-west-2",
+        "On",
+        SECONDARY_RC
+    ]));
+    assert!(lines.contains(&vec![
+        "2.",
+        "service1-primary-rc",
+        "us-east-1",
+        "Off",
+        PRIMARY_RC
+    ]));
+    assert!(stdout.contains(&format!("safety rules overridden: {RULE_ARN}")));
+}
