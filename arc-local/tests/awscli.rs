@@ -1,0 +1,216 @@
+//! The AWS CLI against the real binary: `aws route53-recovery-cluster ... --endpoint-url` with dummy
+//! credentials from the environment. Skipped, with a note, when no working `aws` is on PATH
+//! (`pip install awscli`).
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use common::{arn, Emulator, TempDir};
+
+fn find_aws() -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join("aws"))
+        .find(|p| p.is_file())
+}
+
+struct Cli<'a> {
+    aws: PathBuf,
+    emu: &'a Emulator,
+    home: &'a TempDir,
+}
+
+impl Cli<'_> {
+    /// Runs `aws route53-recovery-cluster <args>` against endpoint `i`.
+    fn run(&self, i: u16, args: &[&str]) -> Output {
+        let dir = self.home.path();
+        Command::new(&self.aws)
+            .arg("route53-recovery-cluster")
+            .args(args)
+            .args([
+                "--endpoint-url",
+                &format!("http://127.0.0.1:{}", self.emu.api_port + i),
+            ])
+            .args(["--output", "json"])
+            .env_remove("AWS_PROFILE")
+            .env_remove("AWS_SESSION_TOKEN")
+            .env_remove("AWS_ENDPOINT_URL")
+            .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+            .env(
+                "AWS_SECRET_ACCESS_KEY",
+                "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+            )
+            .env("AWS_DEFAULT_REGION", "us-west-2")
+            .env("AWS_EC2_METADATA_DISABLED", "true")
+            .env("AWS_CONFIG_FILE", dir.join("no-config"))
+            .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("no-credentials"))
+            .env("AWS_PAGER", "")
+            .env("AWS_MAX_ATTEMPTS", "1")
+            .output()
+            .expect("run aws")
+    }
+
+    fn ok(&self, i: u16, args: &[&str]) -> serde_json::Value {
+        let out = self.run(i, args);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "aws {args:?} failed: {}\n{stdout}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if stdout.trim().is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_str(&stdout).unwrap()
+        }
+    }
+
+    fn fails(&self, i: u16, args: &[&str]) -> String {
+        let out = self.run(i, args);
+        assert!(!out.status.success(), "aws {args:?} should fail");
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+}
+
+#[test]
+fn aws_cli_lists_and_updates_routing_controls() {
+    let Some(aws) = find_aws() else {
+        println!("NOTE: skipping the AWS CLI test: no `aws` on PATH (pip install awscli)");
+        return;
+    };
+    let broken = match Command::new(&aws).arg("--version").output() {
+        Ok(out) if out.status.success() => None,
+        Ok(out) => Some(
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+                .to_owned(),
+        ),
+        Err(e) => Some(e.to_string()),
+    };
+    if let Some(why) = broken {
+        println!(
+            "NOTE: skipping the AWS CLI test: {} --version fails ({why}); reinstall it with pip install awscli",
+            aws.display()
+        );
+        return;
+    }
+    let dir = TempDir::new("awscli");
+    let emu = Emulator::start(&dir);
+    let cli = Cli {
+        aws,
+        emu: &emu,
+        home: &dir,
+    };
+
+    // list-routing-controls, pages of 2 (the CLI follows NextToken).
+    let list = cli.ok(0, &["list-routing-controls", "--page-size", "2"]);
+    let controls = list["RoutingControls"].as_array().unwrap();
+    assert_eq!(controls.len(), 6, "{list}");
+    let s1 = controls
+        .iter()
+        .find(|c| c["RoutingControlName"] == "service1-primary-rc")
+        .unwrap();
+    assert_eq!(s1["RoutingControlState"], "On");
+    assert_eq!(s1["ControlPanelName"], "service1");
+    assert_eq!(s1["Owner"], "000000000000");
+    let panel = recovery::local::panel_arn("service2");
+    let list = cli.ok(1, &["list-routing-controls", "--control-panel-arn", &panel]);
+    assert_eq!(list["RoutingControls"].as_array().unwrap().len(), 2);
+
+    // update-routing-control-state, then get-routing-control-state.
+    let secondary = arn("service1", "secondary");
+    cli.ok(
+        2,
+        &[
+            "update-routing-control-state",
+            "--routing-control-arn",
+            &secondary,
+            "--routing-control-state",
+            "On",
+        ],
+    );
+    let got = cli.ok(
+        3,
+        &[
+            "get-routing-control-state",
+            "--routing-control-arn",
+            &secondary,
+        ],
+    );
+    assert_eq!(got["RoutingControlState"], "On");
+    assert_eq!(got["RoutingControlName"], "service1-secondary-rc");
+    assert_eq!(emu.state_in_file(&secondary), "On");
+
+    // update-routing-control-states: a batch.
+    let entries = serde_json::json!([
+        {"RoutingControlArn": arn("service2", "secondary"), "RoutingControlState": "On"},
+        {"RoutingControlArn": arn("service2", "primary"), "RoutingControlState": "Off"},
+    ])
+    .to_string();
+    cli.ok(
+        4,
+        &[
+            "update-routing-control-states",
+            "--update-routing-control-state-entries",
+            &entries,
+        ],
+    );
+    assert_eq!(emu.state_in_file(&arn("service2", "primary")), "Off");
+
+    // A safety rule blocks: the CLI shows ConflictException and the rule; the override passes.
+    let s2_secondary = arn("service2", "secondary");
+    let stderr = cli.fails(
+        0,
+        &[
+            "update-routing-control-state",
+            "--routing-control-arn",
+            &s2_secondary,
+            "--routing-control-state",
+            "Off",
+        ],
+    );
+    assert!(
+        stderr.contains("ConflictException") && stderr.contains("service2-at-least-one-on"),
+        "{stderr}"
+    );
+    let rule = format!("{panel}/safetyrule/service2-at-least-one-on");
+    cli.ok(
+        0,
+        &[
+            "update-routing-control-state",
+            "--routing-control-arn",
+            &s2_secondary,
+            "--routing-control-state",
+            "Off",
+            "--safety-rules-to-override",
+            &rule,
+        ],
+    );
+    assert_eq!(emu.state_in_file(&s2_secondary), "Off");
+
+    // Not found and validation come through as such.
+    let stderr = cli.fails(
+        1,
+        &[
+            "get-routing-control-state",
+            "--routing-control-arn",
+            &recovery::local::control_arn("service1", "nope"),
+        ],
+    );
+    assert!(stderr.contains("ResourceNotFoundException"), "{stderr}");
+    let stderr = cli.fails(
+        1,
+        &[
+            "update-routing-control-state",
+            "--routing-control-arn",
+            &secondary,
+            "--routing-control-state",
+            "on",
+        ],
+    );
+    assert!(stderr.contains("ValidationException"), "{stderr}");
+}
