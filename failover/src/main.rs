@@ -135,6 +135,27 @@ fn parse_run_duration(s: &str) -> Result<Duration, String> {
     )
 }
 
+/// `println!` that ends the command quietly when stdout is closed (e.g. `failover probe | head`)
+/// instead of panicking.
+macro_rules! say {
+    ($($arg:tt)*) => {
+        say_raw(&format!("{}\n", format_args!($($arg)*)))
+    };
+}
+
+/// Writes `text` to stdout as is; exits with status 1 when stdout is closed.
+fn say_raw(text: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    if out
+        .write_all(text.as_bytes())
+        .and_then(|()| out.flush())
+        .is_err()
+    {
+        std::process::exit(1);
+    }
+}
+
 /// Errors that mean bad input (exit 2) rather than a failed operation (exit 1).
 fn is_bad_input(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
@@ -175,9 +196,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let client = connect(&loaded, cli.timeout).await;
             let status = status::fetch(&loaded.document, &client, &[]).await?;
             if json {
-                println!("{}", output::status_json(&status));
+                say!("{}", output::status_json(&status));
             } else {
-                print!("{}", output::status_table(&status, &describe(&loaded)));
+                say_raw(&output::status_table(&status, &describe(&loaded)));
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -229,14 +250,14 @@ async fn activate(
     let doc = &loaded.document;
     let plan = activate::plan(doc, &args.app, &args.region, &args.overrides)?;
     if args.dry_run {
-        print!("{}", output::dry_run(&plan));
+        say_raw(&output::dry_run(&plan));
         return Ok(ExitCode::SUCCESS);
     }
     let client = connect(loaded, timeout).await;
-    println!("{}", output::activate_heading(&plan));
+    say!("{}", output::activate_heading(&plan));
     let apps = [plan.app.as_str()];
     let before = status::fetch(doc, &client, &apps).await;
-    println!(
+    say!(
         "{}",
         output::state_line(
             "before:",
@@ -251,10 +272,10 @@ async fn activate(
     let took = started.elapsed();
     match result {
         Ok(()) => {
-            println!("{}", output::sent_line(&plan, took, "ok"));
+            say!("{}", output::sent_line(&plan, took, "ok"));
             let after = status::fetch(doc, &client, &apps).await;
             let after_app = after.as_ref().map(|s| &s.apps[&plan.app]);
-            println!(
+            say!(
                 "{}",
                 output::state_line("after:", after_app.map_err(|e| e as &dyn std::fmt::Display))
             );
@@ -262,12 +283,12 @@ async fn activate(
                 Ok(app) if app.active_region != plan.region => {
                     eprintln!("{}", output::not_yet_active(&plan));
                 }
-                _ => println!("{}", output::activated(&plan)),
+                _ => say!("{}", output::activated(&plan)),
             }
             Ok(ExitCode::SUCCESS)
         }
         Err(ArcError::Conflict(message)) => {
-            println!("{}", output::sent_line(&plan, took, "blocked"));
+            say!("{}", output::sent_line(&plan, took, "blocked"));
             let explanation = activate::explain_conflict(doc, &plan, &message);
             let mut command = "failover".to_owned();
             if let Some(c) = cluster_arg {
@@ -278,7 +299,7 @@ async fn activate(
             Ok(ExitCode::FAILURE)
         }
         Err(e) => {
-            println!("{}", output::sent_line(&plan, took, "failed"));
+            say!("{}", output::sent_line(&plan, took, "failed"));
             Err(anyhow::Error::new(status::concise(e)).context(format!(
                 "UpdateRoutingControlStates for {} failed (check `failover status`: a call that timed out may still have been applied)",
                 plan.app
@@ -300,21 +321,21 @@ async fn probe(args: ProbeArgs) -> anyhow::Result<ExitCode> {
     };
     let json = args.json;
     if !json {
-        println!("{}", output::probe_heading(&opts));
+        say!("{}", output::probe_heading(&opts));
     }
     let summary = probe::run(&opts, bootstrap::shutdown::signal(), |round| {
         if json {
-            println!("{}", output::probe_round_json(round));
+            say!("{}", output::probe_round_json(round));
         } else {
-            println!("{}", output::probe_line(round));
+            say!("{}", output::probe_line(round));
         }
     })
     .await
     .context("probe")?;
     if json {
-        println!("{}", output::probe_summary_json(&summary));
+        say!("{}", output::probe_summary_json(&summary));
     } else {
-        print!("{}", output::probe_summary(&summary));
+        say_raw(&output::probe_summary(&summary));
     }
     Ok(if summary.failed > 0 {
         ExitCode::FAILURE

@@ -34,8 +34,8 @@ fn rounds(stdout: &str) -> Vec<&str> {
 
 #[test]
 fn probe_prints_regions_marks_the_switch_and_summarises() {
-    let addr = fake_api(rehearsal);
-    let url = format!("http://{addr}");
+    let api = fake_api(rehearsal);
+    let url = api.url();
     let (stdout, stderr, code) = text(&run(
         &["probe", "--url", &url, "--interval", "50ms", "--count", "4"],
         None,
@@ -97,9 +97,25 @@ fn probe_prints_regions_marks_the_switch_and_summarises() {
 }
 
 #[test]
+fn every_request_opens_a_new_connection() {
+    // A pooled connection would keep reaching the old region after a DNS failover.
+    let api = fake_api(rehearsal);
+    let url = api.url();
+    let (stdout, stderr, code) = text(&run(
+        &["probe", "--url", &url, "--interval", "20ms", "--count", "4"],
+        None,
+    ));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert_eq!(
+        api.connections.load(std::sync::atomic::Ordering::SeqCst),
+        12
+    );
+}
+
+#[test]
 fn failed_requests_are_shown_counted_and_exit_1() {
     // service2 answers 503 on its second request, times out on its third.
-    let addr = fake_api(|path, n| match (path, n) {
+    let api = fake_api(|path, n| match (path, n) {
         ("/service2", 2) => Reply {
             status: 503,
             ..Reply::ok("us-east-1", None)
@@ -110,7 +126,7 @@ fn failed_requests_are_shown_counted_and_exit_1() {
         },
         _ => rehearsal(path, 1),
     });
-    let url = format!("http://{addr}");
+    let url = api.url();
     let (stdout, stderr, code) = text(&run(
         &[
             "probe",
@@ -157,14 +173,14 @@ fn failed_requests_are_shown_counted_and_exit_1() {
 #[test]
 fn without_region_headers_the_identity_body_names_the_region() {
     // The original pattern: no headers, bodies like {"service": "service1", "region": "us-west-2"}.
-    let addr = fake_api(|path, _| Reply {
+    let api = fake_api(|path, _| Reply {
         headers: false,
         ..match path {
             "/" => Reply::ok("us-east-1", None),
             _ => Reply::ok("us-east-1", Some("us-west-2")),
         }
     });
-    let url = format!("http://{addr}");
+    let url = api.url();
     let (stdout, stderr, code) = text(&run(
         &["probe", "--url", &url, "--interval", "20ms", "--count", "1"],
         None,
@@ -198,8 +214,8 @@ fn unreachable_api_counts_every_request_as_failed() {
 
 #[test]
 fn sigterm_ends_the_run_with_a_summary() {
-    let addr = fake_api(rehearsal);
-    let url = format!("http://{addr}");
+    let api = fake_api(rehearsal);
+    let url = api.url();
     let mut child = failover()
         .args(["probe", "--url", &url, "--interval", "50ms"])
         .stdin(Stdio::null())
@@ -234,8 +250,8 @@ fn sigterm_ends_the_run_with_a_summary() {
 
 #[test]
 fn duration_bounds_the_run() {
-    let addr = fake_api(rehearsal);
-    let url = format!("http://{addr}");
+    let api = fake_api(rehearsal);
+    let url = api.url();
     let started = Instant::now();
     let (stdout, stderr, code) = text(&run(
         &[
@@ -258,8 +274,8 @@ fn duration_bounds_the_run() {
 
 #[test]
 fn json_lines_and_summary() {
-    let addr = fake_api(rehearsal);
-    let url = format!("http://{addr}");
+    let api = fake_api(rehearsal);
+    let url = api.url();
     let (stdout, stderr, code) = text(&run(
         &[
             "probe",

@@ -22,20 +22,32 @@ use serde_json::{json, Value};
 
 /// Serves `router` on 127.0.0.1 from a background thread; returns its address.
 pub fn serve(router: Router) -> SocketAddr {
+    serve_counting(router).0
+}
+
+/// Like [`serve`], and counts accepted TCP connections.
+pub fn serve_counting(router: Router) -> (SocketAddr, Arc<AtomicUsize>) {
+    use axum::serve::ListenerExt as _;
     let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
     listener.set_nonblocking(true).unwrap();
     let addr = listener.local_addr().unwrap();
+    let accepted = Arc::new(AtomicUsize::new(0));
+    let counter = accepted.clone();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
         rt.block_on(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let listener = tokio::net::TcpListener::from_std(listener)
+                .unwrap()
+                .tap_io(move |_| {
+                    counter.fetch_add(1, Ordering::SeqCst);
+                });
             axum::serve(listener, router).await.unwrap();
         });
     });
-    addr
+    (addr, accepted)
 }
 
 /// A port nothing listens on (bound, then released).
@@ -351,8 +363,39 @@ pub fn run(args: &[&str], stdin: Option<&str>) -> Output {
         pipe.write_all(text.as_bytes()).unwrap();
     }
     drop(pipe);
-    child.wait_with_output().unwrap()
+    // Read the pipes on threads so a chatty child cannot block, and bound the run: a command
+    // that does not stop fails the test instead of hanging it.
+    let mut stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let out = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut stdout, &mut b).map(|_| b)
+    });
+    let err = std::thread::spawn(move || {
+        let mut b = Vec::new();
+        std::io::Read::read_to_end(&mut stderr, &mut b).map(|_| b)
+    });
+    let deadline = std::time::Instant::now() + RUN_LIMIT;
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("failover {args:?} did not finish within {RUN_LIMIT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    Output {
+        status,
+        stdout: out.join().unwrap().unwrap(),
+        stderr: err.join().unwrap().unwrap(),
+    }
 }
+
+/// How long one run of the binary may take in a test.
+pub const RUN_LIMIT: Duration = Duration::from_secs(30);
 
 pub fn text(out: &Output) -> (String, String, i32) {
     (
@@ -435,11 +478,25 @@ async fn api_handler(State(st): State<ApiState>, uri: axum::http::Uri) -> Respon
     resp
 }
 
+/// A fake external API and the TCP connections it accepted.
+pub struct FakeApi {
+    pub addr: SocketAddr,
+    pub connections: Arc<AtomicUsize>,
+}
+
+impl FakeApi {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
 /// Starts a fake external API answering `/`, `/service1` and `/service2` by `script`.
-pub fn fake_api(script: impl Fn(&str, usize) -> Reply + Send + Sync + 'static) -> SocketAddr {
+pub fn fake_api(script: impl Fn(&str, usize) -> Reply + Send + Sync + 'static) -> FakeApi {
     let state = ApiState {
         script: Arc::new(script),
         counts: Arc::default(),
     };
-    serve(Router::new().fallback(any(api_handler)).with_state(state))
+    let (addr, connections) =
+        serve_counting(Router::new().fallback(any(api_handler)).with_state(state));
+    FakeApi { addr, connections }
 }
