@@ -1,0 +1,331 @@
+#!/usr/bin/env bash
+# The failover rehearsal in containers, under continuous load (CI runs it from scripts/test.sh).
+#
+#   1. Builds the static binaries (scripts/build-static.sh) and the prebuilt images (pulls nothing),
+#      checks each image is under 25 MB.
+#   2. For each mode (dns, then arc): `docker compose up -d --wait` with GATEWAY_FAILOVER_MODE=<mode>,
+#      then the original scenario against the entry point 127.0.0.1:8080 while a load client sends a
+#      few hundred requests per second over /, /service1 and /service2 and counts every failed one:
+#        start:  external API and service1 in us-east-1, service2 in us-west-2
+#        step 1: failover activate service2 us-east-1
+#        step 2: failover activate service1 us-west-2
+#        step 3: failover activate external-api us-west-2
+#        step 4: docker compose kill service1-us-east-1 (service1 is already served from us-west-2)
+#      After each step it asserts where responses come from (x-gateway-region, x-service-region), that
+#      no request failed, and prints the switch time (from the activate call returning until responses
+#      come only from the new region).
+#   3. `docker compose down -v` always, even on failure.
+#
+# Environment:
+#   DRILL_MODES       modes to run, in order (default "dns arc")
+#   DRILL_RATE        target requests per second of the load client (default 300)
+#   DRILL_SKIP_BUILD  1: use the existing static binaries and images
+#   COMPOSE_PROJECT_NAME  default multi-region-api-drill (kept apart from a stack you run yourself;
+#                     the ports 127.0.0.1:8080 and 8600-8604 must be free)
+# Needs: docker with the compose plugin, python3, and what scripts/build-static.sh needs.
+# Traffic goes only to 127.0.0.1 (the published ports) and between the project's containers.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+MODES=${DRILL_MODES:-dns arc}
+RATE=${DRILL_RATE:-300}
+export COMPOSE_PROJECT_NAME=${COMPOSE_PROJECT_NAME:-multi-region-api-drill}
+export BUILD_TARGET_SUFFIX=-prebuilt
+export IMAGE_TAG=${IMAGE_TAG:-local}
+export REVISION=${REVISION:-$(git rev-parse HEAD 2>/dev/null || echo unknown)}
+FAILOVER=target/x86_64-unknown-linux-gnu/release/failover
+MAX_IMAGE_BYTES=25000000
+
+log() { printf '\n==> %s\n' "$*"; }
+
+workdir=$(mktemp -d)
+cleanup() {
+  local rc=$?
+  log "cleanup: docker compose down -v"
+  docker compose down -v --remove-orphans --timeout 10 >"$workdir/down.log" 2>&1 \
+    || { cat "$workdir/down.log" >&2; true; }
+  rm -rf "$workdir"
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+compose_quiet() {
+  # Compose's classic-builder output is long; keep it for failures only.
+  if ! docker compose "$@" >"$workdir/compose.log" 2>&1; then
+    tail -n 60 "$workdir/compose.log" >&2
+    return 1
+  fi
+}
+
+# A leftover stack of this project (an interrupted run) would hold the ports.
+docker compose down -v --remove-orphans --timeout 5 >/dev/null 2>&1 || true
+
+if [[ ${DRILL_SKIP_BUILD:-0} != 1 ]]; then
+  bash scripts/build-static.sh
+  log "images (prebuilt path, nothing pulled)"
+  started=$SECONDS
+  compose_quiet --profile tools build
+  echo "built in $((SECONDS - started)) s"
+fi
+
+log "image sizes (limit $((MAX_IMAGE_BYTES / 1000000)) MB)"
+docker images --format 'table {{.Repository}}:{{.Tag}}\t{{.Size}}' \
+  | grep -E "REPOSITORY|^multi-region-api/.*:${IMAGE_TAG}\b"
+for image in gateway service1 service2 arc-local failover; do
+  size=$(docker image inspect -f '{{.Size}}' "multi-region-api/$image:$IMAGE_TAG")
+  if ((size >= MAX_IMAGE_BYTES)); then
+    echo "drill: multi-region-api/$image:$IMAGE_TAG is $size bytes, over the limit" >&2
+    exit 1
+  fi
+done
+
+# The load client and scenario runner. It talks only to 127.0.0.1.
+cat >"$workdir/drill.py" <<'PY'
+import argparse, http.client, json, os, subprocess, sys, threading, time
+
+PATHS = ["/", "/service1", "/service2"]
+ap = argparse.ArgumentParser()
+ap.add_argument("--mode", required=True)
+ap.add_argument("--rate", type=float, default=300)
+ap.add_argument("--threads", type=int, default=8)
+ap.add_argument("--port", type=int, default=8080)
+ap.add_argument("--failover", required=True)
+ap.add_argument("--switch-timeout", type=float, default=20.0)
+ap.add_argument("--settle", type=float, default=2.0)
+ap.add_argument("--max-duration", type=float, default=240.0)
+ap.add_argument("--summary", required=True)
+args = ap.parse_args()
+
+def now():
+    return time.monotonic()
+
+class Load:
+    """Threads with keep-alive connections, each paced to rate/threads requests per second."""
+    def __init__(self):
+        self.records = []           # (t_start, t_end, path, status, gateway_region, service_region, error)
+        self.stop = threading.Event()
+        self.threads = [threading.Thread(target=self.worker, args=(i,), daemon=True)
+                        for i in range(args.threads)]
+        self.deadline = now() + args.max_duration   # bounded, whatever happens
+    def start(self):
+        for t in self.threads: t.start()
+    def worker(self, idx):
+        interval = args.threads / args.rate
+        nxt = now() + idx * interval / args.threads
+        conn, i = None, idx
+        while not self.stop.is_set() and now() < self.deadline:
+            delay = nxt - now()
+            if delay > 0:
+                time.sleep(delay)
+            nxt = max(nxt + interval, now() - interval)   # no burst after a stall
+            path = PATHS[i % len(PATHS)]
+            i += 1
+            t0 = now()
+            try:
+                if conn is None:
+                    conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=10)
+                conn.request("GET", path, headers={"User-Agent": "drill"})
+                r = conn.getresponse()
+                r.read()
+                rec = (t0, now(), path, r.status, r.getheader("x-gateway-region"),
+                       r.getheader("x-service-region"), None)
+                if r.will_close:
+                    conn.close(); conn = None
+            except Exception as e:  # every transport error counts as a failed request
+                rec = (t0, now(), path, 0, None, None, f"{type(e).__name__}: {e}")
+                if conn is not None:
+                    conn.close()
+                conn = None
+            self.records.append(rec)
+    def halt(self):
+        self.stop.set()
+        for t in self.threads: t.join(timeout=15)
+
+def failed(rec):
+    return rec[6] is not None or not (200 <= rec[3] < 300)
+
+def state_of(rec):
+    return (rec[4], rec[5])
+
+def fmt_state(path, st):
+    gw, svc = st
+    return f"{gw}" if path == "/" else f"{gw}>{svc}"
+
+load = Load()
+T0 = now()
+report = {"mode": args.mode, "steps": [], "failed": 0, "requests": 0}
+ok = True
+last_view = [0]        # index of the first record not yet shown in the per-second view
+
+def per_second_view(since_idx):
+    """One line per second: rate, failures, and the regions each path answered from."""
+    recs = load.records[since_idx:]
+    latest, fails = {}, 0
+    for r in recs:
+        if failed(r): fails += 1
+        elif r[2] not in latest or r[1] > latest[r[2]][0]:
+            latest[r[2]] = (r[1], state_of(r))
+    parts = [f"{p} {fmt_state(p, latest[p][1]) if p in latest else '-'}" for p in PATHS]
+    print(f"  t+{now() - T0:6.1f}s  {len(recs):4d} req  {fails} failed  | " + "  ".join(parts), flush=True)
+
+def watch(expected, t_ref, timeout, changed, label):
+    """Waits until every path has answered only as `expected` for `settle` seconds. Returns
+    (first response from the new state, last response from another state) per changed path, in
+    seconds after t_ref, or None on timeout."""
+    idx = 0
+    first_new = {p: None for p in changed}
+    last_bad = {p: None for p in PATHS}      # t_end of the last non-matching (non-failed) response
+    seen_good_after = {p: False for p in PATHS}
+    next_view = now() + 1.0
+    view_idx = len(load.records)
+    while True:
+        recs = load.records
+        n = len(recs)
+        for r in recs[idx:n]:
+            if failed(r):
+                continue
+            p = r[2]
+            if state_of(r) == expected[p]:
+                if p in first_new and first_new[p] is None and r[0] >= t_ref:
+                    first_new[p] = r[1]
+                seen_good_after[p] = True
+            else:
+                last_bad[p] = r[1]
+                seen_good_after[p] = False
+        idx = n
+        t = now()
+        if t >= next_view:
+            per_second_view(view_idx); view_idx = n; next_view += 1.0
+        quiet_since = max([t_ref] + [v for v in last_bad.values() if v is not None])
+        if all(seen_good_after.values()) and t - quiet_since >= args.settle \
+                and all(first_new[p] is not None for p in changed):
+            return {p: (first_new[p] - t_ref,
+                        (last_bad[p] - t_ref) if last_bad[p] and last_bad[p] > t_ref else 0.0)
+                    for p in changed}
+        if t - t_ref > timeout:
+            per_second_view(view_idx)
+            print(f"  TIMEOUT: {label}: responses did not settle within {timeout:.0f} s", flush=True)
+            for p in PATHS:
+                print(f"    expected {p}: {fmt_state(p, expected[p])}", flush=True)
+            return None
+        time.sleep(0.05)
+
+def run_failover(*cmd):
+    out = subprocess.run([args.failover, *cmd], capture_output=True, text=True, timeout=30)
+    if out.returncode != 0:
+        print(out.stdout + out.stderr, flush=True)
+        raise SystemExit(f"failover {' '.join(cmd)} exited {out.returncode}")
+    return out.stdout
+
+def step(name, expected, changed, action):
+    global ok
+    print(f"\n-- {name}", flush=True)
+    start_idx = len(load.records)
+    t_start = now()
+    action()
+    t_ref = now()                      # the activate call (or kill) has returned
+    res = watch(expected, t_ref, args.switch_timeout, changed, name)
+    recs = load.records[start_idx:]
+    fails = [r for r in recs if failed(r)]
+    entry = {"step": name, "requests": len(recs), "failed": len(fails)}
+    if res is None:
+        ok = False
+        entry["switch_s"] = None
+    else:
+        for p, (first, last_old) in res.items():
+            sw = max(first, last_old)
+            print(f"  {p}: first response from the new region {first * 1000:.0f} ms after the call returned; "
+                  f"only new-region responses after {sw * 1000:.0f} ms", flush=True)
+        entry["switch_s"] = max([max(v) for v in res.values()], default=0.0)
+    for r in fails[:5]:
+        print(f"  FAILED {r[2]}: status {r[3]} {r[6] or ''}", flush=True)
+    if fails:
+        ok = False
+    where = "  ".join(f"{p} {fmt_state(p, expected[p])}" for p in PATHS)
+    sw = "timeout" if entry["switch_s"] is None else f"{entry['switch_s'] * 1000:.0f} ms"
+    print(f"  => {where} | switch {sw} | {len(recs)} requests, {len(fails)} failed", flush=True)
+    report["steps"].append(entry)
+
+E1, W2 = "us-east-1", "us-west-2"
+def expect(ext, s1, s2):
+    return {"/": (ext, None), "/service1": (ext, s1), "/service2": (ext, s2)}
+
+try:
+    load.start()
+    step("baseline: every app in us-east-1 (arc-local starts with the primaries On)",
+         expect(E1, E1, E1), [], lambda: None)
+    step("start state: service2 to us-west-2 (failover activate service2 us-west-2)",
+         expect(E1, E1, W2), ["/service2"], lambda: run_failover("activate", "service2", W2))
+    step("step 1: failover activate service2 us-east-1",
+         expect(E1, E1, E1), ["/service2"], lambda: run_failover("activate", "service2", E1))
+    step("step 2: failover activate service1 us-west-2",
+         expect(E1, W2, E1), ["/service1"], lambda: run_failover("activate", "service1", W2))
+    step("step 3: failover activate external-api us-west-2",
+         expect(W2, W2, E1), PATHS, lambda: run_failover("activate", "external-api", W2))
+    def kill():
+        subprocess.run(["docker", "compose", "kill", "service1-us-east-1"], check=True,
+                       capture_output=True, timeout=60)
+        time.sleep(3)    # whatever would break, give it time to
+    step("step 4: docker compose kill service1-us-east-1 (service1 is served from us-west-2)",
+         expect(W2, W2, E1), [], kill)
+    print("\n" + run_failover("status"), flush=True)
+finally:
+    load.halt()
+
+recs = load.records
+report["requests"] = len(recs)
+report["failed"] = sum(1 for r in recs if failed(r))
+elapsed = max(r[1] for r in recs) - min(r[0] for r in recs) if recs else 0
+report["rate"] = round(len(recs) / elapsed, 1) if elapsed else 0
+report["ok"] = ok and report["failed"] == 0
+print(f"load: {len(recs)} requests in {elapsed:.1f} s ({report['rate']} per second), "
+      f"{report['failed']} failed", flush=True)
+with open(args.summary, "w") as f:
+    json.dump(report, f)
+sys.exit(0 if report["ok"] else 1)
+PY
+
+status=0
+summaries=()
+for mode in $MODES; do
+  log "drill, $mode mode: docker compose up -d --wait (GATEWAY_FAILOVER_MODE=$mode)"
+  started=$SECONDS
+  if ! GATEWAY_FAILOVER_MODE=$mode compose_quiet up -d --wait --wait-timeout 120; then
+    docker compose ps -a >&2 || true
+    docker compose logs --tail 20 >&2 || true
+    exit 1
+  fi
+  echo "up and healthy in $((SECONDS - started)) s"
+  docker compose ps --format 'table {{.Service}}\t{{.Status}}'
+  rc=0
+  python3 "$workdir/drill.py" --mode "$mode" --rate "$RATE" --failover "$FAILOVER" \
+    --summary "$workdir/summary-$mode.json" || rc=$?
+  if ((rc != 0)); then
+    status=1
+    echo "drill ($mode mode) FAILED; last log lines:" >&2
+    docker compose logs --tail 15 >&2 || true
+  fi
+  summaries+=("$workdir/summary-$mode.json")
+  compose_quiet down -v --remove-orphans --timeout 10
+done
+
+log "drill summary"
+python3 - "${summaries[@]}" <<'PY'
+import json, sys
+for path in sys.argv[1:]:
+    try:
+        r = json.load(open(path))
+    except OSError:
+        continue
+    print(f"{r['mode']} mode: {r['requests']} requests at {r['rate']}/s, {r['failed']} failed, "
+          f"{'PASS' if r['ok'] else 'FAIL'}")
+    for s in r["steps"]:
+        sw = "-" if s["switch_s"] is None else f"{s['switch_s'] * 1000:.0f} ms"
+        print(f"  {s['step'][:60]:60s} switch {sw:>8s}  failed {s['failed']}/{s['requests']}")
+PY
+if ((status != 0)); then
+  echo "drill: FAILED" >&2
+  exit 1
+fi
+echo "drill: passed"
