@@ -168,7 +168,29 @@ fn parse_faults(s: &str) -> Result<Faults, String> {
     Ok(faults)
 }
 
+/// An error and its causes on one line, without repeating a cause its parent already quotes.
+fn describe(e: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        if !text.contains(&part) {
+            if !text.is_empty() {
+                text.push_str(": ");
+            }
+            text.push_str(&part);
+        }
+    }
+    text
+}
+
 fn main() -> ExitCode {
+    // An empty ARC_LOCAL_* variable means "not set", as for the other binaries' variables.
+    for (name, value) in std::env::vars_os() {
+        let name = name.to_string_lossy();
+        if name.starts_with("ARC_LOCAL_") && value.to_string_lossy().trim().is_empty() {
+            std::env::remove_var(&*name);
+        }
+    }
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => {
@@ -179,8 +201,9 @@ fn main() -> ExitCode {
             match result {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(e) => {
-                    tracing::error!(error = %format!("{e:#}"), "arc-local stopped on an error");
-                    eprintln!("arc-local: {e:#}");
+                    let e = describe(&e);
+                    tracing::error!(error = %e, "arc-local stopped on an error");
+                    eprintln!("arc-local: {e}");
                     ExitCode::FAILURE
                 }
             }
@@ -188,11 +211,19 @@ fn main() -> ExitCode {
         Command::Healthcheck => healthcheck(cli.options.api_port),
         Command::Document { api_host } => match document(&cli.options, &api_host) {
             Ok(text) => {
-                println!("{text}");
-                ExitCode::SUCCESS
+                use std::io::Write;
+                match writeln!(std::io::stdout().lock(), "{text}") {
+                    Ok(()) => ExitCode::SUCCESS,
+                    // `arc-local document | head`: the reader has what it wanted.
+                    Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+                    Err(e) => {
+                        eprintln!("arc-local: cannot write the document: {e}");
+                        ExitCode::FAILURE
+                    }
+                }
             }
             Err(e) => {
-                eprintln!("arc-local: {e:#}");
+                eprintln!("arc-local: {}", describe(&e));
                 ExitCode::FAILURE
             }
         },
@@ -214,7 +245,7 @@ fn healthcheck(port: u16) -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("healthcheck failed: {e:#}");
+            eprintln!("healthcheck failed: {}", describe(&e));
             ExitCode::FAILURE
         }
     }

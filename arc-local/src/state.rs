@@ -30,18 +30,12 @@ const FILE_VERSION: u32 = 1;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StateError {
-    #[error("cannot read state file {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error("cannot read state file {path}: {error}")]
+    Read { path: String, error: std::io::Error },
     #[error("state file {path} is not a valid arc-local state file ({message}); fix or remove it (removing it resets every app to its primary region)")]
     Corrupt { path: String, message: String },
-    #[error("cannot write state file {path}: {source}")]
-    Write {
-        path: String,
-        source: std::io::Error,
-    },
+    #[error("cannot write state file {path}: {error}")]
+    Write { path: String, error: std::io::Error },
 }
 
 /// Why a batch was not applied. Nothing changed in any case.
@@ -130,10 +124,10 @@ impl StateFile {
                     missing: Vec::new(),
                 })
             }
-            Err(source) => {
+            Err(error) => {
                 return Err(StateError::Read {
                     path: self.display(),
-                    source,
+                    error,
                 })
             }
         };
@@ -191,9 +185,9 @@ impl StateFile {
         };
         let mut bytes = serde_json::to_vec_pretty(&file).expect("state serialises");
         bytes.push(b'\n');
-        let err = |source| StateError::Write {
+        let err = |error| StateError::Write {
             path: self.display(),
-            source,
+            error,
         };
         let dir = match self.path.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
@@ -336,7 +330,7 @@ impl Store {
             .await
             .map_err(|e| StateError::Write {
                 path: self.file.display(),
-                source: std::io::Error::other(e.to_string()),
+                error: std::io::Error::other(e.to_string()),
             })??;
         *self.current.write().unwrap_or_else(|p| p.into_inner()) = after;
         for c in &changes {
