@@ -259,13 +259,7 @@ async fn activate(
     let before = status::fetch(doc, &client, &apps).await;
     say!(
         "{}",
-        output::state_line(
-            "before:",
-            before
-                .as_ref()
-                .map(|s| &s.apps[&plan.app])
-                .map_err(|e| e as &dyn std::fmt::Display)
-        )
+        output::state_line("before:", app_of(&before, &plan.app))
     );
     let started = Instant::now();
     let result = client.update(&plan.update_entries(), &plan.overrides).await;
@@ -274,11 +268,8 @@ async fn activate(
         Ok(()) => {
             say!("{}", output::sent_line(&plan, took, "ok"));
             let after = status::fetch(doc, &client, &apps).await;
-            let after_app = after.as_ref().map(|s| &s.apps[&plan.app]);
-            say!(
-                "{}",
-                output::state_line("after:", after_app.map_err(|e| e as &dyn std::fmt::Display))
-            );
+            let after_app = app_of(&after, &plan.app);
+            say!("{}", output::state_line("after:", after_app.clone()));
             match after_app {
                 Ok(app) if app.active_region != plan.region => {
                     eprintln!("{}", output::not_yet_active(&plan));
@@ -305,6 +296,20 @@ async fn activate(
                 plan.app
             )))
         }
+    }
+}
+
+/// One app's status out of a status read, or why it is not known.
+fn app_of<'a>(
+    read: &'a Result<status::Status, status::StatusError>,
+    app: &str,
+) -> Result<&'a status::AppStatus, String> {
+    match read {
+        Ok(s) => s
+            .apps
+            .get(app)
+            .ok_or_else(|| format!("{app} is missing from the answer")),
+        Err(e) => Err(format!("{e}: {}", e.source)),
     }
 }
 

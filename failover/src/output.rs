@@ -256,7 +256,7 @@ pub fn activate_heading(plan: &Plan) -> String {
 }
 
 /// The `before:`/`after:` line.
-pub fn state_line(label: &str, app: Result<&AppStatus, &dyn std::fmt::Display>) -> String {
+pub fn state_line(label: &str, app: Result<&AppStatus, String>) -> String {
     match app {
         Ok(app) => format!("{label:<7} {}", app_line(app)),
         Err(e) => format!("{label:<7} unknown: {e}"),

@@ -92,6 +92,41 @@ fn activate_sends_one_update_with_the_region_on_first_and_the_others_off() {
 }
 
 #[test]
+fn a_failed_state_read_does_not_stop_the_update() {
+    let (arc, file) = setup();
+    arc.state.lock().unwrap().deny_list = true;
+    let (stdout, stderr, code) = text(&run(
+        &["--cluster", &file, "activate", "service1", "us-west-2"],
+        None,
+    ));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert_eq!(arc.calls_of("UpdateRoutingControlStates").len(), 1);
+    assert_eq!(arc.state_of(SECONDARY_RC), On);
+    let before = stdout.lines().find(|l| l.starts_with("before:")).unwrap();
+    assert!(
+        before.contains("unknown: cannot list the routing controls of control panel service1")
+            && before.contains("access denied: not authorized"),
+        "{before}"
+    );
+}
+
+#[test]
+fn an_unreachable_cluster_exits_1() {
+    let file = doc_file(&document_at(&format!("http://127.0.0.1:{}", closed_port())));
+    let (stdout, stderr, code) = text(&run(
+        &["--cluster", &file, "activate", "service1", "us-west-2"],
+        None,
+    ));
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(stdout.contains(": failed in "), "{stdout}");
+    assert!(
+        stderr.contains("UpdateRoutingControlStates for service1 failed")
+            && stderr.contains("no cluster endpoint answered (us-east-1: Connection refused)"),
+        "{stderr}"
+    );
+}
+
+#[test]
 fn a_conflict_explains_the_rule_and_how_to_override_and_exits_1() {
     let (arc, file) = setup();
     arc.block(

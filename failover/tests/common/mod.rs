@@ -81,6 +81,8 @@ pub struct ArcState {
     /// Every call: (operation from X-Amz-Target, JSON body).
     pub calls: Vec<(String, Value)>,
     pub block: Option<Block>,
+    /// Refuse ListRoutingControls with AccessDeniedException (an IAM policy allowing updates only).
+    pub deny_list: bool,
 }
 
 pub struct FakeArc {
@@ -203,6 +205,12 @@ async fn arc_handler(
     let mut st = state.lock().unwrap();
     st.calls.push((op.to_owned(), body.clone()));
     match op {
+        "ListRoutingControls" if st.deny_list => aws_error(
+            StatusCode::FORBIDDEN,
+            "AccessDeniedException",
+            "not authorized to perform route53-recovery-cluster:ListRoutingControls",
+            json!({}),
+        ),
         "ListRoutingControls" => {
             let panel = body.get("ControlPanelArn").and_then(Value::as_str);
             let listed: Vec<Value> = st
