@@ -121,7 +121,7 @@ fn failed_requests_are_shown_counted_and_exit_1() {
             ..Reply::ok("us-east-1", None)
         },
         ("/service2", 3) => Reply {
-            delay: Duration::from_secs(3),
+            delay: Duration::from_secs(5),
             ..Reply::ok("us-east-1", Some("us-west-2"))
         },
         _ => rehearsal(path, 1),
@@ -137,7 +137,7 @@ fn failed_requests_are_shown_counted_and_exit_1() {
             "--count",
             "4",
             "--request-timeout",
-            "300ms",
+            "1s",
         ],
         None,
     ));
@@ -267,8 +267,10 @@ fn duration_bounds_the_run() {
     ));
     let took = started.elapsed();
     assert_eq!(code, 0, "{stdout}\n{stderr}");
-    assert_eq!(rounds(&stdout).len(), 5, "{stdout}");
-    assert!(stdout.contains("summary: 5 rounds"), "{stdout}");
+    // Rounds at 0, 100, ..., 400 ms; fewer when a loaded machine delays ticks, never more.
+    let n = rounds(&stdout).len();
+    assert!((2..=5).contains(&n), "{stdout}");
+    assert!(stdout.contains(&format!("summary: {n} rounds")), "{stdout}");
     assert!(took < Duration::from_secs(5), "{took:?}");
 }
 
