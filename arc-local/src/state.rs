@@ -230,8 +230,8 @@ fn sync_dir(_dir: &Path) -> std::io::Result<()> {
 pub struct Store {
     topology: Arc<Topology>,
     file: StateFile,
-    current: RwLock<Arc<States>>,
-    writer: tokio::sync::Mutex<()>,
+    current: Arc<RwLock<Arc<States>>>,
+    writer: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Store {
@@ -261,8 +261,8 @@ impl Store {
         Ok(Store {
             topology,
             file,
-            current: RwLock::new(Arc::new(restored.states)),
-            writer: tokio::sync::Mutex::new(()),
+            current: Arc::new(RwLock::new(Arc::new(restored.states))),
+            writer: Arc::new(tokio::sync::Mutex::new(())),
         })
     }
 
@@ -290,7 +290,7 @@ impl Store {
         batch: &[(String, ControlState)],
         overrides: &[String],
     ) -> Result<Vec<Change>, ApplyError> {
-        let _turn = self.writer.lock().await;
+        let turn = self.writer.clone().lock_owned().await;
         let before = self.snapshot();
         let mut after = (*before).clone();
         for (arn, state) in batch {
@@ -324,27 +324,40 @@ impl Store {
         if !blocked.is_empty() {
             return Err(ApplyError::Blocked(blocked));
         }
+        // Writing, publishing and logging run to completion on a blocking thread that holds the
+        // writer's turn, even if the caller goes away (a client that disconnects mid-request):
+        // the file and the states readers see never diverge.
         let after = Arc::new(after);
-        let (file, topology, to_write) = (self.file.clone(), self.topology.clone(), after.clone());
-        tokio::task::spawn_blocking(move || file.write(&topology, &to_write))
-            .await
-            .map_err(|e| StateError::Write {
-                path: self.file.display(),
+        let (file, topology, current) = (
+            self.file.clone(),
+            self.topology.clone(),
+            self.current.clone(),
+        );
+        let display = self.file.display();
+        tokio::task::spawn_blocking(move || {
+            let _turn = turn;
+            file.write(&topology, &after)?;
+            *current.write().unwrap_or_else(|p| p.into_inner()) = after;
+            for c in &changes {
+                tracing::info!(
+                    app = %c.app,
+                    region = %c.region,
+                    routing_control = %c.name,
+                    routing_control_arn = %c.arn,
+                    old = %c.old,
+                    new = %c.new,
+                    "routing control state changed"
+                );
+            }
+            Ok(changes)
+        })
+        .await
+        .map_err(|e| {
+            ApplyError::Persist(StateError::Write {
+                path: display,
                 error: std::io::Error::other(e.to_string()),
-            })??;
-        *self.current.write().unwrap_or_else(|p| p.into_inner()) = after;
-        for c in &changes {
-            tracing::info!(
-                app = %c.app,
-                region = %c.region,
-                routing_control = %c.name,
-                routing_control_arn = %c.arn,
-                old = %c.old,
-                new = %c.new,
-                "routing control state changed"
-            );
-        }
-        Ok(changes)
+            })
+        })?
     }
 }
 
