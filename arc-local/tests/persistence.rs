@@ -166,3 +166,37 @@ fn a_corrupt_state_file_stops_the_start() {
         r#"{"version": 1, "controls": {"#
     );
 }
+
+#[test]
+fn concurrent_changes_leave_the_file_and_the_api_in_agreement() {
+    let dir = TempDir::new("persist-concurrent");
+    let emu = Emulator::start(&dir);
+    let port = emu.api_port;
+    // Secondaries may flip freely while the primaries stay On; 8 clients on all five endpoints.
+    let threads: Vec<_> = (0..8u16)
+        .map(|t| {
+            std::thread::spawn(move || {
+                for i in 0..15u16 {
+                    let app = ["service1", "service2", "external-api"][((t + i) % 3) as usize];
+                    let state = if (t + i) % 2 == 0 { "On" } else { "Off" };
+                    let r = common::call(
+                        port + (t + i) % 5,
+                        "UpdateRoutingControlState",
+                        &json!({"RoutingControlArn": arn(app, "secondary"), "RoutingControlState": state})
+                            .to_string(),
+                    );
+                    assert_eq!(r.status, 200, "{r:?}");
+                }
+            })
+        })
+        .collect();
+    for t in threads {
+        t.join().unwrap();
+    }
+    for app in ["service1", "service2", "external-api"] {
+        for role in ["primary", "secondary"] {
+            let a = arn(app, role);
+            assert_eq!(get(&emu, &a), emu.state_in_file(&a), "{a}");
+        }
+    }
+}
