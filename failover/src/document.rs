@@ -36,9 +36,9 @@ pub fn load(arg: Option<&str>) -> Result<Loaded, DocumentError> {
             let mut text = String::new();
             std::io::stdin()
                 .read_to_string(&mut text)
-                .map_err(|source| DocumentError::Read {
+                .map_err(|error| DocumentError::Read {
                     path: "(stdin)".into(),
-                    source,
+                    error,
                 })?;
             let document = ClusterDocument::parse(&text).map_err(|e| match e {
                 DocumentError::Invalid { message, .. } => DocumentError::Invalid {

@@ -291,7 +291,7 @@ async fn activate(
         }
         Err(e) => {
             say!("{}", output::sent_line(&plan, took, "failed"));
-            Err(anyhow::Error::new(status::concise(e)).context(format!(
+            Err(anyhow::Error::new(e).context(format!(
                 "UpdateRoutingControlStates for {} failed (check `failover status`: a call that timed out may still have been applied)",
                 plan.app
             )))

@@ -64,7 +64,7 @@ pub async fn fetch(
         client.list(Some(arn)).await.map_err(|source| StatusError {
             panel_name: (*name).to_owned(),
             panel_arn: (*arn).to_owned(),
-            source: concise(source),
+            source,
         })
     });
     let mut controls = Vec::new();
@@ -72,38 +72,6 @@ pub async fn fetch(
         controls.extend(answer?);
     }
     Ok(from_controls(doc, &controls, apps))
-}
-
-/// Shortens the per-endpoint reasons of [`ArcError::Unreachable`] to their root cause (the SDK's
-/// dispatch failures arrive as long debug dumps): `us-east-1: Connection refused`.
-pub fn concise(e: ArcError) -> ArcError {
-    match e {
-        ArcError::Unreachable(reasons) => {
-            ArcError::Unreachable(reasons.into_iter().map(|r| concise_reason(&r)).collect())
-        }
-        other => other,
-    }
-}
-
-fn concise_reason(reason: &str) -> String {
-    const MAX: usize = 160;
-    let (endpoint, rest) = reason.split_once(": ").unwrap_or(("", reason));
-    let detail = if let Some(i) = rest.rfind("message: \"") {
-        let tail = &rest[i + "message: \"".len()..];
-        tail.split('"').next().unwrap_or(tail).to_owned()
-    } else if rest.contains("DispatchFailure") && rest.contains("Timeout") {
-        "timed out".to_owned()
-    } else if rest.chars().count() > MAX {
-        let short: String = rest.chars().take(MAX).collect();
-        format!("{short}...")
-    } else {
-        rest.to_owned()
-    };
-    if endpoint.is_empty() {
-        detail
-    } else {
-        format!("{endpoint}: {detail}")
-    }
 }
 
 /// Builds the status of the named apps (all when empty) from what the cluster listed.
@@ -166,24 +134,6 @@ pub fn from_controls(doc: &ClusterDocument, controls: &[ControlInfo], apps: &[&s
 mod tests {
     use super::*;
 
-    #[test]
-    fn unreachable_reasons_are_shortened_to_the_root_cause() {
-        let long = r#"us-east-1: unreachable: DispatchFailure { source: ConnectorError { kind: Io, source: hyper_util::client::legacy::Error(Connect, ConnectError("tcp connect error", 127.0.0.1:8600, Os { code: 111, kind: ConnectionRefused, message: "Connection refused" })), connection: Unknown } }"#;
-        assert_eq!(
-            concise(ArcError::Unreachable(vec![
-                long.into(),
-                "us-west-2: timed out".into()
-            ])),
-            ArcError::Unreachable(vec![
-                "us-east-1: Connection refused".into(),
-                "us-west-2: timed out".into()
-            ])
-        );
-        assert_eq!(
-            concise(ArcError::Conflict("x".into())),
-            ArcError::Conflict("x".into())
-        );
-    }
     use recovery::local::default_document;
 
     fn controls(doc: &ClusterDocument, states: &[(&str, &str, ControlState)]) -> Vec<ControlInfo> {

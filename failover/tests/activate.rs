@@ -121,7 +121,9 @@ fn an_unreachable_cluster_exits_1() {
     assert!(stdout.contains(": failed in "), "{stdout}");
     assert!(
         stderr.contains("UpdateRoutingControlStates for service1 failed")
-            && stderr.contains("no cluster endpoint answered (us-east-1: Connection refused)"),
+            && stderr.contains(
+                "no cluster endpoint answered (us-east-1: unreachable: Connection refused"
+            ),
         "{stderr}"
     );
 }

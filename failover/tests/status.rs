@@ -119,7 +119,10 @@ fn status_exits_1_when_no_endpoint_answers() {
     ));
     assert_eq!(code, 1, "{stderr}");
     assert!(stderr.contains("no cluster endpoint answered"), "{stderr}");
-    assert!(stderr.contains("us-east-1: Connection refused"), "{stderr}");
+    assert!(
+        stderr.contains("us-east-1: unreachable: Connection refused"),
+        "{stderr}"
+    );
 }
 
 #[test]

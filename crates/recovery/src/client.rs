@@ -95,8 +95,10 @@ fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(err: SdkError
             }
         }
         SdkError::TimeoutError(_) => Attempt::TryNext("timed out".into()),
-        SdkError::DispatchFailure(d) => Attempt::TryNext(format!("unreachable: {d:?}")),
-        other => Attempt::TryNext(format!("{other}")),
+        SdkError::DispatchFailure(_) => {
+            Attempt::TryNext(format!("unreachable: {}", innermost(&err)))
+        }
+        other => Attempt::TryNext(innermost(other)),
     }
 }
 
@@ -253,6 +255,15 @@ impl ArcClient {
         })
         .await
     }
+}
+
+/// The message of the deepest error in a chain ("Connection refused"), not the SDK's wrapper or debug dump.
+fn innermost(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut cur = err;
+    while let Some(next) = cur.source() {
+        cur = next;
+    }
+    cur.to_string()
 }
 
 fn state_from(s: &RoutingControlState) -> Result<ControlState, Attempt> {

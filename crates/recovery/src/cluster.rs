@@ -14,11 +14,9 @@ pub const VERSION: u32 = 1;
 /// A document that cannot be read or used. Messages name the field and the bad value.
 #[derive(Debug, thiserror::Error)]
 pub enum DocumentError {
-    #[error("cannot read cluster document {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    // The I/O error is part of the message, not a separate cause, so chained printing shows it once.
+    #[error("cannot read cluster document {path}: {error}")]
+    Read { path: String, error: std::io::Error },
     #[error("cluster document{path}: {message}")]
     Invalid { path: String, message: String },
 }
@@ -65,9 +63,9 @@ pub struct RegionEntry {
 impl ClusterDocument {
     /// Reads and validates a document from a file.
     pub fn load(path: &Path) -> Result<ClusterDocument, DocumentError> {
-        let text = std::fs::read_to_string(path).map_err(|source| DocumentError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| DocumentError::Read {
             path: path.display().to_string(),
-            source,
+            error,
         })?;
         Self::parse(&text).map_err(|e| match e {
             DocumentError::Invalid { message, .. } => DocumentError::Invalid {
