@@ -4,6 +4,9 @@
 use std::time::{Duration, Instant};
 
 use drill::scenario::converge;
+
+/// One system at a time: each drill runs a dozen processes and measures time, on a 2-CPU machine.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 use drill::system::{Mode, Options, System};
 use drill::traffic::{self, Sample};
 
@@ -54,6 +57,7 @@ async fn scenario(sys: &System, bound: Duration) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scenario_in_arc_mode_moves_within_one_poll() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let sys = System::start(Options {
         mode: Mode::Arc,
         ..Options::default()
@@ -66,6 +70,7 @@ async fn scenario_in_arc_mode_moves_within_one_poll() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scenario_in_dns_mode_moves_within_ttl_plus_one_second() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     let sys = System::start(Options {
         mode: Mode::Dns,
         ttl_secs: 1,
@@ -78,6 +83,7 @@ async fn scenario_in_dns_mode_moves_within_ttl_plus_one_second() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn control_plane_outages_keep_the_last_known_state() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     // The gateways know five cluster endpoints, four of which are unreachable.
     let mut sys = System::start(Options {
         mode: Mode::Arc,
@@ -168,6 +174,7 @@ async fn control_plane_outages_keep_the_last_known_state() {
 /// drops the old one, so its traffic moves. Same DNS, same upstream, same keep-alive load.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stock_pool_keeps_the_old_region_and_the_gateway_does_not() {
+    let _turn = ONE_AT_A_TIME.lock().await;
     use http_body_util::{BodyExt, Full};
     use hyper_util::client::legacy::connect::{dns::Name, HttpConnector};
 
