@@ -47,24 +47,28 @@ USER 65532:65532
 
 # ---------------------------------------------------------------------------------------------------
 # Prebuilt path: static binaries from the host (scripts/build-static.sh). No remote image above here.
+# The legacy builder also runs these stages on its way to a source-path target, on machines that never
+# built the static binaries: so each COPY names the binary by a pattern plus the always-present empty
+# directory, and copies nothing (instead of failing) when the binary is absent. A prebuilt image made
+# without running scripts/build-static.sh first then fails at start with "/gateway: no such file".
 
 FROM runtime AS service1-prebuilt
 ARG BIN_DIR
-COPY ${BIN_DIR}/service1 /service1
+COPY compose/empty ${BIN_DIR}/service1* /
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 CMD ["/service1", "healthcheck"]
 ENTRYPOINT ["/service1"]
 
 FROM runtime AS service2-prebuilt
 ARG BIN_DIR
-COPY ${BIN_DIR}/service2 /service2
+COPY compose/empty ${BIN_DIR}/service2* /
 EXPOSE 8080
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 CMD ["/service2", "healthcheck"]
 ENTRYPOINT ["/service2"]
 
 FROM runtime AS arc-local-prebuilt
 ARG BIN_DIR
-COPY ${BIN_DIR}/arc-local /arc-local
+COPY compose/empty ${BIN_DIR}/arc-local* /
 ENV ARC_LOCAL_STATE=/data/state.json
 EXPOSE 8600-8604 8653/udp 8653/tcp
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 CMD ["/arc-local", "healthcheck"]
@@ -73,52 +77,49 @@ ENTRYPOINT ["/arc-local"]
 # failover is an operator's command, not a server: nothing to check.
 FROM runtime AS failover-prebuilt
 ARG BIN_DIR
-COPY ${BIN_DIR}/failover /failover
+COPY compose/empty ${BIN_DIR}/failover* /
 HEALTHCHECK NONE
 ENTRYPOINT ["/failover"]
 CMD ["--help"]
 
 FROM runtime AS gateway-prebuilt
 ARG BIN_DIR
-COPY ${BIN_DIR}/gateway /gateway
+COPY compose/empty ${BIN_DIR}/gateway* /
 EXPOSE 8080 9090
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 CMD ["/gateway", "healthcheck"]
 ENTRYPOINT ["/gateway"]
 
 # ---------------------------------------------------------------------------------------------------
-# Source path: build in the official Rust image. Stages from here on pull it.
+# Source path: build in the official Rust image (`cargo build --locked`, static glibc, as
+# scripts/build-static.sh does on the host). Stages from here on pull it.
+
+# The workspace's manifests, each package given stub sources: what the dependency layer below needs.
+# Whatever else changes in the context, this stage's output stays the same (COPY's cache key is the
+# files' contents, not their times), so the dependencies are rebuilt only when a manifest changes.
+FROM rust:${RUST_VERSION}-slim-bookworm AS manifests
+SHELL ["/bin/bash", "-o", "pipefail", "-c"]
+WORKDIR /src
+COPY . .
+RUN rm -rf target \
+ && find . -type f ! -name Cargo.toml ! -name Cargo.lock -delete \
+ && find . -mindepth 2 -name Cargo.toml -printf '%h\n' | while read -r dir; do \
+      mkdir -p "$dir/src" && : > "$dir/src/lib.rs" && echo 'fn main() {}' > "$dir/src/main.rs"; \
+    done
 
 FROM rust:${RUST_VERSION}-slim-bookworm AS builder
 WORKDIR /src
 ENV CARGO_TERM_COLOR=never \
     CARGO_INCREMENTAL=0 \
     RUSTFLAGS="-C target-feature=+crt-static"
-
-# Dependency layer: the manifests and stub sources only, so editing the code does not rebuild the
-# ~300 dependencies. Keep this list in step with the workspace members in Cargo.toml.
-COPY Cargo.toml Cargo.lock ./
-COPY crates/bootstrap/Cargo.toml crates/bootstrap/
-COPY crates/sample-service/Cargo.toml crates/sample-service/
-COPY crates/recovery/Cargo.toml crates/recovery/
-COPY gateway/Cargo.toml gateway/
-COPY service1/Cargo.toml service1/
-COPY service2/Cargo.toml service2/
-COPY arc-local/Cargo.toml arc-local/
-COPY failover/Cargo.toml failover/
-RUN for crate in crates/bootstrap crates/sample-service crates/recovery gateway service1 service2 arc-local failover; do \
-      mkdir -p "$crate/src" && : > "$crate/src/lib.rs" && echo 'fn main() {}' > "$crate/src/main.rs"; \
-    done \
- && cargo build --release --locked --target x86_64-unknown-linux-gnu \
- && rm -rf crates/*/src gateway/src service1/src service2/src arc-local/src failover/src
-
-# The workspace itself. touch: the copied sources may carry mtimes older than the stub build.
-COPY crates crates
-COPY gateway gateway
-COPY service1 service1
-COPY service2 service2
-COPY arc-local arc-local
-COPY failover failover
-RUN find crates gateway service1 service2 arc-local failover -name '*.rs' -exec touch {} + \
+# Dependency layer: ~300 crates compiled once, from the manifests and stubs only.
+COPY --from=manifests /src ./
+RUN cargo build --release --locked --target x86_64-unknown-linux-gnu
+# The workspace itself. touch: the copied sources may carry mtimes older than the stub build's outputs.
+COPY . .
+RUN rm -rf target/x86_64-unknown-linux-gnu/release/gateway target/x86_64-unknown-linux-gnu/release/service1 \
+      target/x86_64-unknown-linux-gnu/release/service2 target/x86_64-unknown-linux-gnu/release/arc-local \
+      target/x86_64-unknown-linux-gnu/release/failover \
+ && find . -path ./target -prune -o -name '*.rs' -exec touch {} + \
  && cargo build --release --locked --target x86_64-unknown-linux-gnu \
       --bin gateway --bin service1 --bin service2 --bin arc-local --bin failover \
  && mkdir /out \
