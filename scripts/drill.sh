@@ -69,6 +69,16 @@ if [[ ${DRILL_SKIP_BUILD:-0} != 1 ]]; then
   echo "built in $((SECONDS - started)) s"
 fi
 
+# compose/cluster.json (the gateways' arc mode, the failover service) is what arc-local serves.
+log "compose/cluster.json matches \`arc-local document --api-host arc-local\`"
+if ! target/x86_64-unknown-linux-gnu/release/arc-local document --api-host arc-local \
+    | diff -u compose/cluster.json -; then
+  echo "drill: compose/cluster.json is stale; regenerate it with:" >&2
+  echo "  target/x86_64-unknown-linux-gnu/release/arc-local document --api-host arc-local > compose/cluster.json" >&2
+  exit 1
+fi
+echo "up to date"
+
 log "image sizes (limit $((MAX_IMAGE_BYTES / 1000000)) MB)"
 docker images --format 'table {{.Repository}}:{{.Tag}}\t{{.Size}}' \
   | grep -E "REPOSITORY|^multi-region-api/.*:${IMAGE_TAG}\b"
