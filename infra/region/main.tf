@@ -57,13 +57,14 @@ locals {
     ])
   )
 
-  gateway_environment = var.gateway_failover_mode == "arc" ? {
+  # The ALB is the one proxy in front of the gateway: its X-Forwarded-For entry is believed.
+  gateway_environment = merge({ TRUSTED_PROXY_HOPS = "1" }, var.gateway_failover_mode == "arc" ? {
     GATEWAY_FAILOVER_MODE = "arc"
     ARC_CLUSTER_JSON      = var.arc_cluster_json == null ? "" : var.arc_cluster_json
     } : {
     SERVICE1_URL = "https://${local.apps.service1.hostname_label}.${var.domain_name}"
     SERVICE2_URL = "https://${local.apps.service2.hostname_label}.${var.domain_name}"
-  }
+  })
 
   # In arc mode the gateway may read the state of the routing controls it follows, and nothing else.
   gateway_task_policy = var.gateway_failover_mode == "arc" ? jsonencode({

@@ -304,6 +304,11 @@ run "dns_mode_gateway" {
   }
 
   assert {
+    condition     = output.ecs_services["gateway"].environment["TRUSTED_PROXY_HOPS"] == "1"
+    error_message = "Behind the ALB the gateway trusts exactly one proxy hop (the ALB's X-Forwarded-For entry)."
+  }
+
+  assert {
     condition     = output.gateway_task_role_policy == null
     error_message = "In dns mode the gateway's task role has no permissions."
   }
