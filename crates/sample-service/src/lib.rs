@@ -54,8 +54,11 @@ pub fn main(name: &'static str) -> ExitCode {
         let port = bootstrap::env::port().map_err(|e| e.to_string())?;
         let bind = bootstrap::env::bind().map_err(|e| e.to_string())?;
         let rt = bootstrap::runtime::build().map_err(|e| e.to_string())?;
-        rt.block_on(serve(ServiceInfo::new(name, region), std::net::SocketAddr::new(bind, port)))
-            .map_err(|e| e.to_string())
+        rt.block_on(serve(
+            ServiceInfo::new(name, region),
+            std::net::SocketAddr::new(bind, port),
+        ))
+        .map_err(|e| e.to_string())
     })();
     match result {
         Ok(()) => ExitCode::SUCCESS,
