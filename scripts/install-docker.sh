@@ -10,7 +10,16 @@
 set -euo pipefail
 
 log() { printf '[install-docker] %s\n' "$*"; }
-pip_install() { python3 -m pip install --quiet --disable-pip-version-check "$@"; }
+# A registry hiccup should not fail CI: three tries, a few seconds apart.
+retry() {
+  local n
+  for n in 1 2 3; do
+    "$@" && return 0
+    ((n < 3)) && { log "retrying in $((5 * n)) s: $*"; sleep $((5 * n)); }
+  done
+  return 1
+}
+pip_install() { retry python3 -m pip install --quiet --disable-pip-version-check "$@"; }
 
 as_root() {
   if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi
@@ -19,8 +28,8 @@ as_root() {
 # 1. Engine and CLI.
 if ! command -v dockerd >/dev/null 2>&1; then
   log "installing docker.io (Debian)"
-  as_root apt-get update -qq
-  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker.io >/dev/null
+  retry as_root apt-get update -qq
+  retry as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends docker.io >/dev/null
 fi
 
 if docker info >/dev/null 2>&1; then
