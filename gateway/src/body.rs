@@ -6,6 +6,7 @@
 //! - [`DeadlineBody`]: the upstream's response body on its way back, cut off at the route's total
 //!   timeout.
 
+use std::future::Future as _;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
@@ -167,5 +168,3 @@ where
         self.inner.size_hint()
     }
 }
-
-use std::future::Future as _;

@@ -113,9 +113,10 @@ impl ArcClient {
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
             .region(Region::new(first_region))
             .retry_config(RetryConfig::disabled())
+            // The attempt as a whole is bounded once, by `call` (which also covers credential
+            // resolution); the SDK only bounds the TCP connect.
             .timeout_config(
                 TimeoutConfig::builder()
-                    .operation_attempt_timeout(options.call_timeout)
                     .connect_timeout(options.call_timeout)
                     .build(),
             );
