@@ -94,11 +94,7 @@ impl Gateway {
                             cfg: config.dns.clone(),
                         };
                         let (ep, addrs, ttl) = follower.first().await;
-                        let target = addrs
-                            .iter()
-                            .map(|a| a.to_string())
-                            .collect::<Vec<_>>()
-                            .join(",");
+                        let target = dns::describe(&addrs);
                         let upstream = Arc::new(Upstream::new(
                             r.settings.clone(),
                             url_label(uri),

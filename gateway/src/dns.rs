@@ -71,7 +71,8 @@ pub async fn lookup(
     Ok((addrs, ttl))
 }
 
-fn describe(addrs: &[IpAddr]) -> String {
+/// An address set as `dns` mode reports it: `127.0.1.2,127.0.1.3`.
+pub fn describe(addrs: &[IpAddr]) -> String {
     addrs
         .iter()
         .map(IpAddr::to_string)

@@ -65,7 +65,7 @@ pub struct FollowStatus {
     pub healthy: bool,
     /// The last error, while unhealthy.
     pub error: Option<String>,
-    /// Seconds since the last successful look, when there has been one.
+    /// When the last look succeeded (`/ready` shows it as `last_success_ms_ago`).
     #[serde(skip)]
     pub last_success: Option<Instant>,
     pub last_switch: Option<String>,
