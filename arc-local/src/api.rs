@@ -624,7 +624,7 @@ fn encode_token(offset: usize, panel: &str) -> String {
 
 /// The offset a token holds, when it is ours and was issued for the same filter.
 fn decode_token(token: &str, panel: &str) -> Option<usize> {
-    if token.len() % 2 != 0 || !token.is_ascii() {
+    if !token.len().is_multiple_of(2) || !token.is_ascii() {
         return None;
     }
     let bytes: Vec<u8> = (0..token.len())
