@@ -18,6 +18,7 @@
 //! total_timeout = "60s"
 //! max_body_bytes = 10485760
 //! retries = 2
+//! retry_backoff = "20ms"       # pause before retry N is N times this
 //! pool_idle_timeout = "4s"
 //! pool_max_idle = 256
 //!
@@ -180,6 +181,8 @@ pub struct RouteSettings {
     pub max_body_bytes: Option<u64>,
     pub retries: Option<u32>,
     #[serde(default, with = "humantime_serde")]
+    pub retry_backoff: Option<Duration>,
+    #[serde(default, with = "humantime_serde")]
     pub pool_idle_timeout: Option<Duration>,
     pub pool_max_idle: Option<usize>,
 }
@@ -194,6 +197,7 @@ impl RouteSettings {
             total_timeout: self.total_timeout.or(fallback.total_timeout),
             max_body_bytes: self.max_body_bytes.or(fallback.max_body_bytes),
             retries: self.retries.or(fallback.retries),
+            retry_backoff: self.retry_backoff.or(fallback.retry_backoff),
             pool_idle_timeout: self.pool_idle_timeout.or(fallback.pool_idle_timeout),
             pool_max_idle: self.pool_max_idle.or(fallback.pool_max_idle),
         }
@@ -213,6 +217,9 @@ pub struct UpstreamSettings {
     pub max_body_bytes: u64,
     /// Retries of a request that never reached the upstream (failed connect).
     pub retries: u32,
+    /// Pause before retry N is N times this: long enough for a listener that is restarting,
+    /// short against any timeout. Retries still end at the response-header deadline.
+    pub retry_backoff: Duration,
     /// Pooled connections idle longer than this are closed. Kept below the shortest common
     /// backend keep-alive (Node.js closes idle sockets after 5 s) so the gateway closes first.
     pub pool_idle_timeout: Duration,
@@ -228,6 +235,7 @@ impl Default for UpstreamSettings {
             total_timeout: Duration::from_secs(60),
             max_body_bytes: 10 * 1024 * 1024,
             retries: 2,
+            retry_backoff: Duration::from_millis(20),
             pool_idle_timeout: Duration::from_secs(4),
             pool_max_idle: 256,
         }
@@ -701,6 +709,7 @@ fn resolve_settings(
         total_timeout: s.total_timeout.unwrap_or(d.total_timeout),
         max_body_bytes: s.max_body_bytes.unwrap_or(d.max_body_bytes),
         retries: s.retries.unwrap_or(d.retries),
+        retry_backoff: s.retry_backoff.unwrap_or(d.retry_backoff),
         pool_idle_timeout: s.pool_idle_timeout.unwrap_or(d.pool_idle_timeout),
         pool_max_idle: s.pool_max_idle.unwrap_or(d.pool_max_idle),
     };
@@ -737,6 +746,13 @@ fn resolve_settings(
     }
     if out.retries > 5 {
         return Err(("retries", out.retries.to_string(), "must be 0-5"));
+    }
+    if out.retry_backoff > Duration::from_secs(10) {
+        return Err((
+            "retry_backoff",
+            dur(out.retry_backoff),
+            "must be at most 10s",
+        ));
     }
     if out.pool_idle_timeout > hour {
         return Err((
@@ -851,6 +867,16 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(e.contains("route[0].retries") && e.contains('9'), "{e}");
+        let e = load(
+            Some("[[route]]\nprefix = \"/a\"\nupstream = \"http://x\"\nretry_backoff = \"1m\""),
+            &[("REGION", "us-east-1")],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("route[0].retry_backoff") && e.contains("60s"),
+            "{e}"
+        );
         let e = load(
             Some("[server]\nmax_headers = 0\n[[route]]\nprefix = \"/a\"\nupstream = \"http://x\""),
             &[("REGION", "us-east-1")],

@@ -25,9 +25,6 @@ use crate::routes::{self, Route};
 use crate::telemetry::{self, Exchange};
 use crate::{hop, metrics};
 
-/// Pause before retry N is N times this: enough for a restarting listener, short against any timeout.
-const RETRY_BACKOFF: std::time::Duration = std::time::Duration::from_millis(20);
-
 /// The fallback handler: everything that is not one of the gateway's own endpoints.
 pub async fn handle(
     State(gw): State<Arc<Gateway>>,
@@ -129,7 +126,7 @@ async fn forward(
                     exchange.retries = attempt;
                     metrics::retry(&route.name);
                     tracing::debug!(error = ?e, attempt, "upstream connect failed, retrying");
-                    tokio::time::sleep(RETRY_BACKOFF * attempt).await;
+                    tokio::time::sleep(settings.retry_backoff * attempt).await;
                     continue;
                 }
                 tracing::debug!(error = ?e, "upstream request failed");
@@ -144,10 +141,16 @@ async fn forward(
     };
 
     let (mut rparts, rbody) = resp.into_parts();
-    exchange.upstream_region = rparts
-        .headers
-        .get(bootstrap::SERVICE_REGION_HEADER)
-        .cloned();
+    // The region of the hop this gateway called: known in arc mode; otherwise the upstream says
+    // it, as a gateway (x-gateway-region, when this is an edge in front of gateways) or a service.
+    exchange.upstream_region = match &target.region {
+        Some(region) => http::HeaderValue::from_str(region).ok(),
+        None => rparts
+            .headers
+            .get(bootstrap::GATEWAY_REGION_HEADER)
+            .or_else(|| rparts.headers.get(bootstrap::SERVICE_REGION_HEADER))
+            .cloned(),
+    };
 
     if rparts.status == StatusCode::SWITCHING_PROTOCOLS {
         let protocol = hop::upgrade_protocol(&rparts.headers);

@@ -149,6 +149,43 @@ async fn health_and_readiness() {
 }
 
 #[tokio::test]
+async fn an_edge_labels_requests_with_the_called_gateways_region() {
+    // edge (us-east-1) -> inner gateway (us-west-2) -> service (us-east-1): the edge's upstream is
+    // the inner gateway, so its upstream_region is us-west-2, not the service's region.
+    // Both share the process-wide recorder; the inner one counts its request under us-east-1.
+    let s = service("service1", "us-east-1").await;
+    let inner = gateway(&format!(
+        "region = \"us-west-2\"\n[[route]]\nprefix = \"/edged\"\nupstream = \"http://{s}\"\n"
+    ))
+    .await;
+    let edge = gateway_to(
+        "edged",
+        &format!("http://{}", inner.addr),
+        "strip_prefix = false",
+        "",
+    )
+    .await;
+    let (status, headers, body) = get(&edge.url("/edged")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(headers["x-gateway-region"], "us-west-2");
+    assert_eq!(headers["x-service-region"], "us-east-1");
+    let m = edge.metrics().await;
+    assert_eq!(
+        metric(
+            &m,
+            "gateway_requests_total",
+            &[
+                ("route", "edged"),
+                ("status", "200"),
+                ("upstream_region", "us-west-2")
+            ]
+        ),
+        Some(1.0),
+        "{m}"
+    );
+}
+
+#[tokio::test]
 async fn metrics_are_served_on_the_admin_port_only() {
     // The recorder is process-wide: this test owns the route name "metered".
     let s = service("service1", "us-west-2").await;

@@ -58,6 +58,24 @@ async fn refused_connection_is_502_after_bounded_retries() {
 }
 
 #[tokio::test]
+async fn retries_wait_the_configured_backoff() {
+    // Retry N waits N x retry_backoff: 150 ms, then 300 ms, before the 502.
+    let addr = closed_port().await;
+    let gw = gateway_to(
+        "slowretry",
+        &format!("http://{addr}"),
+        "retries = 2\nretry_backoff = \"150ms\"",
+        "",
+    )
+    .await;
+    let started = Instant::now();
+    let (status, headers, body) = get(&gw.url("/slowretry")).await;
+    let took = started.elapsed();
+    assert_error(status, &headers, &body, 502, "upstream_connect");
+    assert!(took >= Duration::from_millis(450), "502 after {took:?}");
+}
+
+#[tokio::test]
 async fn a_failed_connect_is_retried_and_then_succeeds() {
     // The upstream comes up 30 ms after the first connect is refused; the retry after 20+40 ms finds it.
     let addr = closed_port().await;
