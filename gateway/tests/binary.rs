@@ -42,16 +42,32 @@ async fn start(envs: &[(&str, String)]) -> Running {
     for (k, v) in envs {
         cmd.env(k, v);
     }
-    let child = cmd.spawn().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut child = cmd.spawn().unwrap();
+    wait_listening(&mut child, port).await;
+    Running { child, port }
+}
+
+/// Waits until the child listens on `port`; fails at once, with its stderr, if it exits first.
+/// Generous deadline: CI machines are shared and a debug binary can start slowly under load.
+async fn wait_listening(child: &mut Child, port: u16) {
+    let deadline = Instant::now() + Duration::from_secs(60);
     while tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
         .is_err()
     {
-        assert!(Instant::now() < deadline, "gateway did not start");
+        if let Ok(Some(status)) = child.try_wait() {
+            let mut err = String::new();
+            if let Some(mut e) = child.stderr.take() {
+                let _ = std::io::Read::read_to_string(&mut e, &mut err);
+            }
+            panic!("gateway exited before listening ({status}): {err}");
+        }
+        assert!(
+            Instant::now() < deadline,
+            "gateway did not listen on {port}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    Running { child, port }
 }
 
 fn sigterm(child: &Child) {
@@ -202,12 +218,26 @@ fn bad_configuration_names_the_key_and_value() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-fn worker_threads(pid: u32) -> usize {
+fn worker_threads_now(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/task"))
         .unwrap()
         .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
         .filter(|name| name.starts_with("tokio-rt-worker"))
         .count()
+}
+
+/// The runtime's worker count, read until it reaches `expected` or a few seconds pass: a worker
+/// thread names itself when it first runs, which on a loaded machine can come after the listener
+/// is up. More workers than expected is reported at once.
+async fn worker_threads(pid: u32, expected: usize) -> usize {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let n = worker_threads_now(pid);
+        if n >= expected || Instant::now() > deadline {
+            return n;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 }
 
 #[tokio::test]
@@ -220,7 +250,7 @@ async fn runtime_is_sized_to_the_cpus_the_process_may_use() {
     let mut with_three = envs.to_vec();
     with_three.push(("WORKER_THREADS", "3".into()));
     let gw = start(&with_three).await;
-    assert_eq!(worker_threads(gw.child.id()), 3);
+    assert_eq!(worker_threads(gw.child.id(), 3).await, 3);
     drop(gw);
 
     // Pinned to one CPU (as a 1-vCPU task would be), the runtime has one worker.
@@ -233,17 +263,13 @@ async fn runtime_is_sized_to_the_cpus_the_process_may_use() {
             .env("PORT", port.to_string())
             .env("ADMIN_PORT", free_port().to_string())
             .stdout(Stdio::null())
+            .stderr(Stdio::piped())
             .spawn()
             .unwrap();
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while tokio::net::TcpStream::connect(("127.0.0.1", port))
-            .await
-            .is_err()
-        {
-            assert!(Instant::now() < deadline);
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        let n = worker_threads(child.id());
+        wait_listening(&mut child, port).await;
+        // Settle, so that a second worker (the bug this guards against) would have shown up.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let n = worker_threads(child.id(), 1).await;
         let _ = child.kill();
         let _ = child.wait();
         assert_eq!(n, 1);

@@ -11,7 +11,7 @@ fn free_port() -> u16 {
 }
 
 async fn wait_for(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(10);
+    let deadline = Instant::now() + Duration::from_secs(60);
     while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
         assert!(Instant::now() < deadline, "{NAME} did not start");
         tokio::time::sleep(Duration::from_millis(20)).await;
