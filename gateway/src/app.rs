@@ -42,11 +42,18 @@ pub type FollowerTask = std::pin::Pin<Box<dyn std::future::Future<Output = ()> +
 #[error("{0}")]
 pub struct BuildError(String);
 
+impl BuildError {
+    /// The listener could not be handed to the worker threads, or a thread could not start.
+    pub fn io(e: std::io::Error) -> BuildError {
+        BuildError(format!("cannot start the workers: {e}"))
+    }
+}
+
 impl Gateway {
     /// Builds routes and upstreams, takes a first look at DNS or the control plane for each
     /// upstream that follows failovers, and returns the followers to run in the background.
     pub async fn build(config: &Config) -> Result<(Gateway, Vec<FollowerTask>), BuildError> {
-        let tls = client::tls_config();
+        let clients = client::Template::new(config.server.workers);
         let mut followers: Vec<FollowerTask> = Vec::new();
         let mut resolver = None;
         let arc_client = match &config.arc {
@@ -72,7 +79,7 @@ impl Gateway {
                         .trim_matches(|c| c == '[' || c == ']');
                     if host.parse::<std::net::IpAddr>().is_ok() {
                         let ep =
-                            Endpoint::new(uri, &r.settings, tls.clone(), Addresses::system(), None);
+                            Endpoint::new(uri, &r.settings, &clients, Addresses::system(), None);
                         Arc::new(Upstream::new(
                             r.settings.clone(),
                             url_label(uri),
@@ -89,7 +96,7 @@ impl Gateway {
                             uri: uri.clone(),
                             host: host.to_owned(),
                             settings: r.settings.clone(),
-                            tls: tls.clone(),
+                            clients: clients.clone(),
                             resolver: resolver.clone().expect("set above"),
                             cfg: config.dns.clone(),
                         };
@@ -127,7 +134,7 @@ impl Gateway {
                             let ep = Endpoint::new(
                                 &uri,
                                 &r.settings,
-                                tls.clone(),
+                                &clients,
                                 Addresses::system(),
                                 Some(Arc::from(region.as_str())),
                             );

@@ -6,6 +6,8 @@
 //! - TCP: `TCP_NODELAY` (a proxy must not add Nagle delay), keep-alive probes, connect timeout.
 //! - Pool: idle connections close after `pool_idle_timeout`, below common backend keep-alives, so
 //!   the gateway rarely sends on a connection the backend is closing.
+//! - Workers: each worker thread gets its own client per upstream ([`Template::build`]), so a
+//!   pooled connection is only ever used by the thread whose runtime drives it.
 //! - Retries: hyper-util resends a request that was never written because the pooled connection it
 //!   picked had been closed (`retry_canceled_requests`, bounded by the idle connections in the
 //!   pool). Connect failures are retried by [`crate::proxy`] with a bounded count.
@@ -67,6 +69,30 @@ impl tower::Service<Name> for Addresses {
                 Box::pin(async move { Ok(fut.await?.collect::<Vec<_>>().into_iter()) })
             }
         }
+    }
+}
+
+/// What every upstream client is built from: the shared TLS configuration, and how many worker
+/// threads need a client (a connection pool) of their own ([`crate::worker`]).
+#[derive(Clone)]
+pub struct Template {
+    pub tls: Arc<rustls::ClientConfig>,
+    pub workers: usize,
+}
+
+impl Template {
+    pub fn new(workers: usize) -> Template {
+        Template {
+            tls: tls_config(),
+            workers: workers.max(1),
+        }
+    }
+
+    /// One client per worker for an upstream with these settings, connecting to `addresses`.
+    pub fn build(&self, settings: &UpstreamSettings, addresses: Addresses) -> Box<[HttpClient]> {
+        (0..self.workers)
+            .map(|_| build(settings, self.tls.clone(), addresses.clone()))
+            .collect()
     }
 }
 

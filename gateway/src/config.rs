@@ -11,6 +11,7 @@
 //! max_headers = 100
 //! max_connections = 10000
 //! drain_timeout = "25s"
+//! workers = 2                  # env WORKER_THREADS; default: the CPUs this process may use
 //!
 //! [defaults]                   # applies to every route unless the route says otherwise
 //! connect_timeout = "2s"
@@ -150,6 +151,10 @@ pub struct ServerConfig {
     /// On SIGTERM, in-flight requests get this long to finish before the process exits.
     #[serde(with = "humantime_serde")]
     pub drain_timeout: Duration,
+    /// Threads serving the API, each with its own event loop and upstream connection pools
+    /// ([`crate::worker`]). Env `WORKER_THREADS` wins over the file. Default: the CPUs this
+    /// process may use (affinity mask and cgroup quota), so a 1-vCPU task runs one.
+    pub workers: usize,
 }
 
 impl Default for ServerConfig {
@@ -164,6 +169,7 @@ impl Default for ServerConfig {
             max_headers: 100,
             max_connections: 10_000,
             drain_timeout: Duration::from_secs(25),
+            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
         }
     }
 }
@@ -380,6 +386,12 @@ impl Config {
         if let Some(v) = env("TRUSTED_PROXY_HOPS") {
             server.trusted_proxy_hops = parse_env("TRUSTED_PROXY_HOPS", &v)?;
         }
+        if let Some(v) = env("WORKER_THREADS") {
+            server.workers = parse_env("WORKER_THREADS", &v)?;
+            if !(1..=1024).contains(&server.workers) {
+                return Err(invalid("WORKER_THREADS", &v, "must be between 1 and 1024"));
+            }
+        }
         validate_server(&server)?;
 
         let mode = match env("GATEWAY_FAILOVER_MODE").as_deref() {
@@ -543,6 +555,12 @@ fn validate_server(s: &ServerConfig) -> Result<(), ConfigError> {
         "max_connections",
         s.max_connections.to_string(),
         "must be between 1 and 1000000",
+    )?;
+    check(
+        (1..=1024).contains(&s.workers),
+        "workers",
+        s.workers.to_string(),
+        "must be between 1 and 1024",
     )?;
     check(
         s.drain_timeout <= Duration::from_secs(3600),

@@ -17,7 +17,7 @@ use hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
 use hickory_resolver::TokioResolver;
 
-use crate::client::Addresses;
+use crate::client::{self, Addresses};
 use crate::config::{DnsConfig, UpstreamSettings};
 use crate::metrics;
 use crate::upstream::{Endpoint, Upstream};
@@ -86,7 +86,7 @@ pub struct Follower {
     pub uri: http::Uri,
     pub host: String,
     pub settings: UpstreamSettings,
-    pub tls: Arc<rustls::ClientConfig>,
+    pub clients: client::Template,
     pub resolver: TokioResolver,
     pub cfg: DnsConfig,
 }
@@ -96,7 +96,7 @@ impl Follower {
         Arc::new(Endpoint::new(
             &self.uri,
             &self.settings,
-            self.tls.clone(),
+            &self.clients,
             Addresses::Fixed(addrs.into()),
             None,
         ))
@@ -112,7 +112,7 @@ impl Follower {
                 let ep = Endpoint::new(
                     &self.uri,
                     &self.settings,
-                    self.tls.clone(),
+                    &self.clients,
                     Addresses::system(),
                     None,
                 );

@@ -1,6 +1,6 @@
 //! The external API: an axum/hyper reverse proxy in front of the team services.
 //!
-//! A request's path through the code: [`server`] accepts it; the layers in [`app`] give it a
+//! A request's path through the code: a [`worker`] thread's [`server`] loop accepts it; the layers in [`app`] give it a
 //! request id, log and measure it ([`telemetry`]) and refuse or normalise it ([`sanitize`],
 //! [`path`]); the router answers `/`, `/health`, `/ready` itself and hands everything else to
 //! [`proxy`], which picks a route ([`routes`]), rewrites headers ([`hop`], [`forwarding`]) and
@@ -25,6 +25,7 @@ pub mod sanitize;
 pub mod server;
 pub mod telemetry;
 pub mod upstream;
+pub mod worker;
 
 use std::future::{Future, IntoFuture};
 use std::net::SocketAddr;
@@ -72,16 +73,26 @@ pub async fn run(
     tracing::info!(
         region = %config.region,
         port = config.server.port,
+        workers = config.server.workers,
         admin_port = config.server.admin_port,
         routes = ?gw.routes.iter().map(|r| format!("{} -> {}", r.prefix, r.upstream.label)).collect::<Vec<_>>(),
         "gateway listening"
     );
-    let main = tokio::spawn(server::serve(
-        listeners.main,
-        app::router(gw.clone()),
-        config.server.clone(),
-        stopped(),
-    ));
+    let router = app::router(gw.clone());
+    let server_cfg = config.server.clone();
+    let slots = Arc::new(tokio::sync::Semaphore::new(server_cfg.max_connections));
+    let listener = listeners.main.into_std().map_err(app::BuildError::io)?;
+    let stopped_worker = stopped.clone();
+    let workers = worker::start(server_cfg.workers, listener, move |listener| {
+        server::serve(
+            listener,
+            router.clone(),
+            server_cfg.clone(),
+            slots.clone(),
+            stopped_worker(),
+        )
+    })
+    .map_err(app::BuildError::io)?;
     let admin = tokio::spawn(
         axum::serve(listeners.admin, metrics::admin_router(handle))
             .with_graceful_shutdown(stopped())
@@ -90,7 +101,9 @@ pub async fn run(
     shutdown.await;
     gw.set_draining();
     let _ = stop_tx.send(true);
-    let _ = main.await;
+    for w in workers {
+        let _ = w.await;
+    }
     let _ = admin.await;
     for f in followers {
         f.abort();

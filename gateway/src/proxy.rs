@@ -118,7 +118,7 @@ async fn forward(
         *upstream_req.uri_mut() = uri.clone();
         *upstream_req.version_mut() = Version::HTTP_11;
         *upstream_req.headers_mut() = parts.headers.clone();
-        match tokio::time::timeout_at(head_deadline, target.client.request(upstream_req)).await {
+        match tokio::time::timeout_at(head_deadline, target.client().request(upstream_req)).await {
             Ok(Ok(resp)) => break resp,
             Ok(Err(e)) => {
                 if e.is_connect() && attempt < settings.retries && slot.untouched() {

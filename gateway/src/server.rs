@@ -4,7 +4,9 @@
 //! head larger than `max_header_bytes` or with more than `max_headers` fields is answered 431 by
 //! hyper; at most `max_connections` connections are served at once (the rest wait in the backlog);
 //! accepted sockets get `TCP_NODELAY`; requests framed by both `Content-Length` and
-//! `Transfer-Encoding` are marked for refusal ([`crate::framing`]). Upgrades (WebSocket) are enabled so the proxy can relay them.
+//! `Transfer-Encoding` are marked for refusal ([`crate::framing`]). Upgrades (WebSocket) are
+//! enabled so the proxy can relay them. Each worker thread ([`crate::worker`]) runs one [`serve`]
+//! loop on the shared listener.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -26,10 +28,12 @@ use crate::metrics;
 
 /// Serves `app` on `listener` until `shutdown` resolves, then stops accepting and gives in-flight
 /// requests up to `drain_timeout` to finish. Idle keep-alive connections are closed at once.
+/// `slots` holds the `max_connections` permits, shared by every worker serving the listener.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     cfg: ServerConfig,
+    slots: Arc<Semaphore>,
     shutdown: impl Future<Output = ()>,
 ) {
     let mut http = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new()).http1_only();
@@ -40,7 +44,6 @@ pub async fn serve(
         .max_headers(cfg.max_headers)
         .keep_alive(true);
     let graceful = GracefulShutdown::new();
-    let slots = Arc::new(Semaphore::new(cfg.max_connections));
     tokio::pin!(shutdown);
 
     loop {

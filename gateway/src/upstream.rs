@@ -17,14 +17,15 @@ use serde::Serialize;
 use crate::client::{self, Addresses, HttpClient};
 use crate::config::UpstreamSettings;
 
-/// One place requests can be sent: a base URL and a client (with its own connection pool).
+/// One place requests can be sent: a base URL and a client per worker thread (each with its own
+/// connection pool).
 pub struct Endpoint {
     pub scheme: Scheme,
     pub authority: Authority,
     pub base_path: String,
     /// The `Host` field the upstream expects: its own authority (RFC 9110 section 7.2).
     pub host: HeaderValue,
-    pub client: HttpClient,
+    clients: Box<[HttpClient]>,
     /// The region this endpoint is in, when known (arc mode).
     pub region: Option<Arc<str>>,
 }
@@ -33,7 +34,7 @@ impl Endpoint {
     pub fn new(
         uri: &http::Uri,
         settings: &UpstreamSettings,
-        tls: Arc<rustls::ClientConfig>,
+        template: &client::Template,
         addresses: Addresses,
         region: Option<Arc<str>>,
     ) -> Endpoint {
@@ -45,12 +46,19 @@ impl Endpoint {
         Endpoint {
             host: HeaderValue::from_str(authority.as_str())
                 .expect("an authority is a valid header value"),
-            client: client::build(settings, tls, addresses),
+            clients: template.build(settings, addresses),
             base_path: uri.path().to_owned(),
             region,
             scheme,
             authority,
         }
+    }
+}
+
+impl Endpoint {
+    /// The calling worker's client: its connections are driven by this thread's runtime.
+    pub fn client(&self) -> &HttpClient {
+        &self.clients[crate::worker::index() % self.clients.len()]
     }
 }
 

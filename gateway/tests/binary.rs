@@ -222,7 +222,7 @@ fn worker_threads_now(pid: u32) -> usize {
     std::fs::read_dir(format!("/proc/{pid}/task"))
         .unwrap()
         .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("comm")).ok())
-        .filter(|name| name.starts_with("tokio-rt-worker"))
+        .filter(|name| name.starts_with("gateway-worker"))
         .count()
 }
 

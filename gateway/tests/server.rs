@@ -148,6 +148,53 @@ async fn health_and_readiness() {
     );
 }
 
+/// Sends a GET on an open connection and waits up to `limit` for the status line.
+async fn status_line(s: &mut TcpStream, limit: Duration) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .ok()?;
+    let mut buf = vec![0u8; 1024];
+    let n = tokio::time::timeout(limit, s.read(&mut buf))
+        .await
+        .ok()?
+        .ok()?;
+    let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+    text.lines().next().map(str::to_owned)
+}
+
+#[tokio::test]
+async fn max_connections_holds_across_all_worker_threads() {
+    // Two workers share one limit of two connections: a third client waits in the backlog
+    // (whichever worker it reaches) until one of the first two leaves.
+    let gw = one_service("max_connections = 2\nworkers = 2").await;
+    let mut first = TcpStream::connect(gw.addr).await.unwrap();
+    let mut second = TcpStream::connect(gw.addr).await.unwrap();
+    let ok = Some("HTTP/1.1 200 OK".to_owned());
+    assert_eq!(status_line(&mut first, Duration::from_secs(5)).await, ok);
+    assert_eq!(status_line(&mut second, Duration::from_secs(5)).await, ok);
+    let mut third = TcpStream::connect(gw.addr).await.unwrap();
+    assert_eq!(
+        status_line(&mut third, Duration::from_millis(500)).await,
+        None,
+        "a third connection was served beyond max_connections"
+    );
+    drop(first);
+    // The request already sent is answered once a slot frees.
+    use tokio::io::AsyncReadExt;
+    let mut buf = vec![0u8; 1024];
+    let n = tokio::time::timeout(Duration::from_secs(5), third.read(&mut buf))
+        .await
+        .expect("served once a slot freed")
+        .unwrap();
+    assert!(
+        String::from_utf8_lossy(&buf[..n]).starts_with("HTTP/1.1 200 OK"),
+        "{}",
+        String::from_utf8_lossy(&buf[..n])
+    );
+    drop(second);
+}
+
 #[tokio::test]
 async fn an_edge_labels_requests_with_the_called_gateways_region() {
     // edge (us-east-1) -> inner gateway (us-west-2) -> service (us-east-1): the edge's upstream is
