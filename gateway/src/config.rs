@@ -229,7 +229,7 @@ pub struct UpstreamSettings {
     /// Pooled connections idle longer than this are closed. Kept below the shortest common
     /// backend keep-alive (Node.js closes idle sockets after 5 s) so the gateway closes first.
     pub pool_idle_timeout: Duration,
-    /// Idle connections kept per upstream address.
+    /// Idle connections kept per upstream address, in each worker's pool.
     pub pool_max_idle: usize,
 }
 
