@@ -1,8 +1,8 @@
 //! The external API: an axum/hyper reverse proxy in front of the team services.
 //!
-//! A request's path through the code: a [`worker`] thread's [`server`] loop accepts it; the layers in [`app`] give it a
-//! request id, log and measure it ([`telemetry`]) and refuse or normalise it ([`sanitize`],
-//! [`path`]); the router answers `/`, `/health`, `/ready` itself and hands everything else to
+//! A request's path through the code: a [`worker`] thread's [`server`] loop accepts it; the
+//! layers in [`app`] give it a request id, log and measure it ([`telemetry`]) and refuse or
+//! normalise it ([`sanitize`], [`path`]); the router answers `/`, `/health`, `/ready` itself and hands everything else to
 //! [`proxy`], which picks a route ([`routes`]), rewrites headers ([`hop`], [`forwarding`]) and
 //! sends it through the route's [`upstream`] client ([`client`], [`body`]). Failures become
 //! [`error`] answers. [`config`] holds every setting; [`metrics`] names every metric.
@@ -81,18 +81,29 @@ pub async fn run(
     let router = app::router(gw.clone());
     let server_cfg = config.server.clone();
     let slots = Arc::new(tokio::sync::Semaphore::new(server_cfg.max_connections));
-    let listener = listeners.main.into_std().map_err(app::BuildError::io)?;
     let stopped_worker = stopped.clone();
-    let workers = worker::start(server_cfg.workers, listener, move |listener| {
-        server::serve(
-            listener,
-            router.clone(),
-            server_cfg.clone(),
-            slots.clone(),
-            stopped_worker(),
-        )
-    })
-    .map_err(app::BuildError::io)?;
+    let started = listeners.main.into_std().and_then(|listener| {
+        worker::start(server_cfg.workers, listener, move |listener| {
+            server::serve(
+                listener,
+                router.clone(),
+                server_cfg.clone(),
+                slots.clone(),
+                stopped_worker(),
+            )
+        })
+    });
+    let workers = match started {
+        Ok(workers) => workers,
+        Err(e) => {
+            // Workers that did start see the stop signal and end; the followers are stopped here.
+            let _ = stop_tx.send(true);
+            for f in followers {
+                f.abort();
+            }
+            return Err(app::BuildError::io(e));
+        }
+    };
     let admin = tokio::spawn(
         axum::serve(listeners.admin, metrics::admin_router(handle))
             .with_graceful_shutdown(stopped())
