@@ -78,8 +78,7 @@ impl Gateway {
                         .unwrap_or_default()
                         .trim_matches(|c| c == '[' || c == ']');
                     if host.parse::<std::net::IpAddr>().is_ok() {
-                        let ep =
-                            Endpoint::new(uri, &r.settings, &clients, Addresses::system(), None);
+                        let ep = Endpoint::new(uri, &r.settings, &clients, Addresses::system());
                         Arc::new(Upstream::new(
                             r.settings.clone(),
                             url_label(uri),
@@ -131,13 +130,8 @@ impl Gateway {
                             let uri = config::parse_upstream(&e.url).map_err(|reason| {
                                 BuildError(format!("{app} {region} url {:?}: {reason}", e.url))
                             })?;
-                            let ep = Endpoint::new(
-                                &uri,
-                                &r.settings,
-                                &clients,
-                                Addresses::system(),
-                                Some(Arc::from(region.as_str())),
-                            );
+                            let ep =
+                                Endpoint::new(&uri, &r.settings, &clients, Addresses::system());
                             Ok((region.clone(), Arc::new(ep)))
                         })
                         .collect::<Result<std::collections::BTreeMap<_, _>, BuildError>>()?;

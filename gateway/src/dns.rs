@@ -98,7 +98,6 @@ impl Follower {
             &self.settings,
             &self.clients,
             Addresses::Fixed(addrs.into()),
-            None,
         ))
     }
 
@@ -114,7 +113,6 @@ impl Follower {
                     &self.settings,
                     &self.clients,
                     Addresses::system(),
-                    None,
                 );
                 (Arc::new(ep), Vec::new(), self.cfg.min_ttl)
             }

@@ -141,16 +141,13 @@ async fn forward(
     };
 
     let (mut rparts, rbody) = resp.into_parts();
-    // The region of the hop this gateway called: known in arc mode; otherwise the upstream says
-    // it, as a gateway (x-gateway-region, when this is an edge in front of gateways) or a service.
-    exchange.upstream_region = match &target.region {
-        Some(region) => http::HeaderValue::from_str(region).ok(),
-        None => rparts
-            .headers
-            .get(bootstrap::GATEWAY_REGION_HEADER)
-            .or_else(|| rparts.headers.get(bootstrap::SERVICE_REGION_HEADER))
-            .cloned(),
-    };
+    // The region of the hop this gateway called, as that hop says it: a gateway's own region
+    // (x-gateway-region, when this is an edge in front of gateways), else the service's.
+    exchange.upstream_region = rparts
+        .headers
+        .get(bootstrap::GATEWAY_REGION_HEADER)
+        .or_else(|| rparts.headers.get(bootstrap::SERVICE_REGION_HEADER))
+        .cloned();
 
     if rparts.status == StatusCode::SWITCHING_PROTOCOLS {
         let protocol = hop::upgrade_protocol(&rparts.headers);

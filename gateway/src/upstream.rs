@@ -26,8 +26,6 @@ pub struct Endpoint {
     /// The `Host` field the upstream expects: its own authority (RFC 9110 section 7.2).
     pub host: HeaderValue,
     clients: Box<[HttpClient]>,
-    /// The region this endpoint is in, when known (arc mode).
-    pub region: Option<Arc<str>>,
 }
 
 impl Endpoint {
@@ -36,7 +34,6 @@ impl Endpoint {
         settings: &UpstreamSettings,
         template: &client::Template,
         addresses: Addresses,
-        region: Option<Arc<str>>,
     ) -> Endpoint {
         let scheme = uri.scheme().cloned().unwrap_or(Scheme::HTTP);
         let authority = uri
@@ -48,7 +45,6 @@ impl Endpoint {
                 .expect("an authority is a valid header value"),
             clients: template.build(settings, addresses),
             base_path: uri.path().to_owned(),
-            region,
             scheme,
             authority,
         }
