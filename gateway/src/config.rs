@@ -388,9 +388,6 @@ impl Config {
         }
         if let Some(v) = env("WORKER_THREADS") {
             server.workers = parse_env("WORKER_THREADS", &v)?;
-            if !(1..=1024).contains(&server.workers) {
-                return Err(invalid("WORKER_THREADS", &v, "must be between 1 and 1024"));
-            }
         }
         validate_server(&server)?;
 
@@ -895,6 +892,13 @@ mod tests {
             e.contains("route[0].retry_backoff") && e.contains("60s"),
             "{e}"
         );
+        let e = load(
+            Some("[[route]]\nprefix = \"/a\"\nupstream = \"http://x\""),
+            &[("REGION", "us-east-1"), ("WORKER_THREADS", "0")],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("workers") && e.contains("\"0\""), "{e}");
         let e = load(
             Some("[server]\nmax_headers = 0\n[[route]]\nprefix = \"/a\"\nupstream = \"http://x\""),
             &[("REGION", "us-east-1")],
