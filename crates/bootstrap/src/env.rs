@@ -4,6 +4,7 @@
 //! without reading code.
 
 use std::str::FromStr;
+use std::time::Duration;
 
 /// The port every binary listens on when `PORT` is unset.
 pub const DEFAULT_PORT: u16 = 8080;
@@ -100,6 +101,49 @@ pub fn port_var(name: &'static str, default: u16) -> Result<u16, EnvError> {
         });
     }
     Ok(port)
+}
+
+/// Default idle keep-alive for client connections: above an AWS ALB's default idle timeout (60 s),
+/// so the load balancer, not the target, closes idle connections (nginx's default is also 75 s).
+pub const DEFAULT_KEEPALIVE_TIMEOUT: Duration = Duration::from_secs(75);
+/// Default bound on a request head (and on a new connection's first byte).
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// Default time in-flight requests get to finish on SIGTERM (ECS waits 30 s before SIGKILL).
+pub const DEFAULT_DRAIN_TIMEOUT: Duration = Duration::from_secs(25);
+
+/// A duration from `name` in humantime form (`75s`, `500ms`, `2m`); zero is refused.
+pub fn duration_var(name: &'static str) -> Result<Option<Duration>, EnvError> {
+    let Some(value) = var(name) else {
+        return Ok(None);
+    };
+    match humantime::parse_duration(value.trim()) {
+        Ok(d) if !d.is_zero() => Ok(Some(d)),
+        Ok(_) => Err(EnvError::Invalid {
+            name,
+            value,
+            reason: "must be longer than zero".into(),
+        }),
+        Err(e) => Err(EnvError::Invalid {
+            name,
+            reason: format!("{e} (expected a duration such as 75s or 500ms)"),
+            value,
+        }),
+    }
+}
+
+/// How long an idle keep-alive client connection stays open: `KEEPALIVE_TIMEOUT`, default 75 s.
+pub fn keepalive_timeout() -> Result<Duration, EnvError> {
+    Ok(duration_var("KEEPALIVE_TIMEOUT")?.unwrap_or(DEFAULT_KEEPALIVE_TIMEOUT))
+}
+
+/// How long a client has to send a request head: `HEADER_READ_TIMEOUT`, default 10 s.
+pub fn header_read_timeout() -> Result<Duration, EnvError> {
+    Ok(duration_var("HEADER_READ_TIMEOUT")?.unwrap_or(DEFAULT_HEADER_READ_TIMEOUT))
+}
+
+/// How long in-flight requests get on SIGTERM: `DRAIN_TIMEOUT`, default 25 s.
+pub fn drain_timeout() -> Result<Duration, EnvError> {
+    Ok(duration_var("DRAIN_TIMEOUT")?.unwrap_or(DEFAULT_DRAIN_TIMEOUT))
 }
 
 #[cfg(test)]

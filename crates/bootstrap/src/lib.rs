@@ -6,6 +6,7 @@
 //! module here so the binaries only wire them together.
 
 pub mod access_log;
+pub mod conn;
 pub mod env;
 pub mod healthcheck;
 pub mod logging;
