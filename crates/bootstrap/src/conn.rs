@@ -24,7 +24,6 @@
 //! without an answer (what nginx does with an idle connection); a head that times out is a
 //! `TimedOut` read error. [`Exchanges::timed_out`] tells the server which, for its log and metrics.
 
-use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -333,11 +332,9 @@ impl Drain {
 
 impl DrainWatch {
     /// Resolves when the drain starts (never, if it never does).
-    pub fn signaled(&mut self) -> impl Future<Output = ()> + '_ {
-        async move {
-            if self.0.wait_for(|d| *d).await.is_err() {
-                std::future::pending::<()>().await;
-            }
+    pub async fn signaled(&mut self) {
+        if self.0.wait_for(|d| *d).await.is_err() {
+            std::future::pending::<()>().await;
         }
     }
 }
@@ -391,7 +388,7 @@ mod tests {
         let (mut w, ex, mut peer) = pair().await;
         peer.write_all(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
         let mut buf = [0u8; 64];
-        w.read(&mut buf).await.unwrap();
+        assert_eq!(w.read(&mut buf).await.unwrap(), 18);
         let guard = ex.start();
         // A long response: no deadline while it is in progress.
         let waited = tokio::time::timeout(Duration::from_secs(300), w.read(&mut buf)).await;
@@ -411,7 +408,7 @@ mod tests {
         let (mut w, ex, mut peer) = pair().await;
         peer.write_all(b"GET /ws HTTP/1.1\r\n\r\n").await.unwrap();
         let mut buf = [0u8; 64];
-        w.read(&mut buf).await.unwrap();
+        assert_eq!(w.read(&mut buf).await.unwrap(), 20);
         let guard = ex.start();
         guard.upgraded();
         drop(guard);
