@@ -24,6 +24,7 @@
 //! without an answer (what nginx does with an idle connection); a head that times out is a
 //! `TimedOut` read error. [`Exchanges::timed_out`] tells the server which, for its log and metrics.
 
+use std::future::Future as _;
 use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
