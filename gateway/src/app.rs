@@ -1,8 +1,8 @@
 //! The gateway's state and its router: its own endpoints, the proxy fallback and the layers
 //! every request passes through.
 //!
-//! Layers, outermost first: the `x-gateway-region` response field; `x-request-id` generated when
-//! absent and returned; [`telemetry::observe`] (log line, metrics); [`sanitize::sanitize`] (framing,
+//! Layers, outermost first: the `x-gateway-region` response field; `x-request-id` kept when the
+//! client's is acceptable, generated otherwise, and returned ([`telemetry::request_id`]); [`telemetry::observe`] (log line, metrics); [`sanitize::sanitize`] (framing,
 //! path normalisation); then the router.
 
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,11 +15,11 @@ use axum::routing::get;
 use axum::Router;
 use bytes::Bytes;
 use tower::ServiceBuilder;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::client::Addresses;
 use crate::config::{self, Config, RouteTarget};
+use crate::error::ProxyError;
 use crate::forwarding::Forwarding;
 use crate::routes::{Route, RouteTable};
 use crate::upstream::{Endpoint, Upstream};
@@ -43,6 +43,11 @@ pub type FollowerTask = std::pin::Pin<Box<dyn std::future::Future<Output = ()> +
 pub struct BuildError(String);
 
 impl BuildError {
+    /// The region cannot be sent in a header (validation prevents this).
+    pub fn region() -> BuildError {
+        BuildError("the region is not a valid header value".into())
+    }
+
     /// The listener could not be handed to the worker threads, or a thread could not start.
     pub fn io(e: std::io::Error) -> BuildError {
         BuildError(format!("cannot start the workers: {e}"))
@@ -192,6 +197,10 @@ fn url_label(uri: &http::Uri) -> String {
 }
 
 /// The main listener's router.
+///
+/// The layers wrap the router as a whole (not `Router::layer`, which runs after route matching),
+/// so every path, the gateway's own endpoints included, is checked and normalised once, before
+/// it is matched.
 pub fn router(gw: Arc<Gateway>) -> Router {
     let region = HeaderValue::from_str(&gw.region).expect("region was validated");
     let layers = ServiceBuilder::new()
@@ -200,27 +209,30 @@ pub fn router(gw: Arc<Gateway>) -> Router {
             HeaderName::from_static(bootstrap::GATEWAY_REGION_HEADER),
             region,
         ))
-        .layer(SetRequestIdLayer::new(
-            telemetry::X_REQUEST_ID.clone(),
-            MakeRequestUuid,
-        ))
-        .layer(PropagateRequestIdLayer::new(
-            telemetry::X_REQUEST_ID.clone(),
-        ))
+        .layer(axum::middleware::from_fn(telemetry::request_id))
         .layer(axum::middleware::from_fn(telemetry::observe))
         .layer(axum::middleware::from_fn(sanitize::sanitize));
     // A catch-all route ("/") takes `/` too; otherwise the gateway answers `/` itself.
     let catch_all = gw.routes.iter().any(|r| r.prefix == "/");
     let mut router = Router::new();
     if !catch_all {
-        router = router.route("/", get(identity));
+        router = router.route("/", get(identity).fallback(not_allowed));
     }
-    router
-        .route("/health", get(health))
-        .route("/ready", get(ready))
+    let routed = router
+        .route("/health", get(health).fallback(not_allowed))
+        .route("/ready", get(ready).fallback(not_allowed))
         .fallback(proxy::handle)
-        .with_state(gw)
-        .layer(layers)
+        .with_state(gw);
+    Router::new().fallback_service(layers.service(routed))
+}
+
+/// Any other method on the gateway's own endpoints: 405 with `allow`, as JSON like every refusal.
+async fn not_allowed(req: axum::extract::Request) -> Response {
+    let err = ProxyError::MethodNotAllowed { allow: "GET, HEAD" };
+    let mut resp = err.to_response(req.headers().get(&telemetry::X_REQUEST_ID));
+    resp.extensions_mut()
+        .insert(telemetry::Exchange::unrouted(err.code()));
+    resp
 }
 
 fn json(status: StatusCode, body: impl Into<Bytes>) -> Response {

@@ -4,10 +4,12 @@
 //!   upstream connection first polls it, so a request whose connect failed can be retried with
 //!   the body untouched. The route's size limit is enforced by [`http_body_util::Limited`].
 //! - [`DeadlineBody`]: the upstream's response body on its way back, cut off at the route's total
-//!   timeout.
+//!   timeout, and turned into an error if the request body went over its limit after the response
+//!   head was sent ([`LimitHit`]): the client must see a broken response, not a short success.
 
 use std::future::Future as _;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
@@ -26,6 +28,17 @@ type Inner = Limited<Body>;
 pub struct BodySlot {
     slot: Option<Arc<Mutex<Option<Inner>>>>,
     hint: SizeHint,
+    limit_hit: LimitHit,
+}
+
+/// Set once the request body went over the route's size limit.
+#[derive(Clone, Default, Debug)]
+pub struct LimitHit(Arc<AtomicBool>);
+
+impl LimitHit {
+    pub fn get(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
 }
 
 impl BodySlot {
@@ -35,6 +48,7 @@ impl BodySlot {
             return Self {
                 slot: None,
                 hint: SizeHint::with_exact(0),
+                limit_hit: LimitHit::default(),
             };
         }
         let hint = body.size_hint();
@@ -42,7 +56,18 @@ impl BodySlot {
         Self {
             slot: Some(Arc::new(Mutex::new(Some(Limited::new(body, limit))))),
             hint,
+            limit_hit: LimitHit::default(),
         }
+    }
+
+    /// Whether there is a body at all (an empty one cannot go over the limit).
+    pub fn has_body(&self) -> bool {
+        self.slot.is_some()
+    }
+
+    /// Tells whether the body went over its limit (for [`DeadlineBody`]).
+    pub fn limit_hit(&self) -> LimitHit {
+        self.limit_hit.clone()
     }
 
     /// A body for one attempt. It takes the real body out of the slot on its first poll.
@@ -51,6 +76,7 @@ impl BodySlot {
             slot: self.slot.clone(),
             body: None,
             hint: self.hint,
+            limit_hit: self.limit_hit.clone(),
         }
     }
 
@@ -67,6 +93,7 @@ pub struct RequestBody {
     slot: Option<Arc<Mutex<Option<Inner>>>>,
     body: Option<Inner>,
     hint: SizeHint,
+    limit_hit: LimitHit,
 }
 
 impl HttpBody for RequestBody {
@@ -88,7 +115,15 @@ impl HttpBody for RequestBody {
             }
         }
         match this.body.as_mut() {
-            Some(b) => Pin::new(b).poll_frame(cx),
+            Some(b) => {
+                let frame = Pin::new(b).poll_frame(cx);
+                if let Poll::Ready(Some(Err(e))) = &frame {
+                    if is_length_limit(e.as_ref()) {
+                        this.limit_hit.0.store(true, Ordering::Relaxed);
+                    }
+                }
+                frame
+            }
             None => Poll::Ready(None),
         }
     }
@@ -119,23 +154,58 @@ pub fn is_length_limit(err: &(dyn std::error::Error + 'static)) -> bool {
 #[error("upstream response exceeded the total timeout")]
 pub struct TotalTimeout;
 
+/// The request body went over the route's limit after the response head had been sent.
+#[derive(Debug, thiserror::Error)]
+#[error("request body exceeded the size limit after the response began")]
+pub struct LimitAfterHead;
+
+/// What a response body does when the request body went over its limit mid-response: fail, and
+/// log and count it as a body-limit refusal.
+pub struct LimitWatch {
+    pub hit: LimitHit,
+    pub route: Arc<str>,
+    pub request_id: Option<http::HeaderValue>,
+}
+
 pin_project_lite::pin_project! {
-    /// A response body that fails with [`TotalTimeout`] once `deadline` passes.
+    /// A response body that fails with [`TotalTimeout`] once `deadline` passes, and with
+    /// [`LimitAfterHead`] instead of ending when the request body went over its limit.
     pub struct DeadlineBody<B> {
         #[pin]
         inner: B,
         #[pin]
         sleep: Sleep,
+        limit: Option<LimitWatch>,
     }
 }
 
 impl<B> DeadlineBody<B> {
-    pub fn new(inner: B, deadline: Instant) -> Self {
+    pub fn new(inner: B, deadline: Instant, limit: Option<LimitWatch>) -> Self {
         Self {
             inner,
             sleep: tokio::time::sleep_until(deadline),
+            limit,
         }
     }
+}
+
+/// Turns the end of a response whose request went over its limit into an error (once).
+fn limit_check(
+    limit: &mut Option<LimitWatch>,
+    frame: Option<Result<Frame<Bytes>, BoxError>>,
+) -> Option<Result<Frame<Bytes>, BoxError>> {
+    let ends = !matches!(frame, Some(Ok(_)));
+    if !ends || !limit.as_ref().is_some_and(|l| l.hit.get()) {
+        return frame;
+    }
+    let l = limit.take().expect("checked above");
+    tracing::warn!(
+        request_id = l.request_id.as_ref().and_then(|v| v.to_str().ok()).unwrap_or(""),
+        route = %l.route,
+        "request body went over max_body_bytes after the response began; aborting the response"
+    );
+    crate::metrics::body_limit(&l.route, crate::metrics::BodyLimitStage::AfterHead);
+    Some(Err(LimitAfterHead.into()))
 }
 
 impl<B> HttpBody for DeadlineBody<B>
@@ -152,7 +222,10 @@ where
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
         let this = self.project();
         match this.inner.poll_frame(cx) {
-            Poll::Ready(frame) => Poll::Ready(frame.map(|r| r.map_err(Into::into))),
+            Poll::Ready(frame) => Poll::Ready(limit_check(
+                this.limit,
+                frame.map(|r| r.map_err(Into::into)),
+            )),
             Poll::Pending => match this.sleep.poll(cx) {
                 Poll::Ready(()) => Poll::Ready(Some(Err(TotalTimeout.into()))),
                 Poll::Pending => Poll::Pending,
@@ -161,7 +234,7 @@ where
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.inner.is_end_stream() && !self.limit.as_ref().is_some_and(|l| l.hit.get())
     }
 
     fn size_hint(&self) -> SizeHint {

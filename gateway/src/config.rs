@@ -6,7 +6,8 @@
 //! port = 8080                  # env PORT wins over the file
 //! admin_port = 9090            # env ADMIN_PORT wins over the file
 //! trusted_proxy_hops = 1       # env TRUSTED_PROXY_HOPS; 1 behind an ALB
-//! header_read_timeout = "10s"
+//! header_read_timeout = "10s"  # env HEADER_READ_TIMEOUT; a request head (and a new connection's first byte)
+//! keepalive_timeout = "75s"    # env KEEPALIVE_TIMEOUT; idle keep-alive, above the ALB's 60 s idle timeout
 //! max_header_bytes = 16384
 //! max_headers = 100
 //! max_connections = 10000
@@ -139,9 +140,17 @@ pub struct ServerConfig {
     /// Proxies in front of the gateway whose X-Forwarded-* and Forwarded headers are believed.
     /// 0: the client connects directly, so incoming forwarding headers are replaced.
     pub trusted_proxy_hops: usize,
-    /// A client must send a complete request head within this time (slowloris).
+    /// A client must send a complete request head within this time, counted from its first byte
+    /// (slowloris); a new connection must start its first request within it too. Env
+    /// `HEADER_READ_TIMEOUT`.
     #[serde(with = "humantime_serde")]
     pub header_read_timeout: Duration,
+    /// An idle keep-alive connection is closed after this long. Above an AWS ALB's idle timeout
+    /// (60 s by default), so the load balancer, not the gateway, closes idle connections: a target
+    /// that closes first makes the ALB send requests on dying connections (502s). Env
+    /// `KEEPALIVE_TIMEOUT`.
+    #[serde(with = "humantime_serde")]
+    pub keepalive_timeout: Duration,
     /// Largest request head accepted; larger heads get 431.
     pub max_header_bytes: usize,
     /// Most header fields in a request; more get 431.
@@ -164,7 +173,8 @@ impl Default for ServerConfig {
             port: bootstrap::env::DEFAULT_PORT,
             admin_port: DEFAULT_ADMIN_PORT,
             trusted_proxy_hops: 0,
-            header_read_timeout: Duration::from_secs(10),
+            header_read_timeout: bootstrap::env::DEFAULT_HEADER_READ_TIMEOUT,
+            keepalive_timeout: bootstrap::env::DEFAULT_KEEPALIVE_TIMEOUT,
             max_header_bytes: 16 * 1024,
             max_headers: 100,
             max_connections: 10_000,
@@ -389,6 +399,12 @@ impl Config {
         if let Some(v) = env("WORKER_THREADS") {
             server.workers = parse_env("WORKER_THREADS", &v)?;
         }
+        if let Some(v) = env("HEADER_READ_TIMEOUT") {
+            server.header_read_timeout = parse_env_duration("HEADER_READ_TIMEOUT", &v)?;
+        }
+        if let Some(v) = env("KEEPALIVE_TIMEOUT") {
+            server.keepalive_timeout = parse_env_duration("KEEPALIVE_TIMEOUT", &v)?;
+        }
         validate_server(&server)?;
 
         let mode = match env("GATEWAY_FAILOVER_MODE").as_deref() {
@@ -502,6 +518,16 @@ where
         .map_err(|e: T::Err| invalid(name, value, e.to_string()))
 }
 
+fn parse_env_duration(name: &str, value: &str) -> Result<Duration, ConfigError> {
+    humantime::parse_duration(value.trim()).map_err(|e| {
+        invalid(
+            name,
+            value,
+            format!("{e} (expected a duration such as 75s)"),
+        )
+    })
+}
+
 fn validate_server(s: &ServerConfig) -> Result<(), ConfigError> {
     let check = |ok: bool, key: &str, value: String, reason: &str| {
         if ok {
@@ -534,6 +560,12 @@ fn validate_server(s: &ServerConfig) -> Result<(), ConfigError> {
         "header_read_timeout",
         format!("{:?}", s.header_read_timeout),
         "must be between 100ms and 300s",
+    )?;
+    check(
+        (Duration::from_secs(1)..=Duration::from_secs(3600)).contains(&s.keepalive_timeout),
+        "keepalive_timeout",
+        format!("{:?}", s.keepalive_timeout),
+        "must be between 1s and 3600s (above the load balancer's idle timeout: 60s on an ALB by default)",
     )?;
     check(
         (8192..=1024 * 1024).contains(&s.max_header_bytes),

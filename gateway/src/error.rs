@@ -20,6 +20,14 @@ pub enum ProxyError {
     BadPath(#[from] PathError),
     #[error("a request must not carry both Content-Length and Transfer-Encoding")]
     AmbiguousFraming,
+    #[error("malformed request: {0}")]
+    MalformedRequest(&'static str),
+    #[error("the request head is larger than the limit (size or number of header fields)")]
+    HeadersTooLarge,
+    #[error("invalid Host: {0}")]
+    BadHost(&'static str),
+    #[error("this method is not allowed here")]
+    MethodNotAllowed { allow: &'static str },
     #[error("the request body is larger than the limit of {limit} bytes")]
     BodyTooLarge { limit: u64 },
     #[error("the request body could not be read from the client")]
@@ -42,7 +50,13 @@ impl ProxyError {
     pub fn status(&self) -> StatusCode {
         match self {
             Self::NoRoute => StatusCode::NOT_FOUND,
-            Self::BadPath(_) | Self::AmbiguousFraming | Self::ClientBody => StatusCode::BAD_REQUEST,
+            Self::BadPath(_)
+            | Self::AmbiguousFraming
+            | Self::ClientBody
+            | Self::MalformedRequest(_)
+            | Self::BadHost(_) => StatusCode::BAD_REQUEST,
+            Self::HeadersTooLarge => StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+            Self::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             Self::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Self::ConnectTimeout | Self::ResponseTimeout(_) => StatusCode::GATEWAY_TIMEOUT,
             Self::Connect | Self::UpstreamClosed | Self::UpstreamMalformed | Self::Upstream => {
@@ -57,6 +71,10 @@ impl ProxyError {
             Self::NoRoute => "not_found",
             Self::BadPath(_) => "bad_path",
             Self::AmbiguousFraming => "ambiguous_framing",
+            Self::MalformedRequest(_) => "bad_request",
+            Self::HeadersTooLarge => "headers_too_large",
+            Self::BadHost(_) => "bad_host",
+            Self::MethodNotAllowed { .. } => "method_not_allowed",
             Self::BodyTooLarge { .. } => "body_too_large",
             Self::ClientBody => "client_body",
             Self::Connect => "upstream_connect",
@@ -125,19 +143,50 @@ impl ProxyError {
         }
     }
 
+    /// The JSON body of this error's answer.
+    fn body(&self, request_id: &str) -> String {
+        serde_json::json!({
+            "error": self.code(),
+            "message": self.to_string(),
+            "request_id": request_id,
+        })
+        .to_string()
+    }
+
     /// The JSON answer for this error.
     pub fn to_response(&self, request_id: Option<&HeaderValue>) -> Response {
         let id = request_id.and_then(|v| v.to_str().ok()).unwrap_or("");
-        let body = serde_json::json!({
-            "error": self.code(),
-            "message": self.to_string(),
-            "request_id": id,
-        });
-        let mut resp = (self.status(), body.to_string()).into_response();
+        let mut resp = (self.status(), self.body(id)).into_response();
         resp.headers_mut().insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
+        if let Self::MethodNotAllowed { allow } = self {
+            resp.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static(allow));
+        }
         resp
+    }
+
+    /// The same answer as raw HTTP/1.1 bytes, closing the connection: for a request head that
+    /// never reached hyper ([`crate::framing`]).
+    pub fn raw_response(&self, request_id: &str, region: &HeaderValue) -> Vec<u8> {
+        let body = self.body(request_id);
+        let status = self.status();
+        let mut out = Vec::with_capacity(256 + body.len());
+        out.extend_from_slice(
+            format!(
+                "HTTP/1.1 {} {}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\nx-request-id: {request_id}\r\n{}: ",
+                status.as_u16(),
+                status.canonical_reason().unwrap_or(""),
+                body.len(),
+                bootstrap::GATEWAY_REGION_HEADER,
+            )
+            .as_bytes(),
+        );
+        out.extend_from_slice(region.as_bytes());
+        out.extend_from_slice(b"\r\n\r\n");
+        out.extend_from_slice(body.as_bytes());
+        out
     }
 }

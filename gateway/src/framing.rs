@@ -1,38 +1,66 @@
-//! Spots requests that carry both `Content-Length` and `Transfer-Encoding`, so they can be refused.
+//! The gateway's own reading of request framing, on the raw bytes, before hyper parses them.
 //!
-//! RFC 9112 section 6.1 lets a server either reject such a request or process it by
-//! `Transfer-Encoding` alone and close the connection. hyper does the latter and removes
-//! `Content-Length` from the parsed head, so a handler can no longer tell. The gateway rejects
-//! them (a request framed two ways is a smuggling attempt or a broken client), which needs the raw
-//! head: [`FramingWatch`] wraps the client connection and follows HTTP/1.1 request framing on the
-//! bytes hyper reads, parsing each head with `httparse` (hyper's own parser) and skipping bodies by
-//! the same rules hyper applies. It records one verdict per request head, in order; the server pops
-//! one per request it dispatches (HTTP/1.1 handles a connection's requests one at a time).
+//! Three jobs, all of which need the raw head that hyper does not expose:
 //!
-//! It only observes: bytes pass through unchanged. On anything it cannot follow (an upgrade, a
-//! head hyper will refuse anyway) it stops recording, and later requests get no verdict, which
-//! means "not flagged": the fallback is hyper's own safe handling.
+//! - **Both `Content-Length` and `Transfer-Encoding`.** RFC 9112 section 6.1 lets a server either
+//!   reject such a request or process it by `Transfer-Encoding` alone and close the connection.
+//!   hyper does the latter and removes `Content-Length` from the parsed head, so a handler can no
+//!   longer tell. The gateway rejects them (a request framed two ways is a smuggling attempt or a
+//!   broken client): [`Tracker`] records one verdict per request head, in order, and the server
+//!   pops one per request it dispatches (HTTP/1.1 handles a connection's requests one at a time).
+//! - **Heads hyper would refuse with an empty answer.** A head over `max_header_bytes` or with more
+//!   than `max_headers` fields (431), or one hyper cannot parse (400: a bad request line, header
+//!   syntax, `Content-Length`, `Transfer-Encoding` not ending in `chunked`, `Transfer-Encoding` on
+//!   HTTP/1.0) is answered here, with the same JSON body, request id, region header, access-log
+//!   line and metric as every other refusal, and the connection is closed (as nginx does after a
+//!   400). hyper's own limits are set above the gateway's ([`hard_limits`]) so it never sees such
+//!   a head first.
+//! - **Following the stream.** Bodies are skipped by the rules hyper applies (RFC 9112 sections
+//!   6 and 7.1), with hyper's tolerance for chunk sizes (leading zeros, whitespace, extensions),
+//!   so the next head is found where hyper finds it. When the tracker cannot follow (an upgrade
+//!   or CONNECT, whose bytes may become another protocol, or a chunk line hyper will refuse too)
+//!   it stops, and marks the connection [`Verdicts::untracked`]: the server then closes it after
+//!   the current exchange, so no later request on it goes unchecked.
+//!
+//! It only observes bytes on their way to hyper; the one exception is a refused head, whose bytes
+//! are withheld from hyper and answered here.
 
 use std::collections::VecDeque;
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 
+use http::HeaderValue;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+
+use crate::error::ProxyError;
 
 /// Request extension: this request carried both `Content-Length` and `Transfer-Encoding`.
 #[derive(Clone, Copy, Debug)]
 pub struct Ambiguous;
 
+/// hyper's own limits (read buffer, header count) for the gateway's: high enough that the
+/// [`Tracker`] always sees an oversized head first and answers it.
+pub fn hard_limits(max_header_bytes: usize, max_headers: usize) -> (usize, usize) {
+    (
+        max_header_bytes.saturating_mul(2).max(8192 * 2),
+        max_headers.saturating_mul(2),
+    )
+}
+
 /// The verdicts for one connection's requests, in arrival order.
 #[derive(Default)]
-pub struct Verdicts(Mutex<VecDeque<bool>>);
+pub struct Verdicts {
+    queue: Mutex<VecDeque<bool>>,
+    untracked: AtomicBool,
+}
 
 impl Verdicts {
     /// Whether the next dispatched request was framed ambiguously.
     pub fn next_is_ambiguous(&self) -> bool {
-        self.0
+        self.queue
             .lock()
             .map(|mut q| q.pop_front())
             .ok()
@@ -40,8 +68,13 @@ impl Verdicts {
             .unwrap_or(false)
     }
 
+    /// The tracker stopped following this connection: it must not carry another request.
+    pub fn untracked(&self) -> bool {
+        self.untracked.load(Ordering::Relaxed)
+    }
+
     fn push(&self, ambiguous: bool) {
-        if let Ok(mut q) = self.0.lock() {
+        if let Ok(mut q) = self.queue.lock() {
             q.push_back(ambiguous);
         }
     }
@@ -79,11 +112,11 @@ impl Tracker {
         }
     }
 
-    /// Feeds bytes read from the client.
-    pub fn feed(&mut self, mut data: &[u8]) {
+    /// Feeds bytes read from the client. An error is a head to refuse; the tracker stops.
+    pub fn feed(&mut self, mut data: &[u8]) -> Result<(), ProxyError> {
         while !data.is_empty() {
             match self.state {
-                State::Stopped => return,
+                State::Stopped => return Ok(()),
                 State::Head | State::ChunkSize | State::Trailers => {
                     // Collect up to the end of the head or line.
                     let end: &[u8] = if self.state == State::Head {
@@ -101,15 +134,23 @@ impl Tracker {
                             data = &data[consumed..];
                             self.buf.truncate(cut);
                             let mut unit = std::mem::take(&mut self.buf);
-                            self.complete(&unit);
+                            let done = self.complete(&unit);
                             unit.clear();
                             self.buf = unit; // keep the allocation for the next head
+                            if let Err(e) = done {
+                                self.stop();
+                                return Err(e);
+                            }
                         }
                         None => {
                             if self.buf.len() > self.max_head {
-                                self.state = State::Stopped;
+                                let head = self.state == State::Head;
+                                self.stop();
+                                if head {
+                                    return Err(ProxyError::HeadersTooLarge);
+                                }
                             }
-                            return;
+                            return Ok(());
                         }
                     }
                 }
@@ -136,23 +177,35 @@ impl Tracker {
                 }
             }
         }
+        Ok(())
     }
 
-    fn complete(&mut self, unit: &[u8]) {
+    fn stop(&mut self) {
+        self.state = State::Stopped;
+        self.buf = Vec::new();
+        self.verdicts.untracked.store(true, Ordering::Relaxed);
+    }
+
+    fn complete(&mut self, unit: &[u8]) -> Result<(), ProxyError> {
         self.state = match self.state {
-            State::Head => self.head(unit),
-            State::ChunkSize => match httparse::parse_chunk_size(unit) {
-                Ok(httparse::Status::Complete((_, 0))) => State::Trailers,
-                Ok(httparse::Status::Complete((_, n))) => State::ChunkData(n),
-                _ => State::Stopped,
+            State::Head => self.head(unit)?,
+            State::ChunkSize => match chunk_size(unit) {
+                Some(0) => State::Trailers,
+                Some(n) => State::ChunkData(n),
+                // hyper refuses this chunk line too and closes: nothing to answer here.
+                None => State::Stopped,
             },
             State::Trailers if unit == b"\r\n" => State::Head,
             State::Trailers => State::Trailers,
             _ => State::Stopped,
+        };
+        if self.state == State::Stopped {
+            self.stop();
         }
+        Ok(())
     }
 
-    fn head(&mut self, unit: &[u8]) -> State {
+    fn head(&mut self, unit: &[u8]) -> Result<State, ProxyError> {
         // Empty lines before a request line are ignored (RFC 9112 section 2.2).
         let start = unit
             .iter()
@@ -160,7 +213,10 @@ impl Tracker {
             .unwrap_or(unit.len());
         let unit = &unit[start..];
         if unit.is_empty() {
-            return State::Head;
+            return Ok(State::Head);
+        }
+        if unit.len() > self.max_head {
+            return Err(ProxyError::HeadersTooLarge);
         }
         let mut on_stack = [httparse::EMPTY_HEADER; 128];
         let mut on_heap = Vec::new();
@@ -171,39 +227,101 @@ impl Tracker {
             &mut on_heap
         };
         let mut req = httparse::Request::new(headers);
-        if !matches!(req.parse(unit), Ok(httparse::Status::Complete(_))) {
-            return State::Stopped;
+        match req.parse(unit) {
+            Ok(httparse::Status::Complete(_)) => {}
+            Err(httparse::Error::TooManyHeaders) => return Err(ProxyError::HeadersTooLarge),
+            Ok(httparse::Status::Partial) | Err(_) => {
+                return Err(ProxyError::MalformedRequest(
+                    "the request head cannot be parsed",
+                ))
+            }
         }
+        // What hyper checks after httparse (hyper's `Server::parse`), refused here with a body.
+        if http::Uri::try_from(req.path.unwrap_or_default()).is_err() {
+            return Err(ProxyError::MalformedRequest(
+                "the request target is not a valid URI",
+            ));
+        }
+        let http_11 = req.version == Some(1);
         let mut content_length: Option<u64> = None;
         let mut chunked = None;
         let mut upgrade = req.method == Some("CONNECT");
         for h in req.headers.iter() {
             if h.name.eq_ignore_ascii_case("content-length") {
-                content_length = std::str::from_utf8(h.value)
-                    .ok()
-                    .and_then(|v| v.trim().parse().ok());
-                if content_length.is_none() {
-                    return State::Stopped;
+                let len = digits(h.value).ok_or(ProxyError::MalformedRequest(
+                    "Content-Length is not a number",
+                ))?;
+                if content_length.is_some_and(|prev| prev != len) {
+                    return Err(ProxyError::MalformedRequest(
+                        "Content-Length fields disagree",
+                    ));
                 }
+                content_length = Some(len);
             } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
+                if !http_11 {
+                    // RFC 9112 section 6.1: Transfer-Encoding is not defined for HTTP/1.0.
+                    return Err(ProxyError::MalformedRequest(
+                        "Transfer-Encoding is not allowed in HTTP/1.0",
+                    ));
+                }
                 let last = h.value.rsplit(|&b| b == b',').next().unwrap_or(b"");
                 chunked = Some(last.trim_ascii().eq_ignore_ascii_case(b"chunked"));
             } else if h.name.eq_ignore_ascii_case("upgrade") {
-                upgrade = true;
+                upgrade |= http_11;
             }
+        }
+        if chunked == Some(false) {
+            // RFC 9112 section 6.3: a request whose final coding is not chunked has no length.
+            return Err(ProxyError::MalformedRequest(
+                "Transfer-Encoding must end with chunked",
+            ));
         }
         self.verdicts
             .push(content_length.is_some() && chunked.is_some());
         if upgrade {
             // What follows may be another protocol: stop following.
-            return State::Stopped;
+            return Ok(State::Stopped);
         }
-        match (chunked, content_length) {
-            (Some(true), _) => State::ChunkSize,
-            (Some(false), _) => State::Stopped,
+        Ok(match (chunked, content_length) {
+            (Some(_), _) => State::ChunkSize,
             (None, Some(0)) | (None, None) => State::Head,
             (None, Some(n)) => State::Fixed(n),
-        }
+        })
+    }
+}
+
+/// A Content-Length value as hyper reads it: ASCII digits only, no sign, no overflow.
+fn digits(value: &[u8]) -> Option<u64> {
+    if value.is_empty() || !value.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    value.iter().try_fold(0u64, |n, &d| {
+        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    })
+}
+
+/// A chunk-size line (`line` ends with CRLF) as hyper's decoder reads it: hex digits with any
+/// number of leading zeros and no overflow, then optional spaces or tabs, then an optional
+/// extension (`;...`) without a bare LF.
+fn chunk_size(line: &[u8]) -> Option<u64> {
+    let line = line.strip_suffix(b"\r\n")?;
+    let hex_len = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+    if hex_len == 0 {
+        return None;
+    }
+    let size = line[..hex_len].iter().try_fold(0u64, |n, &d| {
+        let v = (d as char).to_digit(16)? as u64;
+        n.checked_mul(16)?.checked_add(v)
+    })?;
+    let rest = &line[hex_len..];
+    let ws = rest
+        .iter()
+        .take_while(|&&b| b == b' ' || b == b'\t')
+        .count();
+    match &rest[ws..] {
+        [] => Some(size),
+        [b';', ext @ ..] if !ext.contains(&b'\n') && !ext.contains(&b'\r') => Some(size),
+        _ => None,
     }
 }
 
@@ -217,31 +335,50 @@ pin_project_lite::pin_project! {
         #[pin]
         io: IO,
         tracker: Tracker,
+        region: HeaderValue,
     }
 }
 
 impl<IO> FramingWatch<IO> {
-    pub fn new(io: IO, tracker: Tracker) -> Self {
-        Self { io, tracker }
+    /// `region` goes into the `x-gateway-region` field of a refusal written here.
+    pub fn new(io: IO, tracker: Tracker, region: HeaderValue) -> Self {
+        Self {
+            io,
+            tracker,
+            region,
+        }
     }
 }
 
-impl<IO: AsyncRead> AsyncRead for FramingWatch<IO> {
+impl<IO: AsyncRead + AsyncWrite> AsyncRead for FramingWatch<IO> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
-        let this = self.project();
+        let mut this = self.project();
         let before = buf.filled().len();
-        let res = this.io.poll_read(cx, buf);
+        let res = this.io.as_mut().poll_read(cx, buf);
         if let Poll::Ready(Ok(())) = res {
-            this.tracker.feed(&buf.filled()[before..]);
+            if let Err(refusal) = this.tracker.feed(&buf.filled()[before..]) {
+                // Withhold the head from hyper, answer it, and end the connection. The answer is
+                // small and the socket's send buffer is empty between exchanges, so one write
+                // takes it; if it does not, the client sees the connection close.
+                buf.set_filled(before);
+                let request_id = crate::telemetry::new_request_id();
+                let answer = refusal.raw_response(&request_id, &this.region);
+                let _ = this.io.as_mut().poll_write(cx, &answer);
+                let _ = this.io.as_mut().poll_flush(cx);
+                crate::telemetry::refused(&refusal, &request_id);
+                return Poll::Ready(Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("refused request head: {}", refusal.code()),
+                )));
+            }
         }
         res
     }
 }
-
 impl<IO: AsyncWrite> AsyncWrite for FramingWatch<IO> {
     fn poll_write(
         self: Pin<&mut Self>,
@@ -272,16 +409,21 @@ impl<IO: AsyncWrite> AsyncWrite for FramingWatch<IO> {
 mod tests {
     use super::*;
 
-    /// Feeds `stream` split at every position and in single bytes; all must agree.
-    fn verdicts(stream: &[u8]) -> Vec<bool> {
+    /// Feeds `stream` split at every position and in single bytes; all must agree. Returns the
+    /// verdicts, the refusal's code if one came, and whether the tracker stopped following.
+    fn run_all(stream: &[u8]) -> (Vec<bool>, Option<&'static str>, bool) {
         let run = |pieces: Vec<&[u8]>| {
             let v = Arc::new(Verdicts::default());
             let mut t = Tracker::new(16384, 100, v.clone());
+            let mut refused = None;
             for p in pieces {
-                t.feed(p);
+                if let Err(e) = t.feed(p) {
+                    refused = Some(e.code());
+                    break;
+                }
             }
-            let out: Vec<bool> = v.0.lock().unwrap().iter().copied().collect();
-            out
+            let out: Vec<bool> = v.queue.lock().unwrap().iter().copied().collect();
+            (out, refused, v.untracked())
         };
         let whole = run(vec![stream]);
         for split in 0..stream.len() {
@@ -293,6 +435,13 @@ mod tests {
         }
         assert_eq!(run(stream.chunks(1).collect()), whole, "byte by byte");
         whole
+    }
+
+    fn verdicts(stream: &[u8]) -> Vec<bool> {
+        let (v, refused, untracked) = run_all(stream);
+        assert_eq!(refused, None);
+        assert!(!untracked);
+        v
     }
 
     #[test]
@@ -317,11 +466,61 @@ GET /after HTTP/1.1\r\nHost: a\r\n\r\n";
     }
 
     #[test]
-    fn stops_on_what_it_cannot_follow() {
-        assert_eq!(verdicts(b"GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\nGET / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n"), [false]);
+    fn chunk_sizes_are_read_as_leniently_as_hyper_reads_them() {
+        // 17 hex digits with leading zeros, whitespace before an extension: hyper accepts both,
+        // so the tracker must follow them to find the next head.
+        let stream = b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n\
+00000000000000003\r\nabc\r\n2 \t;name=value\r\nde\r\n0\r\n\r\n\
+POST / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n";
+        assert_eq!(verdicts(stream), [false, true]);
+        assert_eq!(chunk_size(b"ffffffffffffffff\r\n"), Some(u64::MAX));
+        assert_eq!(chunk_size(b"10000000000000000\r\n"), None, "overflow");
+        assert_eq!(chunk_size(b"\r\n"), None);
+        assert_eq!(chunk_size(b"3x\r\n"), None);
+    }
+
+    #[test]
+    fn stops_on_upgrades_and_marks_the_connection() {
+        let (v, refused, untracked) = run_all(b"GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: upgrade\r\n\r\nGET / HTTP/1.1\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n");
+        assert_eq!((v, refused, untracked), (vec![false], None, true));
+        let (_, _, untracked) =
+            run_all(b"POST / HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n");
+        assert!(untracked, "a chunk line hyper refuses too");
+    }
+
+    #[test]
+    fn refuses_what_hyper_would_refuse_without_a_body() {
+        let refused = |s: &[u8]| run_all(s).1;
+        assert_eq!(refused(b"garbage\r\n\r\n"), Some("bad_request"));
         assert_eq!(
-            verdicts(b"garbage\r\n\r\nGET / HTTP/1.1\r\n\r\n"),
-            Vec::<bool>::new()
+            refused(b"GET / HTTP/1.1\r\nContent-Length: +5\r\n\r\n"),
+            Some("bad_request")
+        );
+        assert_eq!(
+            refused(b"GET / HTTP/1.1\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n"),
+            Some("bad_request")
+        );
+        assert_eq!(
+            refused(b"POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n"),
+            Some("bad_request")
+        );
+        assert_eq!(
+            refused(b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n"),
+            Some("bad_request")
+        );
+        let many: String = (0..101).map(|i| format!("x-{i}: 1\r\n")).collect();
+        assert_eq!(
+            refused(format!("GET / HTTP/1.1\r\n{many}\r\n").as_bytes()),
+            Some("headers_too_large")
+        );
+        let big = "a".repeat(17000);
+        assert_eq!(
+            refused(format!("GET / HTTP/1.1\r\nx: {big}\r\n\r\n").as_bytes()),
+            Some("headers_too_large")
+        );
+        assert_eq!(
+            refused(format!("GET / HTTP/1.1\r\nx: {big}").as_bytes()),
+            Some("headers_too_large")
         );
     }
 }

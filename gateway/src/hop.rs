@@ -9,8 +9,8 @@
 //! `Proxy-Authorization` / `Proxy-Authenticate` (section 11.7, meant for the proxy, never the origin).
 
 use http::header::{
-    HeaderMap, HeaderName, HeaderValue, CONNECTION, PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, TE,
-    TRANSFER_ENCODING, UPGRADE,
+    HeaderMap, HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, PROXY_AUTHENTICATE,
+    PROXY_AUTHORIZATION, TE, TRANSFER_ENCODING, UPGRADE,
 };
 
 static KEEP_ALIVE: HeaderName = HeaderName::from_static("keep-alive");
@@ -30,6 +30,18 @@ pub fn upgrade_protocol(headers: &HeaderMap) -> Option<HeaderValue> {
         headers.get(UPGRADE).cloned()
     } else {
         None
+    }
+}
+
+/// A response framed by both `Transfer-Encoding` and `Content-Length` was read by its
+/// `Transfer-Encoding` (hyper does so); RFC 9112 section 6.3 says "an intermediary that chooses to
+/// forward the message MUST first remove the received Content-Length field". Left in place, the
+/// client would frame the decoded body by a length it does not have (cut short or hanging). The
+/// gateway forwards the decoded body and lets its own server frame it (chunked). Call before
+/// [`strip`], which drops `Transfer-Encoding` itself.
+pub fn response_framing(headers: &mut HeaderMap) {
+    if headers.contains_key(TRANSFER_ENCODING) {
+        headers.remove(CONTENT_LENGTH);
     }
 }
 
@@ -73,6 +85,16 @@ pub fn strip(headers: &mut HeaderMap, upgrade: Option<HeaderValue>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transfer_encoding_wins_over_content_length_in_a_response() {
+        let mut h = map(&[("transfer-encoding", "chunked"), ("content-length", "3")]);
+        response_framing(&mut h);
+        assert!(!h.contains_key(CONTENT_LENGTH));
+        let mut h = map(&[("content-length", "3")]);
+        response_framing(&mut h);
+        assert_eq!(h[CONTENT_LENGTH], "3");
+    }
 
     fn map(pairs: &[(&str, &str)]) -> HeaderMap {
         let mut h = HeaderMap::new();

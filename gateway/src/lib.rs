@@ -79,6 +79,8 @@ pub async fn run(
         "gateway listening"
     );
     let router = app::router(gw.clone());
+    let region =
+        http::HeaderValue::from_str(&config.region).map_err(|_| app::BuildError::region())?;
     let server_cfg = config.server.clone();
     let slots = Arc::new(tokio::sync::Semaphore::new(server_cfg.max_connections));
     let stopped_worker = stopped.clone();
@@ -88,6 +90,7 @@ pub async fn run(
                 listener,
                 router.clone(),
                 server_cfg.clone(),
+                region.clone(),
                 slots.clone(),
                 stopped_worker(),
             )

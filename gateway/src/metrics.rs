@@ -7,6 +7,8 @@
 //! | `gateway_upstream_errors_total` | route, kind |
 //! | `gateway_upstream_retries_total` | route |
 //! | `gateway_connections_open` (gauge) | |
+//! | `gateway_client_timeouts_total` | phase (silent, idle, header) |
+//! | `gateway_request_body_too_large_total` | route, stage (before_response, after_response) |
 //! | `gateway_upstream_active_region` (gauge, 1 = active) | route, region |
 //! | `gateway_failover_switches_total` | route, mode |
 //! | `gateway_control_plane_errors_total` / `gateway_control_plane_up` (gauge) | route |
@@ -59,6 +61,14 @@ pub fn install() -> PrometheusHandle {
                 "Requests resent after a failed connect."
             );
             metrics::describe_gauge!("gateway_connections_open", "Client connections open now.");
+            metrics::describe_counter!(
+                "gateway_client_timeouts_total",
+                "Client connections closed by a deadline: silent (no first byte), idle (keep-alive), header (incomplete head)."
+            );
+            metrics::describe_counter!(
+                "gateway_request_body_too_large_total",
+                "Request bodies over max_body_bytes: answered 413 (before_response) or aborted mid-response (after_response)."
+            );
             metrics::describe_gauge!(
                 "gateway_upstream_active_region",
                 "1 for the region an arc-mode upstream sends to now, 0 for its other regions."
@@ -160,6 +170,29 @@ pub fn upstream_error(route: &Arc<str>, kind: &'static str) {
 
 pub fn retry(route: &Arc<str>) {
     metrics::counter!("gateway_upstream_retries_total", "route" => SharedString::from(route.clone())).increment(1);
+}
+
+/// A client connection closed by one of its deadlines ([`bootstrap::conn::Phase`]).
+pub fn client_timeout(phase: bootstrap::conn::Phase) {
+    metrics::counter!("gateway_client_timeouts_total", "phase" => phase.as_str()).increment(1);
+}
+
+/// When a request body's size limit was found exceeded.
+#[derive(Clone, Copy, Debug)]
+pub enum BodyLimitStage {
+    /// No response head sent yet: answered 413.
+    BeforeResponse,
+    /// The response had begun: aborted, so the client sees an error.
+    AfterHead,
+}
+
+pub fn body_limit(route: &Arc<str>, stage: BodyLimitStage) {
+    let stage = match stage {
+        BodyLimitStage::BeforeResponse => "before_response",
+        BodyLimitStage::AfterHead => "after_response",
+    };
+    metrics::counter!("gateway_request_body_too_large_total", "route" => SharedString::from(route.clone()), "stage" => stage)
+        .increment(1);
 }
 
 pub fn connections_open(delta: f64) {

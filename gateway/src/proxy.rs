@@ -19,7 +19,7 @@ use hyper_util::rt::TokioIo;
 use tokio::time::Instant;
 
 use crate::app::Gateway;
-use crate::body::{BodySlot, DeadlineBody};
+use crate::body::{BodySlot, DeadlineBody, LimitWatch};
 use crate::error::ProxyError;
 use crate::routes::{self, Route};
 use crate::telemetry::{self, Exchange};
@@ -75,6 +75,7 @@ async fn forward(
         .and_then(|v| v.parse::<u64>().ok())
     {
         if len > settings.max_body_bytes {
+            metrics::body_limit(&route.name, metrics::BodyLimitStage::BeforeResponse);
             return Err(ProxyError::BodyTooLarge {
                 limit: settings.max_body_bytes,
             });
@@ -130,7 +131,11 @@ async fn forward(
                     continue;
                 }
                 tracing::debug!(error = ?e, "upstream request failed");
-                return Err(ProxyError::from_client_error(&e, settings.max_body_bytes));
+                let err = ProxyError::from_client_error(&e, settings.max_body_bytes);
+                if let ProxyError::BodyTooLarge { .. } = err {
+                    metrics::body_limit(&route.name, metrics::BodyLimitStage::BeforeResponse);
+                }
+                return Err(err);
             }
             Err(_) => {
                 return Err(ProxyError::ResponseTimeout(
@@ -163,10 +168,20 @@ async fn forward(
         return Ok(Response::from_parts(rparts, Body::empty()));
     }
 
+    hop::response_framing(&mut rparts.headers);
     hop::strip(&mut rparts.headers, None);
+    // RFC 9110 section 6.2: an intermediary sends its own HTTP version. An HTTP/1.0 upstream's
+    // close-delimited body goes out chunked, so a cut (upstream reset, total timeout) shows as a
+    // missing last chunk instead of a clean close that looks complete.
+    rparts.version = Version::HTTP_11;
+    let limit = slot.has_body().then(|| LimitWatch {
+        hit: slot.limit_hit(),
+        route: route.name.clone(),
+        request_id: parts.headers.get(&telemetry::X_REQUEST_ID).cloned(),
+    });
     Ok(Response::from_parts(
         rparts,
-        Body::new(DeadlineBody::new(rbody, deadline)),
+        Body::new(DeadlineBody::new(rbody, deadline, limit)),
     ))
 }
 

@@ -1,14 +1,17 @@
-//! What must never reach routing: ambiguous message framing and unsafe path spellings.
+//! What must never reach routing: ambiguous message framing, a missing or doubtful `Host`,
+//! methods a reverse proxy does not relay, and unsafe path spellings.
 //!
-//! Runs before the router, so the gateway's own endpoints and the proxy both see the normalised
-//! path ([`crate::path`]).
+//! Runs before the router (it wraps the whole router, see [`crate::app::router`]), so the
+//! gateway's own endpoints and the proxy both see the normalised path ([`crate::path`]).
 
 use std::borrow::Cow;
 
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
-use http::uri::PathAndQuery;
+use http::header::HOST;
+use http::uri::{Authority, PathAndQuery};
+use http::{Method, Version};
 
 use crate::error::ProxyError;
 use crate::framing::Ambiguous;
@@ -27,12 +30,48 @@ pub async fn sanitize(mut req: Request, next: Next) -> Response {
     }
 }
 
+/// The methods the gateway relays, for the `allow` field of a 405.
+pub const PROXIED_METHODS: &str = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
+
+/// RFC 9112 section 3.2: "A server MUST respond with a 400 (Bad Request) status code to any
+/// HTTP/1.1 request message that lacks a Host header field and to any request message that
+/// contains more than one Host header field line or a Host header field with an invalid field
+/// value." A valid value is `uri-host [ ":" port ]` (RFC 9110 section 7.2): no user info, path,
+/// or empty name. Checked before the value is copied into X-Forwarded-Host and Forwarded.
+fn check_host(req: &Request) -> Result<(), ProxyError> {
+    let mut hosts = req.headers().get_all(HOST).iter();
+    let host = match (hosts.next(), hosts.next()) {
+        (None, _) if req.version() == Version::HTTP_11 => {
+            return Err(ProxyError::BadHost("HTTP/1.1 requires a Host field"))
+        }
+        (None, _) => return Ok(()),
+        (Some(_), Some(_)) => return Err(ProxyError::BadHost("more than one Host field")),
+        (Some(h), None) => h,
+    };
+    let valid = !host.is_empty()
+        && !host.as_bytes().contains(&b'@')
+        && Authority::try_from(host.as_bytes()).is_ok_and(|a| !a.host().is_empty());
+    if valid {
+        Ok(())
+    } else {
+        Err(ProxyError::BadHost("not a host name with an optional port"))
+    }
+}
+
 fn check(req: &mut Request) -> Result<(), ProxyError> {
     // RFC 9112 section 6.1: a request with both is a smuggling attempt or a broken client; a
     // server may reject it, and a proxy that forwards it risks desynchronising the upstream.
     // hyper drops Content-Length from such a head, so the mark comes from [`crate::framing`].
     if req.extensions().get::<Ambiguous>().is_some() {
         return Err(ProxyError::AmbiguousFraming);
+    }
+    check_host(req)?;
+    // CONNECT asks for a tunnel to another host (a forward proxy's job) and TRACE reflects the
+    // request, cookies included (cross-site tracing): nginx answers both 405, so does the gateway.
+    if req.method() == Method::CONNECT || req.method() == Method::TRACE {
+        return Err(ProxyError::MethodNotAllowed {
+            allow: PROXIED_METHODS,
+        });
     }
     let normal = match path::normalize(req.uri().path())? {
         Cow::Borrowed(_) => return Ok(()),

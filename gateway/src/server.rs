@@ -1,12 +1,21 @@
 //! The client-facing HTTP/1.1 server: accept loop, per-connection protections, graceful drain.
 //!
-//! Protections: a complete request head must arrive within `header_read_timeout` (slowloris); a
-//! head larger than `max_header_bytes` or with more than `max_headers` fields is answered 431 by
-//! hyper; at most `max_connections` connections are served at once (the rest wait in the backlog);
-//! accepted sockets get `TCP_NODELAY`; requests framed by both `Content-Length` and
-//! `Transfer-Encoding` are marked for refusal ([`crate::framing`]). Upgrades (WebSocket) are
-//! enabled so the proxy can relay them. Each worker thread ([`crate::worker`]) runs one [`serve`]
-//! loop on the shared listener.
+//! Each accepted socket is wrapped twice before hyper's HTTP/1.1 server sees it:
+//! [`bootstrap::conn::Watched`] keeps its deadlines (a new connection's first byte and every
+//! request head within `header_read_timeout`, idle keep-alive within `keepalive_timeout`, as
+//! nginx's `client_header_timeout` and `keepalive_timeout`), and [`FramingWatch`] reads the raw
+//! heads (requests framed by both `Content-Length` and `Transfer-Encoding` are marked for refusal;
+//! heads over `max_header_bytes` / `max_headers` or that hyper could not parse are answered 431 or
+//! 400 with the JSON error body). hyper's own limits sit above the gateway's
+//! ([`framing::hard_limits`]) and its header timer is off: the deadlines above replace it.
+//!
+//! hyper's HTTP/1.1 builder is used directly rather than hyper-util's auto builder: the auto
+//! builder first reads bytes to pick a protocol, with no timer, so a silent connection was held
+//! forever. At most `max_connections` connections are served at once (the rest wait in the
+//! backlog); accepted sockets get `TCP_NODELAY`; upgrades (WebSocket) are enabled so the proxy can
+//! relay them. A connection whose framing the gateway stopped following is closed after its
+//! current exchange (`Connection: close`). Each worker thread ([`crate::worker`]) runs one
+//! [`serve`] loop on the shared listener.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -15,35 +24,41 @@ use std::time::Duration;
 
 use axum::extract::ConnectInfo;
 use axum::Router;
+use bootstrap::conn::{self, Deadlines, Drain, GuardedBody};
+use http::{header, HeaderValue, StatusCode};
 use hyper::body::Incoming;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tower::ServiceExt;
 
 use crate::config::ServerConfig;
-use crate::framing::{Ambiguous, FramingWatch, Tracker, Verdicts};
+use crate::framing::{self, Ambiguous, FramingWatch, Tracker, Verdicts};
 use crate::metrics;
 
 /// Serves `app` on `listener` until `shutdown` resolves, then stops accepting and gives in-flight
 /// requests up to `drain_timeout` to finish. Idle keep-alive connections are closed at once.
 /// `slots` holds the `max_connections` permits, shared by every worker serving the listener.
+/// `region` names this gateway in answers written before a request reaches the router.
 pub async fn serve(
     listener: TcpListener,
     app: Router,
     cfg: ServerConfig,
+    region: HeaderValue,
     slots: Arc<Semaphore>,
     shutdown: impl Future<Output = ()>,
 ) {
-    let mut http = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new()).http1_only();
-    http.http1()
-        .timer(TokioTimer::new())
-        .header_read_timeout(cfg.header_read_timeout)
-        .max_buf_size(cfg.max_header_bytes)
-        .max_headers(cfg.max_headers)
+    let (hard_buf, hard_headers) = framing::hard_limits(cfg.max_header_bytes, cfg.max_headers);
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.header_read_timeout(None)
+        .max_buf_size(hard_buf)
+        .max_headers(hard_headers)
         .keep_alive(true);
-    let graceful = GracefulShutdown::new();
+    let deadlines = Deadlines {
+        header_read: cfg.header_read_timeout,
+        keepalive: cfg.keepalive_timeout,
+    };
+    let drain = Drain::new();
     tokio::pin!(shutdown);
 
     loop {
@@ -68,37 +83,70 @@ pub async fn serve(
         }
         let app = app.clone();
         let verdicts = Arc::new(Verdicts::default());
+        let (watched, exchanges) = conn::watch(stream, deadlines);
         let io = FramingWatch::new(
-            stream,
+            watched,
             Tracker::new(cfg.max_header_bytes, cfg.max_headers, verdicts.clone()),
+            region.clone(),
         );
+        let ex = exchanges.clone();
         let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+            let guard = ex.start();
             req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
             if verdicts.next_is_ambiguous() {
                 req.extensions_mut().insert(Ambiguous);
             }
-            app.clone().oneshot(req)
+            let verdicts = verdicts.clone();
+            let call = app.clone().oneshot(req);
+            async move {
+                let mut resp = match call.await {
+                    Ok(resp) => resp,
+                    Err(never) => match never {},
+                };
+                if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
+                    guard.upgraded();
+                } else if verdicts.untracked() {
+                    // The framing guard lost track of this connection (an upgrade that did not
+                    // happen, CONNECT, a chunk line it could not read): no further request on it.
+                    resp.headers_mut()
+                        .insert(header::CONNECTION, HeaderValue::from_static("close"));
+                }
+                Ok::<_, std::convert::Infallible>(resp.map(|b| GuardedBody::new(b, guard)))
+            }
         });
         let conn = http
-            .serve_connection_with_upgrades(TokioIo::new(io), service)
-            .into_owned();
-        let conn = graceful.watch(conn);
+            .serve_connection(TokioIo::new(io), service)
+            .with_upgrades();
+        let mut drain_watch = drain.watcher();
         metrics::connections_open(1.0);
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
+            tokio::pin!(conn);
+            let result = tokio::select! {
+                r = conn.as_mut() => r,
+                () = drain_watch.signaled() => {
+                    // Finish the exchange in progress (if any), then close.
+                    conn.as_mut().graceful_shutdown();
+                    conn.await
+                }
+            };
+            if let Err(e) = result {
                 tracing::debug!(error = %e, %peer, "connection ended with an error");
             }
+            if let Some(phase) = exchanges.timed_out() {
+                tracing::debug!(%peer, phase = phase.as_str(), "client connection timed out");
+                metrics::client_timeout(phase);
+            }
             metrics::connections_open(-1.0);
+            drop(drain_watch);
             drop(permit);
         });
     }
 
     drop(listener);
     tracing::info!(deadline = ?cfg.drain_timeout, "draining in-flight requests");
-    tokio::select! {
-        () = graceful.shutdown() => tracing::info!("drained"),
-        () = tokio::time::sleep(cfg.drain_timeout) => {
-            tracing::warn!("drain deadline passed with requests still in flight");
-        }
+    if drain.drain(cfg.drain_timeout).await {
+        tracing::info!("drained");
+    } else {
+        tracing::warn!("drain deadline passed with requests still in flight");
     }
 }

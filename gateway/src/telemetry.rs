@@ -1,6 +1,7 @@
 //! Request ids, the per-request log line and request metrics, as layers around every request.
 //!
-//! The proxy handler records what it did in an [`Exchange`] response extension (route, upstream,
+//! [`request_id`] gives every request an `x-request-id` (the client's, when it is acceptable) and
+//! returns it. The proxy handler records what it did in an [`Exchange`] response extension (route, upstream,
 //! upstream region, retries, error); [`observe`] turns it into one JSON log line and the request
 //! metrics when the response head is ready ([`bootstrap::access_log`] writes the line).
 
@@ -15,6 +16,68 @@ use http::{HeaderName, HeaderValue};
 use crate::metrics;
 
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Longest client-supplied request id that is kept (longer ones are replaced).
+pub const MAX_REQUEST_ID_LEN: usize = 128;
+
+/// A fresh request id (a UUID, as tower-http's `MakeRequestUuid` makes).
+pub fn new_request_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// Whether a client's request id can be kept: short, and visible ASCII only (RFC 9110 section
+/// 5.6.2 token characters and other printable bytes; no spaces, controls or obs-text), so it is
+/// logged and forwarded exactly as it came.
+fn acceptable_id(v: &HeaderValue) -> bool {
+    let b = v.as_bytes();
+    !b.is_empty() && b.len() <= MAX_REQUEST_ID_LEN && b.iter().all(|c| (0x21..=0x7e).contains(c))
+}
+
+/// axum middleware: keeps an acceptable client `x-request-id`, otherwise sets a new one (and logs
+/// that a client's id was replaced), and returns it on the response.
+pub async fn request_id(mut req: Request, next: Next) -> Response {
+    let id = match req.headers().get(&X_REQUEST_ID) {
+        Some(v) if acceptable_id(v) => v.clone(),
+        other => {
+            let new = HeaderValue::from_str(&new_request_id()).expect("a UUID is a header value");
+            if let Some(old) = other {
+                tracing::info!(
+                    request_id = new.to_str().unwrap_or(""),
+                    client_id_bytes = old.len(),
+                    "client x-request-id is not acceptable (over {MAX_REQUEST_ID_LEN} bytes or not visible ASCII); replaced"
+                );
+            }
+            new
+        }
+    };
+    req.headers_mut().insert(X_REQUEST_ID.clone(), id.clone());
+    let mut resp = next.run(req).await;
+    resp.headers_mut().insert(X_REQUEST_ID.clone(), id);
+    resp
+}
+
+/// Logs and counts a request head refused before it became a request ([`crate::framing`]).
+pub fn refused(err: &crate::error::ProxyError, request_id: &str) {
+    let status = err.status().as_u16();
+    metrics::request(
+        metrics::SharedString::const_str("none"),
+        status,
+        "",
+        std::time::Duration::ZERO,
+    );
+    bootstrap::access_log::emit(&AccessLine {
+        request_id,
+        method: "",
+        path: "",
+        route: "none",
+        status,
+        upstream: "",
+        upstream_region: "",
+        retries: 0,
+        error: err.code(),
+        latency_us: 0,
+    });
+}
 
 /// What the proxy did with one request, for the log line and metrics.
 #[derive(Clone, Debug)]
