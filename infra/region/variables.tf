@@ -208,6 +208,28 @@ variable "stop_timeout" {
   }
 }
 
+variable "alb_idle_timeout" {
+  description = "Seconds the load balancer keeps an idle connection open, to clients and to the app tasks (AWS default 60). The apps keep idle connections open for target_keepalive_timeout, which must be longer."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.alb_idle_timeout >= 1 && var.alb_idle_timeout <= 4000 && floor(var.alb_idle_timeout) == var.alb_idle_timeout
+    error_message = "alb_idle_timeout must be a whole number of seconds between 1 and 4000."
+  }
+}
+
+variable "target_keepalive_timeout" {
+  description = "Seconds every app (gateway, service1, service2) keeps an idle keep-alive connection open (KEEPALIVE_TIMEOUT). It must exceed alb_idle_timeout: a target that closes an idle connection before the load balancer does gets requests on a closing connection (intermittent 502s)."
+  type        = number
+  default     = 75
+
+  validation {
+    condition     = floor(var.target_keepalive_timeout) == var.target_keepalive_timeout && var.target_keepalive_timeout > var.alb_idle_timeout && var.target_keepalive_timeout <= 3600
+    error_message = "target_keepalive_timeout must be a whole number of seconds greater than alb_idle_timeout (the load balancer, not the target, must close idle connections) and at most 3600."
+  }
+}
+
 variable "gateway_failover_mode" {
   description = "How the gateway follows service1/service2 failovers: dns (calls https://service1.<domain>, re-resolving) or arc (watches the routing controls of arc_cluster_json)."
   type        = string

@@ -47,3 +47,8 @@ output "regional_hostnames" {
   description = "Regional hostname (<label>.<region>.<domain>) of each app, keyed by hostname label."
   value       = local.regional_hostnames
 }
+
+output "idle_timeout" {
+  description = "Seconds the load balancer keeps an idle connection open; targets must keep theirs open longer."
+  value       = aws_lb.this.idle_timeout
+}

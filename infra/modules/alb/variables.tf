@@ -129,7 +129,7 @@ variable "deletion_protection" {
 }
 
 variable "idle_timeout" {
-  description = "Seconds a client connection may stay idle."
+  description = "Seconds the load balancer keeps an idle connection open, on the client side and to its targets. Targets must keep idle connections open longer, or the load balancer sends requests on connections they are closing (502)."
   type        = number
   default     = 60
 

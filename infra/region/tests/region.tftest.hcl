@@ -20,6 +20,8 @@ variables {
   gateway_image_tag        = "0123456789abcdef0123456789abcdef01234567"
   service1_image_tag       = "0123456789abcdef0123456789abcdef01234567"
   service2_image_tag       = "0123456789abcdef0123456789abcdef01234567"
+  alb_idle_timeout         = 60
+  target_keepalive_timeout = 75
 }
 
 run "every_service_is_hardened" {
@@ -153,7 +155,7 @@ run "arc_mode_gateway" {
   }
 
   assert {
-    condition     = output.ecs_services["service1"].environment == { PORT = "8080", REGION = "us-east-1" }
+    condition     = output.ecs_services["service1"].environment == { KEEPALIVE_TIMEOUT = "75s", PORT = "8080", REGION = "us-east-1" }
     error_message = "The services are unaffected by the gateway's mode."
   }
 }
@@ -257,6 +259,69 @@ run "nat_gateway_and_vpc_endpoints" {
   }
 }
 
+run "apps_keep_idle_connections_longer_than_the_load_balancer" {
+  assert {
+    condition     = module.alb.idle_timeout == 60
+    error_message = "The load balancer's idle timeout is set explicitly (60 s)."
+  }
+
+  assert {
+    condition     = alltrue([for app, s in output.ecs_services : s.environment["KEEPALIVE_TIMEOUT"] == "75s"])
+    error_message = "Every container (gateway, service1, service2) gets KEEPALIVE_TIMEOUT=75s."
+  }
+}
+
+run "keepalive_follows_a_longer_idle_timeout" {
+  variables {
+    alb_idle_timeout         = 120
+    target_keepalive_timeout = 130
+  }
+
+  assert {
+    condition     = module.alb.idle_timeout == 120
+    error_message = "alb_idle_timeout sets the load balancer's idle timeout."
+  }
+
+  assert {
+    condition     = toset([for app, s in output.ecs_services : s.environment["KEEPALIVE_TIMEOUT"]]) == toset(["130s"])
+    error_message = "target_keepalive_timeout reaches every container as KEEPALIVE_TIMEOUT=<seconds>s."
+  }
+}
+
+run "keepalive_equal_to_idle_timeout_fails" {
+  command = plan
+
+  variables {
+    alb_idle_timeout         = 75
+    target_keepalive_timeout = 75
+  }
+
+  expect_failures = [var.target_keepalive_timeout]
+}
+
+run "keepalive_below_idle_timeout_fails" {
+  command = plan
+
+  variables {
+    alb_idle_timeout         = 60
+    target_keepalive_timeout = 30
+  }
+
+  expect_failures = [var.target_keepalive_timeout]
+}
+
+# Raising the load balancer's idle timeout alone (the keep-alive left at 75 s) is caught too.
+run "idle_timeout_raised_above_keepalive_fails" {
+  command = plan
+
+  variables {
+    alb_idle_timeout         = 120
+    target_keepalive_timeout = 75
+  }
+
+  expect_failures = [var.target_keepalive_timeout]
+}
+
 run "rejects_bad_inputs" {
   command = plan
 
@@ -265,7 +330,8 @@ run "rejects_bad_inputs" {
     vpc_cidr              = "10.0.0.0/33"
     gateway_failover_mode = "consul"
     app_settings          = { worker = { cpu = 256 } }
+    alb_idle_timeout      = 0.5
   }
 
-  expect_failures = [var.region, var.vpc_cidr, var.gateway_failover_mode, var.app_settings]
+  expect_failures = [var.region, var.vpc_cidr, var.gateway_failover_mode, var.app_settings, var.alb_idle_timeout]
 }

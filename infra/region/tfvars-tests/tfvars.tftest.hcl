@@ -25,4 +25,9 @@ run "tfvars_file_plans" {
     condition     = alltrue([for app, s in output.ecs_services : s.environment["REGION"] == var.region])
     error_message = "Every container gets the file's region as REGION."
   }
+
+  assert {
+    condition     = alltrue([for app, s in output.ecs_services : trimsuffix(s.environment["KEEPALIVE_TIMEOUT"], "s") == tostring(var.target_keepalive_timeout)]) && var.target_keepalive_timeout > module.alb.idle_timeout
+    error_message = "Every container keeps idle connections open longer than the load balancer (KEEPALIVE_TIMEOUT > idle timeout)."
+  }
 }
