@@ -69,12 +69,13 @@ if [[ ${DRILL_SKIP_BUILD:-0} != 1 ]]; then
   echo "built in $((SECONDS - started)) s"
 fi
 
-# compose/cluster.json (the gateways' arc mode, the failover service) is what arc-local serves.
-log "compose/cluster.json matches \`arc-local document --api-host arc-local\`"
-if ! target/x86_64-unknown-linux-gnu/release/arc-local document --api-host arc-local \
+# compose/cluster.json (arc-local's topology in compose, the gateways' arc mode, the failover service)
+# is exactly what arc-local serves from it.
+log "compose/cluster.json matches \`arc-local --topology compose/cluster.json document --api-host arc-local\`"
+if ! target/x86_64-unknown-linux-gnu/release/arc-local --topology compose/cluster.json document --api-host arc-local \
     | diff -u compose/cluster.json -; then
-  echo "drill: compose/cluster.json is stale; regenerate it with:" >&2
-  echo "  target/x86_64-unknown-linux-gnu/release/arc-local document --api-host arc-local > compose/cluster.json" >&2
+  echo "drill: compose/cluster.json is not what arc-local serves from it (endpoints, default rules, layout); rewrite it with:" >&2
+  echo "  target/x86_64-unknown-linux-gnu/release/arc-local --topology compose/cluster.json document --api-host arc-local > cluster.json.new && mv cluster.json.new compose/cluster.json" >&2
   exit 1
 fi
 echo "up to date"

@@ -181,6 +181,14 @@ mod tests {
         let app = doc.apps.get_mut("service1").unwrap();
         app.regions.get_mut("us-east-1").unwrap().url = "http://10.0.0.1:8080".into();
         app.regions.get_mut("us-west-2").unwrap().url = "http://localhost:8080".into();
+        // A regional URL naming a failover hostname is never resolved through arc-local itself.
+        doc.apps
+            .get_mut("service2")
+            .unwrap()
+            .regions
+            .get_mut("us-east-1")
+            .unwrap()
+            .url = "http://service1.example.com:8080".into();
         let topology = Arc::new(Topology::from_document(doc, "test").unwrap());
         let dir = std::env::temp_dir().join(format!("arc-local-dns-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -200,7 +208,7 @@ mod tests {
             Answer::Addresses(vec![])
         );
         assert_eq!(a("other.example.com", RecordType::A).await, Answer::Refused);
-        // service2's regional names do not resolve here.
+        // service2's active regional URL names a failover hostname.
         assert_eq!(
             a("service2.example.com", RecordType::A).await,
             Answer::ServFail

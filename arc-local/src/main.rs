@@ -67,7 +67,8 @@ enum Command {
 #[derive(Args)]
 struct Options {
     /// Cluster document to serve (docs/cluster.md); its endpoint URLs are informational.
-    /// Default: the project's default topology.
+    /// Default: the project's default topology, its regions on loopback (service1 in us-east-1 at
+    /// http://127.0.1.2:8080, in us-west-2 at http://127.0.2.2:8080; gateway .1, service2 .3).
     #[arg(long, global = true, env = "ARC_LOCAL_TOPOLOGY", value_name = "FILE")]
     topology: Option<PathBuf>,
 

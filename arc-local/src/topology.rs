@@ -382,7 +382,7 @@ mod tests {
         assert_eq!(t.active_region("service1", &initial), Some("us-east-1"));
         assert_eq!(
             t.regional_host("service1", "us-west-2"),
-            Some(&RegionalHost::Name("service1-us-west-2".into()))
+            Some(&RegionalHost::Ip("127.0.2.2".parse().unwrap()))
         );
         assert_eq!(t.controls()[0].owner, "000000000000");
     }

@@ -215,3 +215,90 @@ fn a_port_in_use_is_a_clear_error() {
         "{err}"
     );
 }
+
+/// The workspace root (the parent of this package).
+fn workspace() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// The compose stack gives arc-local `compose/cluster.json` (the default topology with container
+/// names as regional URLs, which the gateways and the failover container read too), since the
+/// built-in default serves loopback addresses. The file is what arc-local serves from it, as
+/// scripts/drill.sh checks.
+#[test]
+fn compose_serves_its_cluster_document_the_default_with_container_urls() {
+    let root = workspace();
+    let file = root.join("compose/cluster.json");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let doc = recovery::ClusterDocument::parse(&text).unwrap();
+
+    let mut expected = recovery::local::default_document("arc-local", 8600);
+    for (app, entry) in expected.apps.iter_mut() {
+        let service = if app == "external-api" {
+            "gateway"
+        } else {
+            app
+        };
+        for (region, r) in entry.regions.iter_mut() {
+            r.url = format!("http://{service}-{region}:8080");
+        }
+    }
+    assert_eq!(
+        doc, expected,
+        "compose/cluster.json drifted from the default topology"
+    );
+
+    let out = run(
+        &[
+            "--topology",
+            file.to_str().unwrap(),
+            "document",
+            "--api-host",
+            "arc-local",
+        ],
+        &[],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), text);
+
+    let compose = std::fs::read_to_string(root.join("compose.yaml")).unwrap();
+    for line in [
+        "ARC_LOCAL_TOPOLOGY: /etc/arc/cluster.json",
+        "- ./compose/cluster.json:/etc/arc/cluster.json:ro",
+    ] {
+        assert!(compose.contains(line), "compose.yaml lacks {line:?}");
+    }
+}
+
+/// `cargo run -p arc-local` (from the workspace root or the package directory) writes
+/// `arc-local-state.json` in the current directory, and a temporary copy beside it while writing;
+/// git ignores both.
+#[test]
+fn the_default_state_file_is_ignored_by_git() {
+    let root = workspace();
+    let inside = Command::new("git")
+        .arg("-C")
+        .arg(&root)
+        .args(["rev-parse", "--is-inside-work-tree"])
+        .output();
+    if !inside.is_ok_and(|o| o.status.success()) {
+        eprintln!("skipped: {} is not a git work tree", root.display());
+        return;
+    }
+    for path in [
+        "arc-local-state.json",
+        ".arc-local-state.json.tmp-4242",
+        "arc-local/arc-local-state.json",
+    ] {
+        let status = Command::new("git")
+            .arg("-C")
+            .arg(&root)
+            .args(["check-ignore", "-q", "--no-index", path])
+            .status()
+            .unwrap();
+        assert!(status.success(), "git does not ignore {path}");
+    }
+}

@@ -16,6 +16,7 @@ const TTL: u32 = 7;
 
 /// service1: us-east-1 at 127.0.0.11, us-west-2 at `localhost` (resolved by arc-local itself).
 /// external-api: us-east-1 at 127.0.0.21, us-west-2 at 127.0.0.22.
+/// service2: us-east-1 at `service1.example.com`, a failover hostname (never resolved).
 fn topology(dir: &TempDir) -> std::path::PathBuf {
     let mut doc = recovery::local::default_document("127.0.0.1", 8600);
     let set = |doc: &mut recovery::ClusterDocument, app: &str, region: &str, url: &str| {
@@ -31,6 +32,12 @@ fn topology(dir: &TempDir) -> std::path::PathBuf {
     set(&mut doc, "service1", "us-west-2", "http://localhost:8080");
     set(&mut doc, "external-api", "us-east-1", "https://127.0.0.21");
     set(&mut doc, "external-api", "us-west-2", "https://127.0.0.22/");
+    set(
+        &mut doc,
+        "service2",
+        "us-east-1",
+        "http://service1.example.com:8080",
+    );
     let path = dir.path().join("topology.json");
     std::fs::write(&path, serde_json::to_string(&doc).unwrap()).unwrap();
     path
@@ -67,6 +74,19 @@ async fn a_records(port: u16, name: &str) -> Vec<(Ipv4Addr, u32)> {
         .collect()
 }
 
+/// service1's us-west-2 control On and its us-east-1 control Off, in one call.
+fn fail_over_service1(emu: &Emulator) {
+    let r = emu.call(
+        "UpdateRoutingControlStates",
+        &serde_json::json!({"UpdateRoutingControlStateEntries": [
+            {"RoutingControlArn": common::arn("service1", "secondary"), "RoutingControlState": "On"},
+            {"RoutingControlArn": common::arn("service1", "primary"), "RoutingControlState": "Off"},
+        ]})
+        .to_string(),
+    );
+    assert_eq!(r.status, 200, "{r:?}");
+}
+
 fn ip(s: &str) -> Ipv4Addr {
     s.parse().unwrap()
 }
@@ -89,15 +109,7 @@ async fn dns_answers_follow_routing_controls_with_the_ttl() {
     );
 
     // service1 fails over to us-west-2, whose URL names `localhost`: arc-local resolves it.
-    let r = emu.call(
-        "UpdateRoutingControlStates",
-        &serde_json::json!({"UpdateRoutingControlStateEntries": [
-            {"RoutingControlArn": common::arn("service1", "secondary"), "RoutingControlState": "On"},
-            {"RoutingControlArn": common::arn("service1", "primary"), "RoutingControlState": "Off"},
-        ]})
-        .to_string(),
-    );
-    assert_eq!(r.status, 200, "{r:?}");
+    fail_over_service1(&emu);
     assert_eq!(
         a_records(port, "service1.example.com.").await,
         [(Ipv4Addr::LOCALHOST, TTL)]
@@ -180,7 +192,7 @@ fn dns_edge_cases_over_udp_and_tcp() {
         assert!(m.answers.is_empty());
     }
 
-    // A regional name that does not resolve: SERVFAIL (the default topology's service2 names).
+    // A regional URL arc-local cannot answer with (here one naming a failover hostname): SERVFAIL.
     let m = dns_udp(port, "service2.example.com.", RecordType::A);
     assert_eq!(m.metadata.response_code, ResponseCode::ServFail);
 
@@ -191,4 +203,33 @@ fn dns_edge_cases_over_udp_and_tcp() {
     assert_eq!(m.answers[0].data, RData::A(ip("127.0.0.11").into()));
     let m = dns_tcp(port, "nothing.example.org.", RecordType::A);
     assert_eq!(m.metadata.response_code, ResponseCode::Refused);
+}
+
+/// `arc-local` with no topology serves regions on loopback addresses, so its DNS answers every
+/// hostname outside containers too (`dig @127.0.0.1 -p 8653 service1.example.com`).
+#[test]
+fn the_default_topology_answers_loopback_addresses() {
+    let dir = TempDir::new("dns-default");
+    let emu = Emulator::start(&dir);
+    let port = emu.dns_port;
+    for (name, expected) in [
+        ("externalapi.example.com.", "127.0.1.1"),
+        ("service1.example.com.", "127.0.1.2"),
+        ("service2.example.com.", "127.0.1.3"),
+    ] {
+        let m = dns_udp(port, name, RecordType::A);
+        assert_eq!(
+            m.metadata.response_code,
+            ResponseCode::NoError,
+            "{name}: {m:?}"
+        );
+        assert_eq!(m.answers.len(), 1, "{name}: {m:?}");
+        assert_eq!(m.answers[0].data, RData::A(ip(expected).into()), "{name}");
+    }
+
+    // Failed over, service1 is answered with its us-west-2 address.
+    fail_over_service1(&emu);
+    let m = dns_tcp(port, "service1.example.com.", RecordType::A);
+    assert_eq!(m.metadata.response_code, ResponseCode::NoError, "{m:?}");
+    assert_eq!(m.answers[0].data, RData::A(ip("127.0.2.2").into()));
 }

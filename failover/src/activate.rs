@@ -1,12 +1,22 @@
-//! `failover activate <app> <region>`: that region's routing control On and every other region's
-//! control of the app Off, in one `UpdateRoutingControlStates` call (the On entry first), so the
-//! change is applied together or not at all.
+//! `failover activate <app> <region>` and `failover deactivate <app> <region>`: one
+//! `UpdateRoutingControlStates` call each, so a change is applied together or not at all.
+//!
+//! - activate: that region's routing control On and every other region's control of the app Off
+//!   (the On entry first).
+//! - deactivate: that region's routing control Off, nothing else (with the default safety rules,
+//!   turning the last On control Off is blocked: the rare deliberate all-Off state takes
+//!   `--override`).
 //!
 //! This module validates the request against the cluster document ([`plan`]), resolves
-//! `--override` names to rule ARNs, and, when a safety rule blocks the change, works out which
-//! rule it was and how to override it deliberately ([`explain_conflict`]).
+//! `--override` names to rule ARNs (only rules of the app's own control panel), and, when a safety
+//! rule blocks the change, works out which rule it was and how to override it deliberately
+//! ([`explain_conflict`]).
+
+use std::fmt;
 
 use recovery::{AppEntry, ClusterDocument, ControlState, RuleConfig, RuleType, SafetyRule};
+
+use crate::status::AppStatus;
 
 /// A request that does not fit the cluster document. Exit status 2.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -25,11 +35,29 @@ pub enum InputError {
         hint: String,
     },
     #[error(
-        "unknown safety rule {given:?} in --override: not an ARN, and {app} has no rule of that name in the cluster document ({known})"
+        "unknown safety rule {given:?} in --override: {app}'s control panel has no rule of that name or ARN in the cluster document ({known})"
     )]
     UnknownRule {
         app: String,
         given: String,
+        known: String,
+    },
+    #[error(
+        "safety rule {given:?} in --override is a rule of {owner}'s control panel, not {app}'s: an override passes only rules of the app being changed ({known})"
+    )]
+    ForeignRule {
+        app: String,
+        given: String,
+        owner: String,
+        known: String,
+    },
+    #[error(
+        "--override {given:?} is not a safety rule of {app}'s control panel: a rule of that panel has an ARN starting {prefix} ({known})"
+    )]
+    ForeignArn {
+        app: String,
+        given: String,
+        prefix: String,
         known: String,
     },
     #[error("--override {given:?}: the cluster document gives rule {given} no ARN; pass the rule's ARN instead")]
@@ -47,19 +75,66 @@ pub struct Entry {
     pub state: ControlState,
 }
 
-/// What `activate` will send.
+/// What the command does to the named region's control.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// The region's control On, every other region's control of the app Off.
+    Activate,
+    /// The region's control Off, nothing else.
+    Deactivate,
+}
+
+impl Action {
+    /// The subcommand's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Activate => "activate",
+            Action::Deactivate => "deactivate",
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// What `activate` or `deactivate` will send.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Plan {
+    pub action: Action,
     pub app: String,
     pub region: String,
     pub hostname: String,
-    /// The On entry first, then every other region's control Off.
+    /// activate: the On entry first, then every other region's control Off; deactivate: the
+    /// region's control Off.
     pub entries: Vec<Entry>,
     /// Safety rule ARNs to override, deduplicated, in the order given.
     pub overrides: Vec<String>,
 }
 
 impl Plan {
+    /// The command line that makes this change, without `--override`: `failover [--cluster FILE]
+    /// <action> <app> <region>`.
+    pub fn command(&self, cluster_arg: Option<&str>) -> String {
+        let mut command = "failover".to_owned();
+        if let Some(c) = cluster_arg {
+            command.push_str(&format!(" --cluster {c}"));
+        }
+        command.push_str(&format!(" {} {} {}", self.action, self.app, self.region));
+        command
+    }
+
+    /// Whether `app`, as re-read from the cluster, shows the change: activate, the region active;
+    /// deactivate, the region's control Off.
+    pub fn applied(&self, app: &AppStatus) -> bool {
+        match self.action {
+            Action::Activate => app.active_region == self.region,
+            Action::Deactivate => app.regions.get(&self.region) == Some(&Some(ControlState::Off)),
+        }
+    }
+
     /// The `(arn, state)` pairs for [`recovery::ArcClient::update`].
     pub fn update_entries(&self) -> Vec<(String, ControlState)> {
         self.entries
@@ -75,6 +150,7 @@ pub const MAX_ENTRIES: usize = 10;
 /// Validates `app`, `region` and the overrides against the document and builds the update.
 pub fn plan(
     doc: &ClusterDocument,
+    action: Action,
     app: &str,
     region: &str,
     overrides: &[String],
@@ -84,7 +160,7 @@ pub fn plan(
         known: join(doc.apps.keys()),
         hint: did_you_mean(app, doc.apps.keys()),
     })?;
-    let on = entry
+    let named = entry
         .regions
         .get(region)
         .ok_or_else(|| InputError::UnknownRegion {
@@ -93,30 +169,32 @@ pub fn plan(
             known: join(entry.regions.keys()),
             hint: did_you_mean(region, entry.regions.keys()),
         })?;
-    if entry.regions.len() > MAX_ENTRIES {
-        return Err(InputError::TooManyControls {
-            app: app.to_owned(),
-            count: entry.regions.len(),
-        });
-    }
-    let mut entries = vec![Entry {
+    let entry_of = |region: &str, e: &recovery::RegionEntry, state| Entry {
         region: region.to_owned(),
-        control_name: on.routing_control_name.clone(),
-        control_arn: on.routing_control_arn.clone(),
-        state: ControlState::On,
-    }];
-    entries.extend(
-        entry
-            .regions
-            .iter()
-            .filter(|(r, _)| r.as_str() != region)
-            .map(|(r, e)| Entry {
-                region: r.clone(),
-                control_name: e.routing_control_name.clone(),
-                control_arn: e.routing_control_arn.clone(),
-                state: ControlState::Off,
-            }),
-    );
+        control_name: e.routing_control_name.clone(),
+        control_arn: e.routing_control_arn.clone(),
+        state,
+    };
+    let entries = match action {
+        Action::Activate => {
+            if entry.regions.len() > MAX_ENTRIES {
+                return Err(InputError::TooManyControls {
+                    app: app.to_owned(),
+                    count: entry.regions.len(),
+                });
+            }
+            let mut entries = vec![entry_of(region, named, ControlState::On)];
+            entries.extend(
+                entry
+                    .regions
+                    .iter()
+                    .filter(|(r, _)| r.as_str() != region)
+                    .map(|(r, e)| entry_of(r, e, ControlState::Off)),
+            );
+            entries
+        }
+        Action::Deactivate => vec![entry_of(region, named, ControlState::Off)],
+    };
     let mut resolved: Vec<String> = Vec::new();
     for given in overrides {
         let arn = resolve_override(doc, app, entry, given)?;
@@ -125,6 +203,7 @@ pub fn plan(
         }
     }
     Ok(Plan {
+        action,
         app: app.to_owned(),
         region: region.to_owned(),
         hostname: entry.hostname.clone(),
@@ -133,7 +212,9 @@ pub fn plan(
     })
 }
 
-/// An ARN as given, or a rule name of the app (then of any app) mapped to its ARN.
+/// A rule of the app's control panel, by name or ARN, mapped to its ARN; or an ARN the document
+/// does not list under the app's control panel (a rule added outside it), as given. Anything else,
+/// another app's rule included, is refused: an override passes only the changed app's rules.
 fn resolve_override(
     doc: &ClusterDocument,
     app: &str,
@@ -141,34 +222,57 @@ fn resolve_override(
     given: &str,
 ) -> Result<String, InputError> {
     let given = given.trim();
-    if given.starts_with("arn:") {
-        return Ok(given.to_owned());
-    }
-    let rule = entry
-        .safety_rules
-        .iter()
-        .chain(doc.apps.values().flat_map(|a| a.safety_rules.iter()))
-        .find(|r| r.name() == given);
-    match rule {
-        Some(rule) => rule
+    let is = |r: &&SafetyRule| r.name() == given || r.arn() == Some(given);
+    if let Some(rule) = entry.safety_rules.iter().find(is) {
+        return rule
             .arn()
             .map(str::to_owned)
             .ok_or_else(|| InputError::RuleWithoutArn {
                 given: given.to_owned(),
-            }),
+            });
+    }
+    let known = if entry.safety_rules.is_empty() {
+        format!("{app}'s control panel lists no safety rules")
+    } else {
+        format!(
+            "{app}'s rules: {}",
+            join(entry.safety_rules.iter().map(SafetyRule::name))
+        )
+    };
+    let owner = doc
+        .apps
+        .iter()
+        .filter(|(name, _)| name.as_str() != app)
+        .find(|(_, a)| {
+            a.safety_rules.iter().any(|r| is(&r))
+                || (given.starts_with("arn:") && given.starts_with(&rule_prefix(a)))
+        })
+        .map(|(name, _)| name.clone());
+    match owner {
+        Some(owner) => Err(InputError::ForeignRule {
+            app: app.to_owned(),
+            given: given.to_owned(),
+            owner,
+            known,
+        }),
+        None if given.starts_with(&rule_prefix(entry)) => Ok(given.to_owned()),
+        None if given.starts_with("arn:") => Err(InputError::ForeignArn {
+            app: app.to_owned(),
+            given: given.to_owned(),
+            prefix: rule_prefix(entry),
+            known,
+        }),
         None => Err(InputError::UnknownRule {
             app: app.to_owned(),
             given: given.to_owned(),
-            known: if entry.safety_rules.is_empty() {
-                "it lists no safety rules".to_owned()
-            } else {
-                format!(
-                    "rules: {}",
-                    join(entry.safety_rules.iter().map(SafetyRule::name))
-                )
-            },
+            known,
         }),
     }
+}
+
+/// How the ARNs of a control panel's safety rules begin (`<panel ARN>/safetyrule/`).
+fn rule_prefix(app: &AppEntry) -> String {
+    format!("{}/safetyrule/", app.control_panel_arn)
 }
 
 /// A routing control named by a safety rule, described for people.
@@ -208,26 +312,22 @@ pub struct ConflictExplanation {
     pub override_arn: Option<String>,
 }
 
-/// Works out which rule blocked `plan` from the service's conflict message and the document.
+/// Works out which rule of the app's control panel blocked `plan` from the service's conflict
+/// message and the document. Only what `--override` accepts for the app is offered.
 pub fn explain_conflict(doc: &ClusterDocument, plan: &Plan, message: &str) -> ConflictExplanation {
-    let app_rules: &[SafetyRule] = doc
-        .apps
-        .get(&plan.app)
-        .map(|a| a.safety_rules.as_slice())
-        .unwrap_or_default();
-    let all_rules = app_rules
-        .iter()
-        .chain(doc.apps.values().flat_map(|a| a.safety_rules.iter()));
+    let app = doc.apps.get(&plan.app);
+    let app_rules: &[SafetyRule] = app.map(|a| a.safety_rules.as_slice()).unwrap_or_default();
     let mut named: Vec<&SafetyRule> = Vec::new();
-    for rule in all_rules {
+    for rule in app_rules {
         let by_arn = rule.arn().is_some_and(|arn| message.contains(arn));
         if (by_arn || mentions(message, rule.name())) && !named.contains(&rule) {
             named.push(rule);
         }
     }
-    let arn_in_message = arns_in(message)
-        .into_iter()
-        .find(|a| doc.control(a).is_none());
+    let arn_in_message = arns_in(message).into_iter().find(|a| {
+        doc.control(a).is_none()
+            && app.is_some_and(|entry| resolve_override(doc, &plan.app, entry, a).is_ok())
+    });
     let identified = !named.is_empty();
     let rules: Vec<&SafetyRule> = if identified {
         named
@@ -405,14 +505,18 @@ mod tests {
         default_document("127.0.0.1", 8600)
     }
 
-    #[test]
-    fn plan_turns_the_region_on_first_and_the_others_off() {
-        let p = plan(&doc(), "service1", "us-west-2", &[]).unwrap();
-        let states: Vec<(&str, ControlState)> = p
-            .entries
+    /// The plan's entries as (control name, state).
+    fn states(p: &Plan) -> Vec<(&str, ControlState)> {
+        p.entries
             .iter()
             .map(|e| (e.control_name.as_str(), e.state))
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn plan_turns_the_region_on_first_and_the_others_off() {
+        let p = plan(&doc(), Action::Activate, "service1", "us-west-2", &[]).unwrap();
+        let states = states(&p);
         assert_eq!(
             states,
             vec![
@@ -425,56 +529,98 @@ mod tests {
 
     #[test]
     fn bad_app_and_region_name_the_value_and_suggest() {
-        let e = plan(&doc(), "servce1", "us-west-2", &[]).unwrap_err();
+        let e = plan(&doc(), Action::Activate, "servce1", "us-west-2", &[]).unwrap_err();
         assert_eq!(
             e.to_string(),
             "unknown app \"servce1\" (apps: external-api, service1, service2); did you mean \"service1\"?"
         );
-        let e = plan(&doc(), "service1", "eu-west-1", &[]).unwrap_err();
+        let e = plan(&doc(), Action::Activate, "service1", "eu-west-1", &[]).unwrap_err();
         assert!(
             e.to_string().starts_with(
                 "unknown region \"eu-west-1\" for service1 (regions: us-east-1, us-west-2)"
             ),
             "{e}"
         );
-        let e = plan(&doc(), "zzz", "us-west-2", &[]).unwrap_err();
+        let e = plan(&doc(), Action::Activate, "zzz", "us-west-2", &[]).unwrap_err();
         assert!(!e.to_string().contains("did you mean"), "{e}");
     }
 
     #[test]
-    fn overrides_map_names_to_arns_and_keep_arns() {
+    fn overrides_map_names_to_arns_and_keep_arns_of_the_apps_panel() {
         let d = doc();
         let arn = d.apps["service1"].safety_rules[0].arn().unwrap().to_owned();
+        let unlisted = format!(
+            "{}/safetyrule/added-by-hand",
+            d.apps["service1"].control_panel_arn
+        );
         let p = plan(
             &d,
+            Action::Activate,
             "service1",
             "us-west-2",
             &[
                 "service1-at-least-one-on".into(),
                 arn.clone(),
-                "arn:aws:route53-recovery-control::1:controlpanel/x/safetyrule/y".into(),
+                unlisted.clone(),
             ],
         )
         .unwrap();
+        assert_eq!(p.overrides, vec![arn, unlisted]);
+    }
+
+    #[test]
+    fn overrides_outside_the_apps_panel_are_refused_listing_its_rules() {
+        let d = doc();
+        let service2_rule = d.apps["service2"].safety_rules[0].arn().unwrap().to_owned();
+        for (given, expected) in [
+            (
+                "nope".to_owned(),
+                "unknown safety rule \"nope\" in --override: service1's control panel has no rule of that name or ARN in the cluster document (service1's rules: service1-at-least-one-on)".to_owned(),
+            ),
+            (
+                "service2-at-least-one-on".to_owned(),
+                "safety rule \"service2-at-least-one-on\" in --override is a rule of service2's control panel, not service1's: an override passes only rules of the app being changed (service1's rules: service1-at-least-one-on)".to_owned(),
+            ),
+            (
+                service2_rule.clone(),
+                format!("safety rule \"{service2_rule}\" in --override is a rule of service2's control panel, not service1's"),
+            ),
+            (
+                format!("{}/safetyrule/other", d.apps["service2"].control_panel_arn),
+                "is a rule of service2's control panel, not service1's".to_owned(),
+            ),
+            (
+                "arn:aws:route53-recovery-control::1:controlpanel/x/safetyrule/y".to_owned(),
+                format!(
+                    "--override \"arn:aws:route53-recovery-control::1:controlpanel/x/safetyrule/y\" is not a safety rule of service1's control panel: a rule of that panel has an ARN starting {}/safetyrule/ (service1's rules: service1-at-least-one-on)",
+                    d.apps["service1"].control_panel_arn
+                ),
+            ),
+        ] {
+            for action in [Action::Activate, Action::Deactivate] {
+                let e = plan(&d, action, "service1", "us-west-2", std::slice::from_ref(&given))
+                    .unwrap_err()
+                    .to_string();
+                assert!(e.contains(&expected), "{given}: {e}");
+            }
+        }
+    }
+
+    #[test]
+    fn deactivate_turns_only_the_region_off() {
+        let p = plan(&doc(), Action::Deactivate, "service2", "us-east-1", &[]).unwrap();
+        let states = states(&p);
+        assert_eq!(states, vec![("service2-primary-rc", ControlState::Off)]);
         assert_eq!(
-            p.overrides,
-            vec![
-                arn,
-                "arn:aws:route53-recovery-control::1:controlpanel/x/safetyrule/y".to_owned()
-            ]
-        );
-        let e = plan(&d, "service1", "us-west-2", &["nope".into()]).unwrap_err();
-        assert!(
-            e.to_string().contains("\"nope\"")
-                && e.to_string().contains("service1-at-least-one-on"),
-            "{e}"
+            p.command(Some("c.json")),
+            "failover --cluster c.json deactivate service2 us-east-1"
         );
     }
 
     #[test]
     fn conflict_names_the_rule_by_name_or_arn() {
         let d = doc();
-        let p = plan(&d, "service1", "us-west-2", &[]).unwrap();
+        let p = plan(&d, Action::Activate, "service1", "us-west-2", &[]).unwrap();
         let arn = d.apps["service1"].safety_rules[0].arn().unwrap().to_owned();
         let x = explain_conflict(
             &d,
@@ -493,18 +639,27 @@ mod tests {
         let x = explain_conflict(&d, &p, &format!("blocked by {arn}"));
         assert!(x.identified && x.override_arn.as_deref() == Some(arn.as_str()));
 
-        // A prefix of a rule name is not the rule; an unknown ARN in the message is the hint.
+        // A prefix of a rule name is not the rule; an unknown ARN of the app's panel in the
+        // message is the hint.
+        let unlisted = format!("{}/safetyrule/z", d.apps["service1"].control_panel_arn);
         let x = explain_conflict(
             &d,
             &p,
-            "blocked by service1-at-least-one-on-extra arn:aws:x::1:controlpanel/p/safetyrule/z.",
+            &format!("blocked by service1-at-least-one-on-extra {unlisted}."),
         );
         assert!(!x.identified);
         assert_eq!(x.rules.len(), 1, "candidates: the app's rules");
-        assert_eq!(
-            x.override_arn.as_deref(),
-            Some("arn:aws:x::1:controlpanel/p/safetyrule/z")
+        assert_eq!(x.override_arn.as_deref(), Some(unlisted.as_str()));
+
+        // Another app's rule, or an ARN outside the app's panel, is never offered.
+        let x = explain_conflict(
+            &d,
+            &p,
+            "blocked by service2-at-least-one-on arn:aws:x::1:controlpanel/p/safetyrule/z.",
         );
+        assert!(!x.identified);
+        assert_eq!(x.rules[0].name, "service1-at-least-one-on");
+        assert_eq!(x.override_arn, None);
     }
 
     #[test]

@@ -4,10 +4,12 @@
 //! - `status`: every app's routing controls and the region Route 53 answers from.
 //! - `activate <app> <region>`: move one app to one region in a single update call, with safety
 //!   rules explained when they block it.
+//! - `deactivate <app> <region>`: turn one region's control of an app Off (the deliberate all-Off
+//!   case takes `--override`), through the same path.
 //! - `probe`: poll the external API and the services through it, and report which regions answer.
 //!
 //! Exit status: 0 ok, 1 the operation failed (blocked, unreachable, failed requests), 2 bad usage
-//! or input (unknown app or region, bad cluster document).
+//! or input (unknown app, region or safety rule, bad cluster document).
 
 mod activate;
 mod document;
@@ -21,6 +23,9 @@ use std::time::{Duration, Instant};
 use anyhow::Context as _;
 use clap::{Args, Parser, Subcommand};
 use recovery::{ArcClient, ArcError, ClientOptions, DocumentError};
+
+use crate::activate::Action;
+use crate::output::UpdateReport;
 
 const AFTER_HELP: &str = "\
 Without --cluster (or FAILOVER_CLUSTER), the command uses arc-local's default topology at 127.0.0.1:
@@ -60,24 +65,34 @@ enum Command {
         json: bool,
     },
     /// Turn APP's control in REGION On and its other regions' controls Off, in one call.
-    Activate(ActivateArgs),
+    Activate(UpdateArgs),
+    /// Turn APP's control in REGION Off, and nothing else.
+    ///
+    /// A safety rule that keeps one control On blocks turning the last one Off; --override passes
+    /// it deliberately (the rare both-Off state).
+    Deactivate(UpdateArgs),
     /// Poll URL/, URL/service1 and URL/service2 and report which regions serve them.
     Probe(ProbeArgs),
 }
 
+/// The arguments of `activate` and `deactivate`.
 #[derive(Args, Debug)]
-struct ActivateArgs {
+struct UpdateArgs {
     /// The app, as named in the cluster document (e.g. service1).
     app: String,
-    /// The region to serve the app from (e.g. us-west-2).
+    /// The region whose control is turned On (activate) or Off (deactivate), e.g. us-west-2.
     region: String,
-    /// Override a safety rule for this call: its ARN, or its name from the cluster document.
-    /// Repeatable.
+    /// Override a safety rule of APP's control panel for this call: its ARN, or its name from the
+    /// cluster document. Repeatable.
     #[arg(long = "override", value_name = "RULE")]
     overrides: Vec<String>,
     /// Print the entries the update would send, and send nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Print one machine-readable JSON object (the entries, the result, the app's state before
+    /// and after, and a block's rule) instead of the text.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Args, Debug)]
@@ -203,8 +218,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Activate(args) => {
-            let loaded = document::load(cli.cluster.as_deref())?;
-            activate(args, &loaded, cli.cluster.as_deref(), cli.timeout).await
+            update(Action::Activate, args, cli.cluster.as_deref(), cli.timeout).await
+        }
+        Command::Deactivate(args) => {
+            update(
+                Action::Deactivate,
+                args,
+                cli.cluster.as_deref(),
+                cli.timeout,
+            )
+            .await
         }
     }
 }
@@ -241,60 +264,99 @@ fn is_unreachable(e: &anyhow::Error) -> bool {
         .any(|c| matches!(c.downcast_ref::<ArcError>(), Some(ArcError::Unreachable(_))))
 }
 
-async fn activate(
-    args: ActivateArgs,
-    loaded: &document::Loaded,
+/// `activate` and `deactivate`: one update call, the app's state before and after, and a block
+/// explained with the command that overrides it.
+async fn update(
+    action: Action,
+    args: UpdateArgs,
     cluster_arg: Option<&str>,
     timeout: Duration,
 ) -> anyhow::Result<ExitCode> {
+    let loaded = &document::load(cluster_arg)?;
     let doc = &loaded.document;
-    let plan = activate::plan(doc, &args.app, &args.region, &args.overrides)?;
+    let plan = activate::plan(doc, action, &args.app, &args.region, &args.overrides)?;
+    let json = args.json;
     if args.dry_run {
-        say_raw(&output::dry_run(&plan));
+        if json {
+            say!(
+                "{}",
+                output::update_json(&UpdateReport::new(&plan, "dry_run"))
+            );
+        } else {
+            say_raw(&output::dry_run(&plan));
+        }
         return Ok(ExitCode::SUCCESS);
     }
     let client = connect(loaded, timeout).await;
-    say!("{}", output::activate_heading(&plan));
+    if !json {
+        say!("{}", output::heading(&plan));
+    }
     let apps = [plan.app.as_str()];
     let before = status::fetch(doc, &client, &apps).await;
-    say!(
-        "{}",
-        output::state_line("before:", app_of(&before, &plan.app))
-    );
+    let before_app = app_of(&before, &plan.app);
+    if !json {
+        say!("{}", output::state_line("before:", before_app.clone()));
+    }
     let started = Instant::now();
     let result = client.update(&plan.update_entries(), &plan.overrides).await;
     let took = started.elapsed();
     match result {
         Ok(()) => {
-            say!("{}", output::sent_line(&plan, took, "ok"));
             let after = status::fetch(doc, &client, &apps).await;
             let after_app = app_of(&after, &plan.app);
+            if json {
+                let r = UpdateReport {
+                    took: Some(took),
+                    before: Some(before_app),
+                    after: Some(after_app),
+                    ..UpdateReport::new(&plan, "ok")
+                };
+                say!("{}", output::update_json(&r));
+                return Ok(ExitCode::SUCCESS);
+            }
+            say!("{}", output::sent_line(&plan, took, "ok"));
             say!("{}", output::state_line("after:", after_app.clone()));
             match after_app {
-                Ok(app) if app.active_region != plan.region => {
-                    eprintln!("{}", output::not_yet_active(&plan));
-                }
-                _ => say!("{}", output::activated(&plan)),
+                Ok(app) if !plan.applied(app) => eprintln!("{}", output::not_yet_applied(&plan)),
+                Ok(app) => say!("{}", output::done(&plan, Some(app))),
+                Err(_) => say!("{}", output::done(&plan, None)),
             }
             Ok(ExitCode::SUCCESS)
         }
         Err(ArcError::Conflict(message)) => {
-            say!("{}", output::sent_line(&plan, took, "blocked"));
             let explanation = activate::explain_conflict(doc, &plan, &message);
-            let mut command = "failover".to_owned();
-            if let Some(c) = cluster_arg {
-                command.push_str(&format!(" --cluster {c}"));
+            let command = plan.command(cluster_arg);
+            if json {
+                let r = UpdateReport {
+                    took: Some(took),
+                    before: Some(before_app),
+                    conflict: Some((&explanation, command.as_str())),
+                    ..UpdateReport::new(&plan, "blocked")
+                };
+                say!("{}", output::update_json(&r));
+            } else {
+                say!("{}", output::sent_line(&plan, took, "blocked"));
+                eprint!("{}", output::conflict(&explanation, &plan, &command));
             }
-            command.push_str(&format!(" activate {} {}", plan.app, plan.region));
-            eprint!("{}", output::conflict(&explanation, &plan, &command));
             Ok(ExitCode::FAILURE)
         }
         Err(e) => {
-            say!("{}", output::sent_line(&plan, took, "failed"));
-            Err(anyhow::Error::new(e).context(format!(
+            let e = anyhow::Error::new(e).context(format!(
                 "UpdateRoutingControlStates for {} failed (check `failover status`: a call that timed out may still have been applied)",
                 plan.app
-            )))
+            ));
+            if json {
+                let r = UpdateReport {
+                    took: Some(took),
+                    before: Some(before_app),
+                    error: Some(format!("{e:#}")),
+                    ..UpdateReport::new(&plan, "failed")
+                };
+                say!("{}", output::update_json(&r));
+            } else {
+                say!("{}", output::sent_line(&plan, took, "failed"));
+            }
+            Err(e)
         }
     }
 }

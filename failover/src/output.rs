@@ -8,7 +8,7 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 use serde_json::json;
 
-use crate::activate::{ConflictExplanation, Plan, RuleView};
+use crate::activate::{Action, ConflictExplanation, Plan, RuleView};
 use crate::probe::{Change, Options, Outcome, Round, Stop, Summary};
 use crate::status::{AppStatus, Status, Warning};
 
@@ -159,29 +159,29 @@ pub fn status_json(status: &Status) -> String {
     let apps: std::collections::BTreeMap<&str, AppJson> = status
         .apps
         .values()
-        .map(|app| {
-            (
-                app.name.as_str(),
-                AppJson {
-                    active_region: &app.active_region,
-                    regions: app
-                        .regions
-                        .iter()
-                        .map(|(r, s)| (r.as_str(), s.map(|s| s.as_str())))
-                        .collect(),
-                    hostname: &app.hostname,
-                    primary_region: &app.primary_region,
-                    secondary_region: &app.secondary_region,
-                    warnings: app
-                        .warnings
-                        .iter()
-                        .map(|w| json!({"kind": warning_code(w), "message": warning_text(app, w)}))
-                        .collect(),
-                },
-            )
-        })
+        .map(|app| (app.name.as_str(), app_json(app)))
         .collect();
     serde_json::to_string_pretty(&json!({ "apps": apps })).unwrap_or_default()
+}
+
+/// One app of `status --json`.
+fn app_json(app: &AppStatus) -> AppJson<'_> {
+    AppJson {
+        active_region: &app.active_region,
+        regions: app
+            .regions
+            .iter()
+            .map(|(r, s)| (r.as_str(), s.map(|s| s.as_str())))
+            .collect(),
+        hostname: &app.hostname,
+        primary_region: &app.primary_region,
+        secondary_region: &app.secondary_region,
+        warnings: app
+            .warnings
+            .iter()
+            .map(|w| json!({"kind": warning_code(w), "message": warning_text(app, w)}))
+            .collect(),
+    }
 }
 
 /// One app's states on one line: `us-east-1 On, us-west-2 Off; Route 53 answers us-east-1 (primary)`.
@@ -204,7 +204,7 @@ pub fn app_line(app: &AppStatus) -> String {
 }
 
 // ---------------------------------------------------------------------------------------------
-// activate
+// activate and deactivate
 
 fn entries_text(plan: &Plan) -> String {
     plan.entries
@@ -222,11 +222,11 @@ fn overrides_text(plan: &Plan) -> String {
     }
 }
 
-/// `activate --dry-run`: the entries that would be sent.
+/// `activate --dry-run`, `deactivate --dry-run`: the entries that would be sent.
 pub fn dry_run(plan: &Plan) -> String {
     let mut out = format!(
-        "dry run: activate {} in {} would send one UpdateRoutingControlStates call (nothing sent):\n",
-        plan.app, plan.region
+        "dry run: {} {} in {} would send one UpdateRoutingControlStates call (nothing sent):\n",
+        plan.action, plan.app, plan.region
     );
     let rows: Vec<Vec<String>> = plan
         .entries
@@ -247,11 +247,11 @@ pub fn dry_run(plan: &Plan) -> String {
     out
 }
 
-/// The first line of `activate`.
-pub fn activate_heading(plan: &Plan) -> String {
+/// The first line of `activate` and `deactivate`.
+pub fn heading(plan: &Plan) -> String {
     format!(
-        "activate {} in {} ({})",
-        plan.app, plan.region, plan.hostname
+        "{} {} in {} ({})",
+        plan.action, plan.app, plan.region, plan.hostname
     )
 }
 
@@ -274,20 +274,36 @@ pub fn sent_line(plan: &Plan, took: Duration, result: &str) -> String {
     )
 }
 
-/// After a successful update whose re-read does not show the region active yet.
-pub fn not_yet_active(plan: &Plan) -> String {
-    format!(
-        "warning: the cluster's answer does not show {} active in {} yet; run `failover status` again",
-        plan.app, plan.region
-    )
+/// After a successful update whose re-read does not show it applied yet.
+pub fn not_yet_applied(plan: &Plan) -> String {
+    let what = match plan.action {
+        Action::Activate => format!("{} active in {}", plan.app, plan.region),
+        Action::Deactivate => format!("{}'s {} control Off", plan.app, plan.region),
+    };
+    format!("warning: the cluster's answer does not show {what} yet; run `failover status` again")
 }
 
-/// After a successful update: what happens next.
-pub fn activated(plan: &Plan) -> String {
-    format!(
-        "done: Route 53 answers {} from {} as resolvers pick up the change (record TTL plus caches)",
-        plan.hostname, plan.region
-    )
+/// After a successful update: what happens next. `after` is the app as re-read, when known.
+pub fn done(plan: &Plan, after: Option<&AppStatus>) -> String {
+    const PICK_UP: &str = "as resolvers pick up the change (record TTL plus caches)";
+    match (plan.action, after) {
+        (Action::Activate, _) => format!(
+            "done: Route 53 answers {} from {} {PICK_UP}",
+            plan.hostname, plan.region
+        ),
+        (Action::Deactivate, Some(app)) => format!(
+            "done: {}'s {} control is Off; Route 53 answers {} from {} ({}) {PICK_UP}",
+            plan.app,
+            plan.region,
+            plan.hostname,
+            app.active_region,
+            role(app, &app.active_region)
+        ),
+        (Action::Deactivate, None) => format!(
+            "done: {}'s {} control is Off; `failover status` shows where Route 53 answers {} from",
+            plan.app, plan.region, plan.hostname
+        ),
+    }
 }
 
 fn rule_text(out: &mut String, rule: &RuleView) {
@@ -326,6 +342,18 @@ fn rule_text(out: &mut String, rule: &RuleView) {
     }
 }
 
+/// The command that repeats the blocked change overriding the rule: `command` (without
+/// `--override`), the overrides already given, and the rule's ARN (`<rule-arn>` when unknown).
+fn retry_command(x: &ConflictExplanation, plan: &Plan, command: &str) -> String {
+    let mut retry = command.to_owned();
+    for o in &plan.overrides {
+        let _ = write!(retry, " --override {o}");
+    }
+    let arn = x.override_arn.as_deref().unwrap_or("<rule-arn>");
+    let _ = write!(retry, " --override {arn}");
+    retry
+}
+
 /// Why the update was blocked and how to override deliberately. `command` is the command line
 /// to repeat, without `--override`.
 pub fn conflict(x: &ConflictExplanation, plan: &Plan, command: &str) -> String {
@@ -352,12 +380,7 @@ pub fn conflict(x: &ConflictExplanation, plan: &Plan, command: &str) -> String {
     for rule in &x.rules {
         rule_text(&mut out, rule);
     }
-    let arn = x.override_arn.as_deref().unwrap_or("<rule-arn>");
-    let mut retry = command.to_owned();
-    for o in &plan.overrides {
-        let _ = write!(retry, " --override {o}");
-    }
-    let _ = write!(retry, " --override {arn}");
+    let retry = retry_command(x, plan, command);
     out.push_str(
         "to override it deliberately, for this one call only (the rule is there to stop changes like this one: check the states above first):\n",
     );
@@ -366,6 +389,101 @@ pub fn conflict(x: &ConflictExplanation, plan: &Plan, command: &str) -> String {
         out.push_str("  (<rule-arn>: the ARN of the rule the message names, from the ARC console or `terraform output`)\n");
     }
     out
+}
+
+/// How an `activate` or `deactivate` call ended, for `--json`.
+pub struct UpdateReport<'a> {
+    pub plan: &'a Plan,
+    /// `dry_run`, `ok`, `blocked` or `failed`.
+    pub result: &'static str,
+    /// How long the update call took; `None` for a dry run.
+    pub took: Option<Duration>,
+    /// The app before and after the call, as read from the cluster (or why it is not known);
+    /// `None` when not read.
+    pub before: Option<Result<&'a AppStatus, String>>,
+    pub after: Option<Result<&'a AppStatus, String>>,
+    /// The explanation of a block and the command without `--override`.
+    pub conflict: Option<(&'a ConflictExplanation, &'a str)>,
+    /// Why the call failed.
+    pub error: Option<String>,
+}
+
+impl<'a> UpdateReport<'a> {
+    /// A report of `result` with nothing else known yet.
+    pub fn new(plan: &'a Plan, result: &'static str) -> UpdateReport<'a> {
+        UpdateReport {
+            plan,
+            result,
+            took: None,
+            before: None,
+            after: None,
+            conflict: None,
+            error: None,
+        }
+    }
+}
+
+fn read_json(read: &Option<Result<&AppStatus, String>>) -> serde_json::Value {
+    match read {
+        None => serde_json::Value::Null,
+        Some(Ok(app)) => serde_json::to_value(app_json(app)).unwrap_or_default(),
+        Some(Err(e)) => json!({ "error": e }),
+    }
+}
+
+/// `activate --json`, `deactivate --json`: one object with the plan, the result and the app's
+/// state before and after.
+pub fn update_json(r: &UpdateReport) -> String {
+    let plan = r.plan;
+    let entries: Vec<serde_json::Value> = plan
+        .entries
+        .iter()
+        .map(|e| {
+            json!({
+                "region": e.region,
+                "routing_control_name": e.control_name,
+                "routing_control_arn": e.control_arn,
+                "state": e.state.as_str(),
+            })
+        })
+        .collect();
+    let conflict = r.conflict.map(|(x, command)| {
+        let rules: Vec<serde_json::Value> = x
+            .rules
+            .iter()
+            .map(|rule| {
+                json!({
+                    "name": rule.name,
+                    "arn": rule.arn,
+                    "kind": rule.kind,
+                    "config": rule.config,
+                    "meaning": rule.meaning,
+                })
+            })
+            .collect();
+        json!({
+            "message": x.message,
+            "rules": rules,
+            "identified": x.identified,
+            "override_arn": x.override_arn,
+            "retry": retry_command(x, plan, command),
+        })
+    });
+    serde_json::to_string_pretty(&json!({
+        "action": plan.action.as_str(),
+        "app": plan.app,
+        "region": plan.region,
+        "hostname": plan.hostname,
+        "entries": entries,
+        "overrides": plan.overrides,
+        "result": r.result,
+        "took_ms": r.took.map(|d| d.as_millis() as u64),
+        "before": read_json(&r.before),
+        "after": read_json(&r.after),
+        "conflict": conflict,
+        "error": r.error,
+    }))
+    .unwrap_or_default()
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,12 +7,6 @@ use recovery::ControlState::{self, Off, On};
 use serde_json::{json, Value};
 
 const PANEL: &str = "arn:aws:route53-recovery-control::000000000000:controlpanel/service1";
-const PRIMARY_RC: &str =
-    "arn:aws:route53-recovery-control::000000000000:controlpanel/service1/routingcontrol/service1-primary-rc";
-const SECONDARY_RC: &str =
-    "arn:aws:route53-recovery-control::000000000000:controlpanel/service1/routingcontrol/service1-secondary-rc";
-const RULE_ARN: &str =
-    "arn:aws:route53-recovery-control::000000000000:controlpanel/service1/safetyrule/service1-at-least-one-on";
 
 fn primary_on(_: &str, region: &str) -> ControlState {
     if region == "us-east-1" {
@@ -37,15 +31,14 @@ fn activate_sends_one_update_with_the_region_on_first_and_the_others_off() {
     ));
     assert_eq!(code, 0, "{stdout}\n{stderr}");
 
-    let updates = arc.calls_of("UpdateRoutingControlStates");
-    assert_eq!(updates.len(), 1, "exactly one update call: {updates:?}");
     assert_eq!(
-        updates[0]["UpdateRoutingControlStateEntries"],
+        only_update_entries(&arc),
         json!([
             {"RoutingControlArn": SECONDARY_RC, "RoutingControlState": "On"},
             {"RoutingControlArn": PRIMARY_RC, "RoutingControlState": "Off"},
         ])
     );
+    let updates = arc.calls_of("UpdateRoutingControlStates");
     let overrides = updates[0]
         .get("SafetyRulesToOverride")
         .and_then(Value::as_array)
@@ -71,13 +64,7 @@ fn activate_sends_one_update_with_the_region_on_first_and_the_others_off() {
             format!("ListRoutingControls {PANEL}"),
         ]
     );
-    let line = |label: &str| {
-        stdout
-            .lines()
-            .find(|l| l.starts_with(label))
-            .unwrap_or_else(|| panic!("no {label} line:\n{stdout}"))
-            .to_owned()
-    };
+    let line = |label: &str| line_of(&stdout, label);
     assert!(line("before:")
         .contains("us-east-1 On, us-west-2 Off; Route 53 answers us-east-1 (primary)"));
     assert!(line("after:")
@@ -268,4 +255,60 @@ fn dry_run_prints_the_entries_and_calls_nothing() {
         PRIMARY_RC
     ]));
     assert!(stdout.contains(&format!("safety rules overridden: {RULE_ARN}")));
+}
+
+#[test]
+fn override_takes_only_rules_of_the_apps_control_panel() {
+    let (arc, file) = setup();
+    let service2_rule =
+        "arn:aws:route53-recovery-control::000000000000:controlpanel/service2/safetyrule/service2-at-least-one-on";
+    let foreign_panel =
+        "arn:aws:route53-recovery-control::000000000000:controlpanel/elsewhere/safetyrule/x";
+    let cases: [(&str, &str); 4] = [
+        (
+            "service2-at-least-one-on",
+            "failover: safety rule \"service2-at-least-one-on\" in --override is a rule of service2's control panel, not service1's",
+        ),
+        (
+            service2_rule,
+            "is a rule of service2's control panel, not service1's",
+        ),
+        (
+            foreign_panel,
+            "is not a safety rule of service1's control panel",
+        ),
+        (
+            "no-such-rule",
+            "failover: unknown safety rule \"no-such-rule\" in --override",
+        ),
+    ];
+    for command in ["activate", "deactivate"] {
+        for (given, expected) in cases {
+            let (stdout, stderr, code) = text(&run(
+                &[
+                    "--cluster",
+                    &file,
+                    command,
+                    "service1",
+                    "us-west-2",
+                    "--override",
+                    given,
+                ],
+                None,
+            ));
+            assert_eq!(code, 2, "{command} {given}: {stdout}\n{stderr}");
+            assert!(
+                stderr.contains(expected)
+                    && stderr.contains(&format!("{given:?}"))
+                    && stderr
+                        .trim_end()
+                        .ends_with("(service1's rules: service1-at-least-one-on)"),
+                "{command} {given}: {stderr}"
+            );
+            assert!(stdout.is_empty(), "{stdout}");
+        }
+    }
+    assert!(arc.calls().is_empty(), "nothing sent: {:?}", arc.calls());
+    assert_eq!(arc.state_of(PRIMARY_RC), On);
+    assert_eq!(arc.state_of(SECONDARY_RC), Off);
 }

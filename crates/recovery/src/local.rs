@@ -2,11 +2,17 @@
 //! and as the `failover` command assumes when no cluster document is given.
 //!
 //! Three apps (`external-api`, `service1`, `service2`), each with us-east-1 primary and us-west-2
-//! secondary, hostnames under `example.com`, regional URLs named like the compose services
-//! (`http://service1-us-east-1:8080`), and five data-plane endpoints on consecutive ports from
+//! secondary, hostnames under `example.com`, and five data-plane endpoints on consecutive ports from
 //! [`DEFAULT_API_PORT`], as a real cluster has five regional endpoints.
+//!
+//! Regional URLs are loopback addresses, one per app and region, so the topology works on one
+//! machine without containers: `http://127.0.<region>.<app>:8080`, region 1 for us-east-1 and 2 for
+//! us-west-2, app 1 for the external API, 2 for service1, 3 for service2 (service1 in us-east-1 is
+//! `http://127.0.1.2:8080`; start it with `BIND=127.0.1.2`). The compose stack serves its own
+//! topology with container names instead (`compose/cluster.json`).
 
 use std::collections::BTreeMap;
+use std::net::Ipv4Addr;
 
 use crate::cluster::{AppEntry, ClusterDocument, Endpoint, RegionEntry, VERSION};
 use crate::model::{RuleConfig, RuleType, SafetyRule};
@@ -23,14 +29,19 @@ pub const ENDPOINT_REGIONS: [&str; 5] = [
     "ap-northeast-1",
     "ap-southeast-2",
 ];
-/// The apps of the default topology, with their hostname labels and the compose service naming their regional instances.
-pub const APPS: [(&str, &str, &str); 3] = [
-    ("external-api", "externalapi", "gateway"),
-    ("service1", "service1", "service1"),
-    ("service2", "service2", "service2"),
+/// The apps of the default topology: name, hostname label, and the last octet of its regional
+/// addresses.
+pub const APPS: [(&str, &str, u8); 3] = [
+    ("external-api", "externalapi", 1),
+    ("service1", "service1", 2),
+    ("service2", "service2", 3),
 ];
 pub const PRIMARY: &str = "us-east-1";
 pub const SECONDARY: &str = "us-west-2";
+/// The regions of the default topology, primary first, with the third octet of their addresses.
+pub const REGIONS: [(&str, u8); 2] = [(PRIMARY, 1), (SECONDARY, 2)];
+/// The port of every regional URL of the default topology (every binary's default `PORT`).
+pub const REGIONAL_PORT: u16 = 8080;
 pub const DOMAIN: &str = "example.com";
 const ACCOUNT: &str = "000000000000";
 
@@ -44,8 +55,16 @@ pub fn control_arn(app: &str, control_name: &str) -> String {
     format!("{}/routingcontrol/{control_name}", panel_arn(app))
 }
 
+/// The loopback address of an app's instance in a region of the default topology
+/// (`127.0.<region>.<app>`), or `None` for an app or region it does not have.
+pub fn regional_address(app: &str, region: &str) -> Option<Ipv4Addr> {
+    let (_, _, a) = APPS.iter().find(|(name, _, _)| *name == app)?;
+    let (_, r) = REGIONS.iter().find(|(name, _)| *name == region)?;
+    Some(Ipv4Addr::new(127, 0, *r, *a))
+}
+
 /// The default topology with endpoints at `http://<api_host>:<api_port + i>` and regional URLs
-/// `http://<service>-<region>:8080`.
+/// `http://127.0.<region>.<app>:8080` ([`regional_address`]).
 pub fn default_document(api_host: &str, api_port: u16) -> ClusterDocument {
     let endpoints = ENDPOINT_REGIONS
         .iter()
@@ -57,22 +76,23 @@ pub fn default_document(api_host: &str, api_port: u16) -> ClusterDocument {
         .collect();
     let apps = APPS
         .iter()
-        .map(|(app, label, service)| {
-            let regions: BTreeMap<String, RegionEntry> =
-                [("primary", PRIMARY), ("secondary", SECONDARY)]
-                    .iter()
-                    .map(|(role, region)| {
-                        let name = format!("{app}-{role}-rc");
-                        (
-                            (*region).to_owned(),
-                            RegionEntry {
-                                routing_control_arn: control_arn(app, &name),
-                                routing_control_name: name,
-                                url: format!("http://{service}-{region}:8080"),
-                            },
-                        )
-                    })
-                    .collect();
+        .map(|(app, label, a)| {
+            let regions: BTreeMap<String, RegionEntry> = ["primary", "secondary"]
+                .iter()
+                .zip(REGIONS)
+                .map(|(role, (region, r))| {
+                    let name = format!("{app}-{role}-rc");
+                    let address = Ipv4Addr::new(127, 0, r, *a);
+                    (
+                        region.to_owned(),
+                        RegionEntry {
+                            routing_control_arn: control_arn(app, &name),
+                            routing_control_name: name,
+                            url: format!("http://{address}:{REGIONAL_PORT}"),
+                        },
+                    )
+                })
+                .collect();
             let rule = SafetyRule::Assertion {
                 name: format!("{app}-at-least-one-on"),
                 arn: Some(format!(
@@ -127,7 +147,28 @@ mod tests {
         assert_eq!(doc.apps["external-api"].hostname, "externalapi.example.com");
         assert_eq!(
             doc.apps["external-api"].regions["us-east-1"].url,
-            "http://gateway-us-east-1:8080"
+            "http://127.0.1.1:8080"
         );
+        assert_eq!(
+            doc.apps["service2"].regions["us-west-2"].url,
+            "http://127.0.2.3:8080"
+        );
+    }
+
+    #[test]
+    fn regional_addresses_are_distinct_loopback_addresses() {
+        let mut seen = Vec::new();
+        for (app, _, _) in super::APPS {
+            for (region, _) in super::REGIONS {
+                let ip = super::regional_address(app, region).unwrap();
+                assert!(
+                    ip.is_loopback() && !seen.contains(&ip),
+                    "{app} {region}: {ip}"
+                );
+                seen.push(ip);
+            }
+        }
+        assert_eq!(super::regional_address("service3", "us-east-1"), None);
+        assert_eq!(super::regional_address("service1", "eu-west-1"), None);
     }
 }

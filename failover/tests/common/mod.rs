@@ -315,6 +315,14 @@ async fn arc_handler(
     }
 }
 
+/// service1's routing controls and safety rule in the default topology.
+pub const PRIMARY_RC: &str =
+    "arn:aws:route53-recovery-control::000000000000:controlpanel/service1/routingcontrol/service1-primary-rc";
+pub const SECONDARY_RC: &str =
+    "arn:aws:route53-recovery-control::000000000000:controlpanel/service1/routingcontrol/service1-secondary-rc";
+pub const RULE_ARN: &str =
+    "arn:aws:route53-recovery-control::000000000000:controlpanel/service1/safetyrule/service1-at-least-one-on";
+
 /// The default topology with one endpoint: `url`.
 pub fn document_at(url: &str) -> ClusterDocument {
     let mut doc = recovery::local::default_document("127.0.0.1", 8600);
@@ -323,6 +331,22 @@ pub fn document_at(url: &str) -> ClusterDocument {
         url: url.into(),
     }];
     doc
+}
+
+/// The entries of the one `UpdateRoutingControlStates` call the fake received (there must be
+/// exactly one).
+pub fn only_update_entries(arc: &FakeArc) -> Value {
+    let updates = arc.calls_of("UpdateRoutingControlStates");
+    assert_eq!(updates.len(), 1, "exactly one update call: {updates:?}");
+    updates[0]["UpdateRoutingControlStateEntries"].clone()
+}
+
+/// The line of `stdout` that starts with `label` (e.g. `before:`).
+pub fn line_of<'a>(stdout: &'a str, label: &str) -> &'a str {
+    stdout
+        .lines()
+        .find(|l| l.starts_with(label))
+        .unwrap_or_else(|| panic!("no {label} line:\n{stdout}"))
 }
 
 static FILES: AtomicUsize = AtomicUsize::new(0);
@@ -507,4 +531,124 @@ pub fn fake_api(script: impl Fn(&str, usize) -> Reply + Send + Sync + 'static) -
     let (addr, connections) =
         serve_counting(Router::new().fallback(any(api_handler)).with_state(state));
     FakeApi { addr, connections }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The real arc-local
+
+/// The `arc-local` binary of this build profile, built by `cargo build -p arc-local` once per test
+/// process (quick when it is up to date).
+pub fn arc_local_bin() -> std::path::PathBuf {
+    static BUILT: std::sync::OnceLock<()> = std::sync::OnceLock::new();
+    let exe = std::env::current_exe().expect("the test executable has a path");
+    let mut dir = exe.parent().expect("it is in a directory").to_path_buf();
+    if dir.ends_with("deps") {
+        dir.pop();
+    }
+    BUILT.get_or_init(|| {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let mut cmd = Command::new(cargo);
+        cmd.args(["build", "--quiet", "-p", "arc-local"]);
+        if dir.ends_with("release") {
+            cmd.arg("--release");
+        }
+        let status = cmd.status().expect("cargo runs");
+        assert!(status.success(), "building arc-local failed");
+    });
+    dir.join("arc-local")
+}
+
+/// A running `arc-local` with the default topology on free 127.0.0.1 ports, a state file of its
+/// own, and the cluster document that reaches it (all five endpoints).
+pub struct ArcLocal {
+    child: std::process::Child,
+    dir: std::path::PathBuf,
+    pub api_port: u16,
+    /// A cluster document file for `failover --cluster`.
+    pub doc_file: String,
+}
+
+impl ArcLocal {
+    pub fn start() -> ArcLocal {
+        let bin = arc_local_bin();
+        let dir = std::env::temp_dir().join(format!(
+            "failover-test-arc-{}-{}",
+            std::process::id(),
+            FILES.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).unwrap();
+        for _attempt in 0..10 {
+            let (api_port, dns_port) = free_ports();
+            let mut child = Command::new(&bin)
+                .args(["serve", "--api-port", &api_port.to_string()])
+                .args(["--dns-port", &dns_port.to_string(), "--bind", "127.0.0.1"])
+                .arg("--state")
+                .arg(dir.join("state.json"))
+                .env_remove("ARC_LOCAL_TOPOLOGY")
+                .env_remove("ARC_LOCAL_FAULTS")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start arc-local");
+            let deadline = std::time::Instant::now() + RUN_LIMIT;
+            loop {
+                if child.try_wait().unwrap().is_some() {
+                    break; // most likely a port taken meanwhile: other ports
+                }
+                if healthy(api_port) {
+                    let doc = recovery::local::default_document("127.0.0.1", api_port);
+                    return ArcLocal {
+                        child,
+                        dir,
+                        api_port,
+                        doc_file: doc_file(&doc),
+                    };
+                }
+                if std::time::Instant::now() > deadline {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!("arc-local did not answer /health within {RUN_LIMIT:?}");
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        panic!("arc-local could not start");
+    }
+}
+
+impl Drop for ArcLocal {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// Five consecutive free TCP ports and one more free for UDP and TCP, on 127.0.0.1.
+fn free_ports() -> (u16, u16) {
+    loop {
+        let base = closed_port();
+        if base > u16::MAX - 6 {
+            continue;
+        }
+        let dns = base + 5;
+        let free = (base..=dns).all(|p| std::net::TcpListener::bind(("127.0.0.1", p)).is_ok());
+        if free && std::net::UdpSocket::bind(("127.0.0.1", dns)).is_ok() {
+            return (base, dns);
+        }
+    }
+}
+
+/// Whether `GET /health` answers 200 on 127.0.0.1:`port`.
+fn healthy(port: u16) -> bool {
+    use std::io::Read as _;
+    let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", port)) else {
+        return false;
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(2)));
+    let request = "GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+    let mut answer = String::new();
+    stream.write_all(request.as_bytes()).is_ok()
+        && stream.read_to_string(&mut answer).is_ok()
+        && answer.starts_with("HTTP/1.1 200")
 }
