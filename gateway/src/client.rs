@@ -8,6 +8,10 @@
 //!   the gateway rarely sends on a connection the backend is closing.
 //! - Workers: each worker thread gets its own client per upstream ([`Template::build`]), so a
 //!   pooled connection is only ever used by the thread whose runtime drives it.
+//! - Early answers: an upstream may answer before it has read the whole request body (a 413 for
+//!   an upload it refuses) and close; the rest of the body then meets a reset. [`KeepReading`]
+//!   treats a write to a peer that has gone as written, so hyper goes on reading and the answer
+//!   the upstream did send reaches the client (nginx relays it too) instead of a 502.
 //! - Retries: hyper-util resends a request that was never written because the pooled connection it
 //!   picked had been closed (`retry_canceled_requests`, bounded by the idle connections in the
 //!   pool). Connect failures are retried by [`crate::proxy`] with a bounded count.
@@ -29,7 +33,7 @@ use crate::body::RequestBody;
 use crate::config::UpstreamSettings;
 
 /// The client type for one upstream endpoint.
-pub type HttpClient = Client<HttpsConnector<HttpConnector<Addresses>>, RequestBody>;
+pub type HttpClient = Client<KeepReading<HttpsConnector<HttpConnector<Addresses>>>, RequestBody>;
 
 /// Where a client's connections go: the system resolver (`getaddrinfo`), or a fixed address set.
 ///
@@ -133,5 +137,129 @@ pub fn build(
         .pool_max_idle_per_host(settings.pool_max_idle)
         .retry_canceled_requests(true)
         .set_host(false)
-        .build(https)
+        .build(KeepReading(https))
+}
+
+/// A connector whose connections keep reading after the peer stopped accepting writes.
+#[derive(Clone)]
+pub struct KeepReading<C>(C);
+
+impl<C> tower::Service<http::Uri> for KeepReading<C>
+where
+    C: tower::Service<http::Uri>,
+    C::Future: Send + 'static,
+{
+    type Response = WriteTolerant<C::Response>;
+    type Error = C::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self::Response, C::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.0.poll_ready(cx)
+    }
+
+    fn call(&mut self, uri: http::Uri) -> Self::Future {
+        let connecting = self.0.call(uri);
+        Box::pin(async move {
+            Ok(WriteTolerant {
+                inner: connecting.await?,
+                peer_gone: false,
+            })
+        })
+    }
+}
+
+/// An upstream connection that, once a write finds the peer gone (reset, broken pipe), discards
+/// further writes and lets reads go on: whatever the upstream answered before it closed is still
+/// in the socket's receive queue. If it answered nothing, the read fails and the request is a 502
+/// as before. A connection whose peer has gone cannot be reused: its reads fail, so hyper's pool
+/// drops it.
+pub struct WriteTolerant<T> {
+    inner: T,
+    peer_gone: bool,
+}
+
+fn is_peer_gone(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(e.kind(), BrokenPipe | ConnectionReset | ConnectionAborted)
+}
+
+impl<T> WriteTolerant<T> {
+    fn tolerate<R>(
+        &mut self,
+        res: Poll<std::io::Result<R>>,
+        written: R,
+    ) -> Poll<std::io::Result<R>> {
+        match res {
+            Poll::Ready(Err(e)) if is_peer_gone(&e) => {
+                tracing::debug!(error = %e, "upstream stopped reading the request; reading its answer");
+                self.peer_gone = true;
+                Poll::Ready(Ok(written))
+            }
+            other => other,
+        }
+    }
+}
+
+impl<T: hyper::rt::Read + Unpin> hyper::rt::Read for WriteTolerant<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: hyper::rt::ReadBufCursor<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl<T: hyper::rt::Write + Unpin> hyper::rt::Write for WriteTolerant<T> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        if self.peer_gone {
+            return Poll::Ready(Ok(buf.len()));
+        }
+        let res = Pin::new(&mut self.inner).poll_write(cx, buf);
+        self.tolerate(res, buf.len())
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        let total = bufs.iter().map(|b| b.len()).sum();
+        if self.peer_gone {
+            return Poll::Ready(Ok(total));
+        }
+        let res = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
+        self.tolerate(res, total)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        if self.peer_gone {
+            return Poll::Ready(Ok(()));
+        }
+        let res = Pin::new(&mut self.inner).poll_flush(cx);
+        self.tolerate(res, ())
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        if self.peer_gone {
+            return Poll::Ready(Ok(()));
+        }
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+impl<T: hyper_util::client::legacy::connect::Connection>
+    hyper_util::client::legacy::connect::Connection for WriteTolerant<T>
+{
+    fn connected(&self) -> hyper_util::client::legacy::connect::Connected {
+        self.inner.connected()
+    }
 }

@@ -366,7 +366,7 @@ impl<IO: AsyncRead + AsyncWrite> AsyncRead for FramingWatch<IO> {
                 // takes it; if it does not, the client sees the connection close.
                 buf.set_filled(before);
                 let request_id = crate::telemetry::new_request_id();
-                let answer = refusal.raw_response(&request_id, &this.region);
+                let answer = refusal.raw_response(&request_id, this.region);
                 let _ = this.io.as_mut().poll_write(cx, &answer);
                 let _ = this.io.as_mut().poll_flush(cx);
                 crate::telemetry::refused(&refusal, &request_id);

@@ -50,7 +50,15 @@ fn check_host(req: &Request) -> Result<(), ProxyError> {
     };
     let valid = !host.is_empty()
         && !host.as_bytes().contains(&b'@')
-        && Authority::try_from(host.as_bytes()).is_ok_and(|a| !a.host().is_empty());
+        && Authority::try_from(host.as_bytes()).is_ok_and(|a| {
+            // `port = *DIGIT` (RFC 3986 section 3.2.3); the parser leaves the port unchecked.
+            let port = &a.as_str()[a.host().len()..];
+            !a.host().is_empty()
+                && (port.is_empty()
+                    || port
+                        .strip_prefix(':')
+                        .is_some_and(|p| p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit())))
+        });
     if valid {
         Ok(())
     } else {
