@@ -198,7 +198,7 @@ variable "requests_per_target" {
 }
 
 variable "stop_timeout" {
-  description = "Seconds between SIGTERM and SIGKILL for every container; must exceed the gateway's drain deadline (25 s by default)."
+  description = "Seconds between SIGTERM and SIGKILL for every container; must exceed the apps' drain deadline (DRAIN_TIMEOUT, 25 s by default)."
   type        = number
   default     = 30
 

@@ -10,6 +10,7 @@ pub mod conn;
 pub mod env;
 pub mod healthcheck;
 pub mod logging;
+pub mod request_id;
 pub mod runtime;
 pub mod shutdown;
 

@@ -5,6 +5,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
+use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{DefaultBodyLimit, Path, Query, Request, State};
 use axum::http::{header, HeaderName, HeaderValue, StatusCode};
@@ -14,6 +16,8 @@ use axum::{Json, Router};
 use futures_util::StreamExt;
 use serde::Deserialize;
 use serde_json::{json, Value};
+
+use crate::refusal::{self, Refusal};
 
 /// Who this instance is: the app's name and the region it runs in.
 #[derive(Clone, Debug)]
@@ -67,6 +71,10 @@ struct AppState {
 type Shared = Arc<AppState>;
 
 /// The service's router, with the access log and the service's own response headers.
+///
+/// Layers, outermost first: `x-request-id` (the caller's when at most 128 visible ASCII bytes, else
+/// a new UUID) set on the request and returned on the response ([`bootstrap::request_id`]); the access log; `x-service-name` / `x-service-region`; refusals
+/// rendered as JSON ([`crate::refusal`]).
 pub fn router(info: ServiceInfo, limits: Limits) -> Router {
     let state = Arc::new(AppState {
         identity: Bytes::from(bootstrap::identity_body(&info.name, &info.region)),
@@ -95,12 +103,15 @@ pub fn router(info: ServiceInfo, limits: Limits) -> Router {
         .route("/status/{code}", get(status).post(status))
         .route("/delay", get(delay))
         .route("/ws", get(websocket))
-        .fallback(not_found)
+        .fallback(refusal::no_route)
+        .method_not_allowed_fallback(refusal::method_not_allowed)
+        .layer(axum::middleware::from_fn(refusal::render))
         .layer(axum::middleware::map_response_with_state(
             state.clone(),
             stamp,
         ))
         .layer(axum::middleware::from_fn(bootstrap::access_log::log))
+        .layer(axum::middleware::from_fn(bootstrap::request_id::layer))
         .with_state(state)
 }
 
@@ -118,10 +129,6 @@ async fn stamp(State(s): State<Shared>, mut resp: Response) -> Response {
     resp
 }
 
-fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(json!({ "error": message.into() }))).into_response()
-}
-
 async fn identity(State(s): State<Shared>) -> Response {
     (
         [(header::CONTENT_TYPE, "application/json")],
@@ -134,16 +141,24 @@ async fn health() -> Response {
     Json(json!({ "status": "ok" })).into_response()
 }
 
-async fn not_found() -> Response {
-    error(StatusCode::NOT_FOUND, "no such route")
-}
-
 fn valid_id(id: &str) -> bool {
     !id.is_empty()
         && id.len() <= 128
         && id
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+}
+
+/// The `{id}` of an item route, refused unless it is 1-128 of `[A-Za-z0-9._-]`.
+fn item_id(path: Result<Path<String>, PathRejection>) -> Result<String, Refusal> {
+    let Path(id) = path.map_err(Refusal::path)?;
+    if valid_id(&id) {
+        Ok(id)
+    } else {
+        Err(Refusal::bad_path(format!(
+            "invalid item id {id:?}: 1 to 128 letters, digits, '.', '_' or '-'"
+        )))
+    }
 }
 
 #[derive(Deserialize)]
@@ -154,14 +169,9 @@ struct ListQuery {
 
 async fn list_items(
     State(s): State<Shared>,
-    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
-) -> Response {
-    let Ok(Query(q)) = query else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "query must be prefix=<text>&limit=<number>",
-        );
-    };
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Response, Refusal> {
+    let Query(q) = query.map_err(|e| Refusal::query(e, "prefix=<text>&limit=<number>"))?;
     let limit = q.limit.unwrap_or(100).min(1000);
     let prefix = q.prefix.unwrap_or_default();
     let items = s.items.lock().expect("items lock");
@@ -171,37 +181,36 @@ async fn list_items(
         .take(limit)
         .map(|(k, v)| json!({ "id": k, "value": v }))
         .collect();
-    Json(json!({ "items": list, "region": s.info.region })).into_response()
+    Ok(Json(json!({ "items": list, "region": s.info.region })).into_response())
 }
 
-async fn get_item(State(s): State<Shared>, Path(id): Path<String>) -> Response {
-    if !valid_id(&id) {
-        return error(StatusCode::BAD_REQUEST, format!("invalid item id {id:?}"));
-    }
+async fn get_item(
+    State(s): State<Shared>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, Refusal> {
+    let id = item_id(path)?;
     match s.items.lock().expect("items lock").get(&id) {
-        Some(v) => Json(json!({ "id": id, "value": v, "region": s.info.region })).into_response(),
-        None => error(StatusCode::NOT_FOUND, format!("no item {id:?}")),
+        Some(v) => {
+            Ok(Json(json!({ "id": id, "value": v, "region": s.info.region })).into_response())
+        }
+        None => Err(Refusal::not_found(format!("no item {id:?}"))),
     }
 }
 
 async fn put_item(
     State(s): State<Shared>,
-    Path(id): Path<String>,
-    body: Result<Json<Value>, axum::extract::rejection::JsonRejection>,
-) -> Response {
-    if !valid_id(&id) {
-        return error(StatusCode::BAD_REQUEST, format!("invalid item id {id:?}"));
-    }
-    let value = match body {
-        Ok(Json(v)) => v,
-        Err(e) => return error(e.status(), e.body_text()),
-    };
+    path: Result<Path<String>, PathRejection>,
+    body: Result<Json<Value>, JsonRejection>,
+) -> Result<Response, Refusal> {
+    let id = item_id(path)?;
+    let Json(value) = body.map_err(|e| Refusal::json(e, s.limits.max_item_bytes))?;
     let mut items = s.items.lock().expect("items lock");
     if !items.contains_key(&id) && items.len() >= s.limits.max_items {
-        return error(
+        return Err(Refusal::new(
             StatusCode::INSUFFICIENT_STORAGE,
+            "store_full",
             format!("the store holds at most {} items", s.limits.max_items),
-        );
+        ));
     }
     let created = items.insert(id.clone(), value.clone()).is_none();
     let status = if created {
@@ -209,16 +218,17 @@ async fn put_item(
     } else {
         StatusCode::OK
     };
-    (status, Json(json!({ "id": id, "value": value }))).into_response()
+    Ok((status, Json(json!({ "id": id, "value": value }))).into_response())
 }
 
-async fn delete_item(State(s): State<Shared>, Path(id): Path<String>) -> Response {
-    if !valid_id(&id) {
-        return error(StatusCode::BAD_REQUEST, format!("invalid item id {id:?}"));
-    }
+async fn delete_item(
+    State(s): State<Shared>,
+    path: Result<Path<String>, PathRejection>,
+) -> Result<Response, Refusal> {
+    let id = item_id(path)?;
     match s.items.lock().expect("items lock").remove(&id) {
-        Some(_) => StatusCode::NO_CONTENT.into_response(),
-        None => error(StatusCode::NOT_FOUND, format!("no item {id:?}")),
+        Some(_) => Ok(StatusCode::NO_CONTENT.into_response()),
+        None => Err(Refusal::not_found(format!("no item {id:?}"))),
     }
 }
 
@@ -244,34 +254,23 @@ struct StreamQuery {
 
 async fn stream(
     State(s): State<Shared>,
-    query: Result<Query<StreamQuery>, axum::extract::rejection::QueryRejection>,
-) -> Response {
-    let Ok(Query(q)) = query else {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "query must be count=<number>&interval_ms=<number>",
-        );
-    };
+    query: Result<Query<StreamQuery>, QueryRejection>,
+) -> Result<Response, Refusal> {
+    let Query(q) = query.map_err(|e| Refusal::query(e, "count=<number>&interval_ms=<number>"))?;
     let count = q.count.unwrap_or(5);
     if count > s.limits.max_stream_count {
-        return error(
-            StatusCode::BAD_REQUEST,
-            format!(
-                "count={count} is over the limit {}",
-                s.limits.max_stream_count
-            ),
-        );
+        return Err(Refusal::bad_query(format!(
+            "count={count} is over the limit {}",
+            s.limits.max_stream_count
+        )));
     }
     let interval = Duration::from_millis(q.interval_ms.unwrap_or(100));
     if interval > s.limits.max_delay {
-        return error(
-            StatusCode::BAD_REQUEST,
-            format!(
-                "interval_ms={} is over the limit {:?}",
-                interval.as_millis(),
-                s.limits.max_delay
-            ),
-        );
+        return Err(Refusal::bad_query(format!(
+            "interval_ms={} is over the limit {:?}",
+            interval.as_millis(),
+            s.limits.max_delay
+        )));
     }
     let service = s.info.name.clone();
     let region = s.info.region.clone();
@@ -287,11 +286,11 @@ async fn stream(
             Ok::<_, std::convert::Infallible>(Bytes::from(line))
         }
     });
-    (
+    Ok((
         [(header::CONTENT_TYPE, "application/x-ndjson")],
         Body::from_stream(lines),
     )
-        .into_response()
+        .into_response())
 }
 
 async fn headers(req: Request) -> Response {
@@ -315,13 +314,15 @@ async fn headers(req: Request) -> Response {
     .into_response()
 }
 
-async fn status(Path(code): Path<u16>) -> Response {
+async fn status(path: Result<Path<u16>, PathRejection>) -> Result<Response, Refusal> {
+    let Path(code) = path.map_err(Refusal::path)?;
     match StatusCode::from_u16(code) {
-        Ok(s) if (200..600).contains(&code) => (s, Json(json!({ "status": code }))).into_response(),
-        _ => error(
-            StatusCode::BAD_REQUEST,
-            format!("status {code} is not between 200 and 599"),
-        ),
+        Ok(s) if (200..600).contains(&code) => {
+            Ok((s, Json(json!({ "status": code }))).into_response())
+        }
+        _ => Err(Refusal::bad_path(format!(
+            "status {code} is not between 200 and 599"
+        ))),
     }
 }
 
@@ -332,24 +333,25 @@ struct DelayQuery {
 
 async fn delay(
     State(s): State<Shared>,
-    query: Result<Query<DelayQuery>, axum::extract::rejection::QueryRejection>,
-) -> Response {
-    let Ok(Query(q)) = query else {
-        return error(StatusCode::BAD_REQUEST, "query must be ms=<number>");
-    };
+    query: Result<Query<DelayQuery>, QueryRejection>,
+) -> Result<Response, Refusal> {
+    let Query(q) = query.map_err(|e| Refusal::query(e, "ms=<number>"))?;
     let pause = Duration::from_millis(q.ms);
     if pause > s.limits.max_delay {
-        return error(
-            StatusCode::BAD_REQUEST,
-            format!("ms={} is over the limit {:?}", q.ms, s.limits.max_delay),
-        );
+        return Err(Refusal::bad_query(format!(
+            "ms={} is over the limit {:?}",
+            q.ms, s.limits.max_delay
+        )));
     }
     tokio::time::sleep(pause).await;
-    Json(json!({ "delayed_ms": q.ms, "region": s.info.region })).into_response()
+    Ok(Json(json!({ "delayed_ms": q.ms, "region": s.info.region })).into_response())
 }
 
-async fn websocket(ws: WebSocketUpgrade) -> Response {
-    ws.max_message_size(1 << 20).on_upgrade(echo_socket)
+async fn websocket(
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, Refusal> {
+    let ws = ws.map_err(Refusal::upgrade)?;
+    Ok(ws.max_message_size(1 << 20).on_upgrade(echo_socket))
 }
 
 async fn echo_socket(mut socket: WebSocket) {

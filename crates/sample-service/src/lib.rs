@@ -15,19 +15,26 @@
 //! | `GET /delay?ms=` | answers after a pause |
 //! | `GET /ws` | WebSocket echo |
 //!
-//! Every response carries `x-service-name` and `x-service-region`.
+//! Every response carries `x-service-name`, `x-service-region` and `x-request-id` (the caller's, or
+//! a new UUID); every refusal is a JSON body with that id ([`refusal`]). The server ([`server`])
+//! keeps idle keep-alive connections longer than a load balancer does and drains with a deadline.
 
 mod api;
+mod rearm;
+pub mod refusal;
+pub mod server;
 
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
 pub use api::{router, Limits, ServiceInfo};
+pub use server::{serve_with, ServeSettings};
 
 #[derive(Parser)]
 #[command(
-    about = "A team service of the multi-region API. Reads REGION (or AWS_REGION) and PORT (default 8080)."
+    about = "A team service of the multi-region API. Reads REGION (or AWS_REGION), PORT (default 8080), \
+             KEEPALIVE_TIMEOUT (75s), HEADER_READ_TIMEOUT (10s) and DRAIN_TIMEOUT (25s)."
 )]
 struct Cli {
     #[command(subcommand)]
@@ -53,10 +60,12 @@ pub fn main(name: &'static str) -> ExitCode {
         let region = bootstrap::env::region().map_err(|e| e.to_string())?;
         let port = bootstrap::env::port().map_err(|e| e.to_string())?;
         let bind = bootstrap::env::bind().map_err(|e| e.to_string())?;
+        let settings = ServeSettings::from_env().map_err(|e| e.to_string())?;
         let rt = bootstrap::runtime::build().map_err(|e| e.to_string())?;
         rt.block_on(serve(
             ServiceInfo::new(name, region),
             std::net::SocketAddr::new(bind, port),
+            settings,
         ))
         .map_err(|e| e.to_string())
     })();
@@ -70,11 +79,29 @@ pub fn main(name: &'static str) -> ExitCode {
     }
 }
 
-/// Listens on `addr` and serves until SIGTERM/SIGINT, letting in-flight requests finish.
-pub async fn serve(info: ServiceInfo, addr: std::net::SocketAddr) -> std::io::Result<()> {
+/// Listens on `addr` and serves until SIGTERM/SIGINT, then gives in-flight requests up to
+/// `settings.drain_timeout` to finish (the one place the services handle shutdown).
+pub async fn serve(
+    info: ServiceInfo,
+    addr: std::net::SocketAddr,
+    settings: ServeSettings,
+) -> std::io::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    tracing::info!(service = %info.name, region = %info.region, %addr, "listening");
-    axum::serve(listener, router(info, Limits::default()))
-        .with_graceful_shutdown(bootstrap::shutdown::signal())
-        .await
+    tracing::info!(
+        service = %info.name,
+        region = %info.region,
+        %addr,
+        keepalive_timeout = ?settings.keepalive_timeout,
+        header_read_timeout = ?settings.header_read_timeout,
+        drain_timeout = ?settings.drain_timeout,
+        "listening"
+    );
+    serve_with(
+        listener,
+        router(info, Limits::default()),
+        settings,
+        bootstrap::shutdown::signal(),
+    )
+    .await;
+    Ok(())
 }

@@ -3,21 +3,19 @@
 use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
-use sample_service::{router, Limits, ServiceInfo};
+use sample_service::{router, serve_with, Limits, ServeSettings, ServiceInfo};
 
 include!("support/http.rs");
 
 async fn start() -> String {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router(ServiceInfo::new("service2", "us-west-2"), Limits::default()),
-        )
-        .await
-        .unwrap()
-    });
+    tokio::spawn(serve_with(
+        listener,
+        router(ServiceInfo::new("service2", "us-west-2"), Limits::default()),
+        ServeSettings::default(),
+        std::future::pending(),
+    ));
     format!("http://{addr}")
 }
 
@@ -43,7 +41,7 @@ async fn identity_is_the_original_body_byte_for_byte() {
     let (status, headers, body) = call("GET", &format!("{base}/missing"), "").await;
     assert_eq!(status, 404);
     assert_eq!(headers["x-service-region"], "us-west-2");
-    assert_eq!(json(&body)["error"], "no such route");
+    assert_eq!(json(&body)["error"], "not_found");
 }
 
 #[tokio::test]
@@ -133,4 +131,223 @@ async fn websocket_echo() {
         .unwrap();
     let msg = ws.next().await.unwrap().unwrap();
     assert_eq!(msg.into_text().unwrap().as_str(), "ping");
+}
+
+/// A refusal's body: `{"error": code, "message": ..., "request_id": <the x-request-id header>}`.
+fn refusal(headers: &axum::http::HeaderMap, body: &str, code: &str) -> serde_json::Value {
+    assert_eq!(headers["content-type"], "application/json", "{body}");
+    let j = json(body);
+    assert_eq!(j["error"], code, "{body}");
+    assert!(!j["message"].as_str().unwrap().is_empty(), "{body}");
+    let id = headers["x-request-id"].to_str().unwrap();
+    assert_eq!(
+        j["request_id"], id,
+        "the body names the request id it was sent with"
+    );
+    assert_eq!(
+        j.as_object().unwrap().len(),
+        3,
+        "error, message and request_id: {body}"
+    );
+    assert_eq!(
+        headers["x-service-region"], "us-west-2",
+        "refusals name the region too"
+    );
+    j
+}
+
+#[tokio::test]
+async fn request_id_is_echoed_or_generated_and_returned() {
+    let base = start().await;
+    let (status, headers, body) = call_with(
+        "GET",
+        &format!("{base}/headers"),
+        &[("x-request-id", "client-chosen-42")],
+        bytes::Bytes::new(),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["x-request-id"], "client-chosen-42");
+    assert_eq!(json(&body)["headers"]["x-request-id"], "client-chosen-42");
+
+    let (_, headers, body) = call("GET", &format!("{base}/headers"), "").await;
+    let generated = headers["x-request-id"].to_str().unwrap();
+    assert_eq!(generated.len(), 36, "a UUID: {generated}");
+    assert_eq!(
+        json(&body)["headers"]["x-request-id"],
+        generated,
+        "the handler sees the id it answers with"
+    );
+
+    // An id that cannot be logged and returned as it came is replaced, as the gateway does.
+    let long = "x".repeat(129);
+    for bad in [long.as_str(), "has space"] {
+        let (status, headers, body) = call_with(
+            "GET",
+            &format!("{base}/nope"),
+            &[("x-request-id", bad)],
+            bytes::Bytes::new(),
+        )
+        .await;
+        assert_eq!(status, 404);
+        let id = headers["x-request-id"].to_str().unwrap();
+        assert_eq!(id.len(), 36, "replaced by a UUID: {id}");
+        assert_eq!(json(&body)["request_id"], id);
+    }
+}
+
+#[tokio::test]
+async fn unknown_path_is_a_json_404_with_the_request_id() {
+    let base = start().await;
+    let (status, headers, body) = call_with(
+        "GET",
+        &format!("{base}/nope?x=1"),
+        &[("x-request-id", "req-404")],
+        bytes::Bytes::new(),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let j = refusal(&headers, &body, "not_found");
+    assert_eq!(j["request_id"], "req-404");
+    assert_eq!(j["message"], "no route for /nope");
+
+    let (status, headers, body) = call("GET", &format!("{base}/items/none"), "").await;
+    assert_eq!(status, 404);
+    refusal(&headers, &body, "not_found");
+}
+
+#[tokio::test]
+async fn wrong_method_is_a_json_405_with_allow() {
+    let base = start().await;
+    let (status, headers, body) = call("POST", &format!("{base}/items"), "{}").await;
+    assert_eq!(status, 405);
+    assert_eq!(headers["allow"], "GET,HEAD");
+    let j = refusal(&headers, &body, "method_not_allowed");
+    assert_eq!(j["message"], "POST is not allowed on /items");
+
+    let (status, headers, body) = call("POST", &format!("{base}/items/a1"), "{}").await;
+    assert_eq!(status, 405);
+    let allow = headers["allow"].to_str().unwrap();
+    for m in ["GET", "PUT", "DELETE"] {
+        assert!(allow.split(',').any(|a| a == m), "{allow}");
+    }
+    refusal(&headers, &body, "method_not_allowed");
+
+    let (status, headers, body) = call("DELETE", &format!("{base}/"), "").await;
+    assert_eq!(status, 405);
+    refusal(&headers, &body, "method_not_allowed");
+}
+
+#[tokio::test]
+async fn item_body_over_64_kib_is_a_json_413() {
+    let base = start().await;
+    let limit = Limits::default().max_item_bytes;
+    assert_eq!(limit, 64 * 1024);
+    // A JSON string one byte over the limit.
+    let big = format!("\"{}\"", "x".repeat(limit - 1));
+    assert_eq!(big.len(), limit + 1);
+    let (status, headers, body) = call_with(
+        "PUT",
+        &format!("{base}/items/big"),
+        &[
+            ("content-type", "application/json"),
+            ("x-request-id", "req-413"),
+        ],
+        big.into(),
+    )
+    .await;
+    assert_eq!(status, 413);
+    let j = refusal(&headers, &body, "body_too_large");
+    assert_eq!(j["request_id"], "req-413");
+    assert_eq!(
+        j["message"],
+        "the request body is larger than the limit of 65536 bytes"
+    );
+
+    // Far over the limit: refused without reading it all.
+    let huge = format!("\"{}\"", "x".repeat(1 << 20));
+    let (status, headers, body) = call_with(
+        "PUT",
+        &format!("{base}/items/big"),
+        &[("content-type", "application/json")],
+        huge.into(),
+    )
+    .await;
+    assert_eq!(status, 413);
+    refusal(&headers, &body, "body_too_large");
+
+    // Exactly at the limit is accepted.
+    let fits = format!("\"{}\"", "x".repeat(limit - 2));
+    let (status, _, _) = call_with(
+        "PUT",
+        &format!("{base}/items/big"),
+        &[("content-type", "application/json")],
+        fits.into(),
+    )
+    .await;
+    assert_eq!(status, 201);
+}
+
+/// method, path, request headers, body, expected status, expected `error`.
+struct Case(
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    &'static str,
+    u16,
+    &'static str,
+);
+
+#[tokio::test]
+async fn extractor_refusals_are_json_with_the_request_id() {
+    let base = start().await;
+    const JSON: &[(&str, &str)] = &[("content-type", "application/json")];
+    const TEXT: &[(&str, &str)] = &[("content-type", "text/plain")];
+    let cases = [
+        Case("PUT", "/items/a1", JSON, "not json", 400, "bad_json"),
+        Case("PUT", "/items/a1", JSON, "[1, 2", 400, "bad_json"),
+        Case(
+            "PUT",
+            "/items/a1",
+            TEXT,
+            "{}",
+            415,
+            "unsupported_media_type",
+        ),
+        Case("PUT", "/items/a1", &[], "{}", 415, "unsupported_media_type"),
+        Case("GET", "/items?limit=many", &[], "", 400, "bad_query"),
+        Case("GET", "/stream?count=-1", &[], "", 400, "bad_query"),
+        Case("GET", "/stream?count=100000", &[], "", 400, "bad_query"),
+        Case("GET", "/delay", &[], "", 400, "bad_query"),
+        Case("GET", "/delay?ms=999999", &[], "", 400, "bad_query"),
+        Case("GET", "/items/bad%20id", &[], "", 400, "bad_path"),
+        Case("DELETE", "/items/bad%20id", &[], "", 400, "bad_path"),
+        Case("GET", "/status/abc", &[], "", 400, "bad_path"),
+        Case("GET", "/status/700", &[], "", 400, "bad_path"),
+        Case("GET", "/ws", &[], "", 400, "bad_upgrade"),
+    ];
+    for Case(method, path, headers, body, status, code) in cases {
+        let id = format!("req-{method}-{path}");
+        let mut with_id = headers.to_vec();
+        with_id.push(("x-request-id", &id));
+        let (got, h, text) = call_with(
+            method,
+            &format!("{base}{path}"),
+            &with_id,
+            bytes::Bytes::from_static(body.as_bytes()),
+        )
+        .await;
+        assert_eq!(got.as_u16(), status, "{method} {path}: {text}");
+        let j = refusal(&h, &text, code);
+        assert_eq!(j["request_id"], id.as_str(), "{method} {path}");
+    }
+}
+
+#[tokio::test]
+async fn a_status_the_client_asked_for_is_not_a_refusal() {
+    let base = start().await;
+    let (status, headers, body) = call("GET", &format!("{base}/status/404"), "").await;
+    assert_eq!(status, 404);
+    assert_eq!(json(&body), serde_json::json!({ "status": 404 }));
+    assert!(headers.contains_key("x-request-id"));
 }

@@ -52,7 +52,7 @@ run "every_service_is_hardened" {
 
   assert {
     condition     = alltrue([for app, s in output.ecs_services : s.stop_timeout == 30])
-    error_message = "stopTimeout must be 30 s (the gateway drains for up to 25 s)."
+    error_message = "stopTimeout must be 30 s (every app drains for up to 25 s)."
   }
 
   assert {

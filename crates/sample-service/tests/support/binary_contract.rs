@@ -7,12 +7,19 @@ use std::time::{Duration, Instant};
 include!("http.rs");
 
 fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 async fn wait_for(port: u16) {
     let deadline = Instant::now() + Duration::from_secs(60);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .is_err()
+    {
         assert!(Instant::now() < deadline, "{NAME} did not start");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -31,19 +38,37 @@ async fn serves_the_original_body_checks_health_and_stops_on_sigterm() {
     wait_for(port).await;
     let (status, headers, body) = call("GET", &format!("http://127.0.0.1:{port}/"), "").await;
     assert_eq!(status, 200);
-    assert_eq!(body, format!(r#"{{"service": "{NAME}", "region": "eu-west-1"}}"#));
+    assert_eq!(
+        body,
+        format!(r#"{{"service": "{NAME}", "region": "eu-west-1"}}"#)
+    );
     assert_eq!(headers["x-service-region"], "eu-west-1");
+    let request_id = headers["x-request-id"].to_str().unwrap().to_owned();
 
-    let ok = Command::new(BIN).arg("healthcheck").env_clear().env("PORT", port.to_string()).status().unwrap();
+    let ok = Command::new(BIN)
+        .arg("healthcheck")
+        .env_clear()
+        .env("PORT", port.to_string())
+        .status()
+        .unwrap();
     assert!(ok.success());
-    let down = Command::new(BIN).arg("healthcheck").env_clear().env("PORT", free_port().to_string()).status().unwrap();
+    let down = Command::new(BIN)
+        .arg("healthcheck")
+        .env_clear()
+        .env("PORT", free_port().to_string())
+        .status()
+        .unwrap();
     assert!(!down.success());
 
     // A slow request in flight at SIGTERM still completes; then the process exits 0.
     let url = format!("http://127.0.0.1:{port}/delay?ms=500");
     let slow = tokio::spawn(async move { call("GET", &url, "").await });
     tokio::time::sleep(Duration::from_millis(150)).await;
-    assert!(Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap().success());
+    assert!(Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
     assert_eq!(slow.await.unwrap().0, 200);
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}");
@@ -55,15 +80,142 @@ async fn serves_the_original_body_checks_health_and_stops_on_sigterm() {
         .collect();
     assert_eq!(request_lines.len(), 3, "one JSON line per request: {log}");
     assert_eq!(request_lines[0]["path"], "/");
+    assert_eq!(
+        request_lines[0]["request_id"],
+        request_id.as_str(),
+        "the generated id is logged"
+    );
+}
+
+/// Starts the binary on a free port with `env`; returns it, its port and the time it answered.
+async fn spawn_with(env: &[(&str, &str)]) -> (std::process::Child, u16) {
+    let port = free_port();
+    let mut cmd = Command::new(BIN);
+    cmd.env_clear()
+        .env("REGION", "us-east-1")
+        .env("PORT", port.to_string())
+        .stdout(Stdio::null());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let child = cmd.spawn().unwrap();
+    wait_for(port).await;
+    (child, port)
+}
+
+#[tokio::test]
+async fn refusals_are_json_with_the_request_id() {
+    let (mut child, port) = spawn_with(&[]).await;
+    let (status, headers, body) = call("POST", &format!("http://127.0.0.1:{port}/"), "").await;
+    assert_eq!(status, 405);
+    assert!(headers.contains_key("allow"));
+    let j: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(j["error"], "method_not_allowed");
+    assert_eq!(j["request_id"], headers["x-request-id"].to_str().unwrap());
+    let (status, _, body) = call("GET", &format!("http://127.0.0.1:{port}/nope"), "").await;
+    assert_eq!(status, 404);
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()["error"],
+        "not_found"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[tokio::test]
+async fn connection_deadlines_come_from_the_environment() {
+    use tokio::io::AsyncReadExt;
+    let (mut child, port) = spawn_with(&[
+        ("HEADER_READ_TIMEOUT", "300ms"),
+        ("KEEPALIVE_TIMEOUT", "2s"),
+    ])
+    .await;
+    // A connection that sends nothing is closed after HEADER_READ_TIMEOUT.
+    let mut conn = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .unwrap();
+    let start = Instant::now();
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(5), conn.read(&mut buf))
+        .await
+        .expect("closed")
+        .unwrap_or(0);
+    let took = start.elapsed();
+    assert_eq!(n, 0);
+    assert!(
+        took >= Duration::from_millis(250) && took < Duration::from_secs(2),
+        "closed after {took:?}"
+    );
+    child.kill().unwrap();
+    child.wait().unwrap();
+}
+
+#[tokio::test]
+async fn sigterm_exits_within_the_drain_deadline_with_a_request_in_flight() {
+    let (mut child, port) = spawn_with(&[("DRAIN_TIMEOUT", "800ms")]).await;
+    let url = format!("http://127.0.0.1:{port}/delay?ms=20000");
+    let slow = tokio::spawn(async move { response_status(&url).await });
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let start = Instant::now();
+    assert!(Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap()
+        .success());
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{NAME} still running 10 s after SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    let took = start.elapsed();
+    assert!(status.success(), "{status:?}");
+    assert!(
+        took >= Duration::from_millis(700) && took < Duration::from_millis(2500),
+        "exited {took:?} after SIGTERM, drain deadline 800 ms"
+    );
+    let answer = tokio::time::timeout(Duration::from_secs(5), slow)
+        .await
+        .expect("the client sees the close")
+        .unwrap();
+    assert!(
+        answer.is_err(),
+        "the request still in flight at the deadline is cut"
+    );
 }
 
 #[test]
 fn refuses_to_start_without_a_region_or_with_a_bad_port() {
-    let out = Command::new(BIN).env_clear().env("PORT", "8080").output().unwrap();
+    let out = Command::new(BIN)
+        .env_clear()
+        .env("PORT", "8080")
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("REGION"));
-    let out = Command::new(BIN).env_clear().env("REGION", "us-east-1").env("PORT", "99999").output().unwrap();
+    let out = Command::new(BIN)
+        .env_clear()
+        .env("REGION", "us-east-1")
+        .env("PORT", "99999")
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("PORT") && err.contains("99999"), "{err}");
+    let out = Command::new(BIN)
+        .env_clear()
+        .env("REGION", "us-east-1")
+        .env("KEEPALIVE_TIMEOUT", "soon")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("KEEPALIVE_TIMEOUT") && err.contains("soon"),
+        "{err}"
+    );
 }
