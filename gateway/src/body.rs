@@ -12,21 +12,74 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
+use std::time::Duration;
 
 use axum::body::Body;
 use bytes::Bytes;
 use http_body::{Body as HttpBody, Frame, SizeHint};
-use http_body_util::Limited;
+use http_body_util::{BodyExt as _, Limited};
 use tokio::time::{Instant, Sleep};
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 type Inner = Limited<Body>;
 
+/// The shared place a request body waits in until an attempt takes it.
+struct Slot(Mutex<Option<Inner>>);
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        // No attempt took the body (the upstream answered first, or none was made).
+        if let Some(body) = self.0.get_mut().ok().and_then(Option::take) {
+            linger(body);
+        }
+    }
+}
+
+/// How long a request body that nobody will read is still read and discarded once the exchange
+/// is over. Closing a socket with unread input makes the kernel send a reset, which can destroy
+/// the answer before the client reads it (a 413 for an upload, an upstream's early answer);
+/// nginx reads on for the same reason (`lingering_close`, `lingering_timeout 5s`).
+pub const LINGER: Duration = Duration::from_secs(5);
+
+/// Reads `body` to its end (or for at most [`LINGER`]) in the background and discards it, so the
+/// client's connection closes cleanly after the answer, or stays usable.
+pub fn linger<B>(body: B)
+where
+    B: HttpBody + Send + Unpin + 'static,
+    B::Error: Into<BoxError>,
+{
+    if body.is_end_stream() {
+        return;
+    }
+    let Ok(rt) = tokio::runtime::Handle::try_current() else {
+        return;
+    };
+    rt.spawn(async move {
+        let mut body = body;
+        let read = async {
+            loop {
+                match body.frame().await {
+                    None => break,
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => {
+                        // Past the size limit: keep discarding (the limit is about what is
+                        // forwarded); any other error means the client has gone.
+                        if !is_length_limit(e.into().as_ref()) {
+                            break;
+                        }
+                    }
+                }
+            }
+        };
+        let _ = tokio::time::timeout(LINGER, read).await;
+    });
+}
+
 /// The body of a request, held so that it can be handed to more than one attempt as long as none
 /// of them has started reading it.
 pub struct BodySlot {
-    slot: Option<Arc<Mutex<Option<Inner>>>>,
+    slot: Option<Arc<Slot>>,
     hint: SizeHint,
     limit_hit: LimitHit,
 }
@@ -54,7 +107,7 @@ impl BodySlot {
         let hint = body.size_hint();
         let limit = usize::try_from(limit).unwrap_or(usize::MAX);
         Self {
-            slot: Some(Arc::new(Mutex::new(Some(Limited::new(body, limit))))),
+            slot: Some(Arc::new(Slot(Mutex::new(Some(Limited::new(body, limit)))))),
             hint,
             limit_hit: LimitHit::default(),
         }
@@ -84,16 +137,25 @@ impl BodySlot {
     pub fn untouched(&self) -> bool {
         self.slot
             .as_ref()
-            .is_none_or(|s| s.lock().map(|g| g.is_some()).unwrap_or(false))
+            .is_none_or(|s| s.0.lock().map(|g| g.is_some()).unwrap_or(false))
     }
 }
 
 /// One attempt's view of the request body.
 pub struct RequestBody {
-    slot: Option<Arc<Mutex<Option<Inner>>>>,
+    slot: Option<Arc<Slot>>,
     body: Option<Inner>,
     hint: SizeHint,
     limit_hit: LimitHit,
+}
+
+impl Drop for RequestBody {
+    fn drop(&mut self) {
+        // Taken by this attempt but not read to the end: the upstream stopped reading.
+        if let Some(body) = self.body.take() {
+            linger(body);
+        }
+    }
 }
 
 impl HttpBody for RequestBody {
@@ -109,7 +171,7 @@ impl HttpBody for RequestBody {
             let Some(slot) = this.slot.take() else {
                 return Poll::Ready(None);
             };
-            this.body = slot.lock().ok().and_then(|mut g| g.take());
+            this.body = slot.0.lock().ok().and_then(|mut g| g.take());
             if this.body.is_none() {
                 return Poll::Ready(Some(Err("request body already consumed".into())));
             }

@@ -76,6 +76,7 @@ async fn forward(
     {
         if len > settings.max_body_bytes {
             metrics::body_limit(&route.name, metrics::BodyLimitStage::BeforeResponse);
+            crate::body::linger(body);
             return Err(ProxyError::BodyTooLarge {
                 limit: settings.max_body_bytes,
             });
