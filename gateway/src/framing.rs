@@ -13,7 +13,7 @@
 //!   syntax, `Content-Length`, `Transfer-Encoding` not ending in `chunked`, `Transfer-Encoding` on
 //!   HTTP/1.0) is answered here, with the same JSON body, request id, region header, access-log
 //!   line and metric as every other refusal, and the connection is closed (as nginx does after a
-//!   400). hyper's own limits are set above the gateway's ([`hard_limits`]) so it never sees such
+//!   400). hyper's own limits are set at or above the gateway's ([`hard_limits`]) so it never sees such
 //!   a head first.
 //! - **Following the stream.** Bodies are skipped by the rules hyper applies (RFC 9112 sections
 //!   6 and 7.1), with hyper's tolerance for chunk sizes (leading zeros, whitespace, extensions),
@@ -41,12 +41,14 @@ use crate::error::ProxyError;
 #[derive(Clone, Copy, Debug)]
 pub struct Ambiguous;
 
-/// hyper's own limits (read buffer, header count) for the gateway's: high enough that the
-/// [`Tracker`] always sees an oversized head first and answers it.
+/// hyper's own limits (read buffer, header count) for the gateway's. The buffer is twice the
+/// gateway's head limit, so the [`Tracker`] always sees an oversized head first and answers it.
+/// The header count is the same: the tracker refuses a head with more fields before hyper parses
+/// it, and at the default (100) hyper keeps its header array on the stack.
 pub fn hard_limits(max_header_bytes: usize, max_headers: usize) -> (usize, usize) {
     (
         max_header_bytes.saturating_mul(2).max(8192 * 2),
-        max_headers.saturating_mul(2),
+        max_headers,
     )
 }
 

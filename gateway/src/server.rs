@@ -6,7 +6,7 @@
 //! nginx's `client_header_timeout` and `keepalive_timeout`), and [`FramingWatch`] reads the raw
 //! heads (requests framed by both `Content-Length` and `Transfer-Encoding` are marked for refusal;
 //! heads over `max_header_bytes` / `max_headers` or that hyper could not parse are answered 431 or
-//! 400 with the JSON error body). hyper's own limits sit above the gateway's
+//! 400 with the JSON error body). hyper's own limits sit at or above the gateway's
 //! ([`framing::hard_limits`]) and its header timer is off: the deadlines above replace it.
 //!
 //! hyper's HTTP/1.1 builder is used directly rather than hyper-util's auto builder: the auto

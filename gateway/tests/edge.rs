@@ -138,6 +138,21 @@ async fn idle_keep_alive_outlasts_the_header_timeout() {
         "closed after {idle:?} idle"
     );
 
+    // The gateway's own answer (a body complete with its head) starts the idle clock too, even
+    // if the client never sends another byte.
+    let mut s = TcpStream::connect(gw.addr).await.unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        .await
+        .unwrap();
+    let start = Instant::now();
+    let answer = read_until_close(&mut s, Duration::from_secs(6)).await;
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    let open = start.elapsed();
+    assert!(
+        open >= Duration::from_millis(1000) && open < Duration::from_secs(5),
+        "closed after {open:?}"
+    );
+
     // A head that has started must finish within header_read_timeout.
     let mut s = TcpStream::connect(gw.addr).await.unwrap();
     s.write_all(b"GET /service1 HT").await.unwrap();

@@ -28,7 +28,7 @@ use std::future::Future as _;
 use std::io;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -76,6 +76,10 @@ struct State {
     idle_since: Instant,
     head_started: Option<Instant>,
     timed_out: Option<Phase>,
+    /// The reader parked while an exchange was in progress (no timer armed). hyper polls the
+    /// socket while it writes a response and may not poll it again once the response ends; the
+    /// end of the exchange wakes it so the idle deadline starts.
+    parked: Option<Waker>,
 }
 
 type Shared = Arc<Mutex<State>>;
@@ -96,6 +100,7 @@ pub fn watch<IO>(io: IO, deadlines: Deadlines) -> (Watched<IO>, Exchanges) {
         idle_since: now,
         head_started: None,
         timed_out: None,
+        parked: None,
     }));
     let watched = Watched {
         io,
@@ -140,12 +145,19 @@ impl ExchangeGuard {
 
 impl Drop for ExchangeGuard {
     fn drop(&mut self) {
-        let mut s = lock(&self.0);
-        s.in_flight = s.in_flight.saturating_sub(1);
-        if s.in_flight == 0 {
+        let parked = {
+            let mut s = lock(&self.0);
+            s.in_flight = s.in_flight.saturating_sub(1);
+            if s.in_flight > 0 {
+                return;
+            }
             s.served = true;
             s.idle_since = Instant::now();
             s.head_started = None;
+            s.parked.take()
+        };
+        if let Some(reader) = parked {
+            reader.wake();
         }
     }
 }
@@ -195,8 +207,12 @@ impl<IO: AsyncRead> AsyncRead for Watched<IO> {
         }
         // Nothing to read: is a deadline running?
         let (deadline, phase) = {
-            let s = lock(this.shared);
-            if s.upgraded || s.in_flight > 0 {
+            let mut s = lock(this.shared);
+            if s.upgraded {
+                return Poll::Pending;
+            }
+            if s.in_flight > 0 {
+                s.parked = Some(cx.waker().clone());
                 return Poll::Pending;
             }
             match (s.head_started, s.served) {
@@ -402,6 +418,32 @@ mod tests {
         assert_eq!(w.read(&mut buf).await.unwrap(), 0);
         assert_eq!(done.elapsed(), D.keepalive);
         assert_eq!(ex.timed_out(), Some(Phase::Idle));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_read_parked_during_a_response_wakes_when_it_ends() {
+        // hyper polls the socket while writing a response, and may not poll it again after:
+        // the end of the exchange itself must start the idle clock for the parked read.
+        let (mut w, ex, mut peer) = pair().await;
+        peer.write_all(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
+        let mut buf = [0u8; 64];
+        assert_eq!(w.read(&mut buf).await.unwrap(), 18);
+        let guard = ex.start();
+        let reader = tokio::spawn(async move {
+            let mut buf = [0u8; 64];
+            let n = w.read(&mut buf).await.unwrap();
+            (n, Instant::now())
+        });
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let done = Instant::now();
+        drop(guard);
+        let (n, at) = tokio::time::timeout(Duration::from_secs(600), reader)
+            .await
+            .expect("the parked read was woken and timed out")
+            .unwrap();
+        assert_eq!(n, 0);
+        assert_eq!(at - done, D.keepalive);
+        drop(peer);
     }
 
     #[tokio::test(start_paused = true)]

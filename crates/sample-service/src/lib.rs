@@ -20,7 +20,6 @@
 //! keeps idle keep-alive connections longer than a load balancer does and drains with a deadline.
 
 mod api;
-mod rearm;
 pub mod refusal;
 pub mod server;
 

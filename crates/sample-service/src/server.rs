@@ -5,8 +5,8 @@
 //!   closed after `header_read_timeout`, an idle keep-alive connection after `keepalive_timeout`
 //!   (which must outlast the load balancer's idle timeout, 60 s on an ALB), and a request head must
 //!   be complete within `header_read_timeout` of its first byte. No deadline applies while a
-//!   request is being served, nor after a 101. A response that ends wakes its connection's reader
-//!   (`rearm.rs`) so the keep-alive clock starts even if the client sends nothing more.
+//!   request is being served, nor after a 101. The end of a response starts the keep-alive clock
+//!   even if the client sends nothing more (`bootstrap::conn` wakes the parked reader).
 //! - When `shutdown` resolves, the listener closes, idle connections close at once, busy ones after
 //!   their current response; whatever is still running after `drain_timeout` is dropped. WebSocket
 //!   sessions (upgraded connections) are not waited for: they end with the process.
@@ -24,8 +24,6 @@ use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tower::ServiceExt;
-
-use crate::rearm::{Reader, Rearm, RearmBody};
 
 /// The server's timers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -101,23 +99,18 @@ pub async fn serve_with(
             tracing::debug!(error = %e, "cannot set TCP_NODELAY");
         }
         let (io, exchanges) = conn::watch(stream, deadlines);
-        let reader = Reader::default();
-        let io = Rearm::new(io, reader.clone());
         let service = {
             let app = app.clone();
             let exchanges = exchanges.clone();
             hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
                 let guard = exchanges.start();
                 let response = app.clone().oneshot(req);
-                let reader = reader.clone();
                 async move {
                     let resp = response.await?;
                     if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
                         guard.upgraded();
                     }
-                    Ok::<_, Infallible>(
-                        resp.map(|body| RearmBody::new(GuardedBody::new(body, guard), reader)),
-                    )
+                    Ok::<_, Infallible>(resp.map(|body| GuardedBody::new(body, guard)))
                 }
             })
         };
