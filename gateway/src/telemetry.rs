@@ -11,50 +11,21 @@ use std::time::Instant;
 use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
-use http::{HeaderName, HeaderValue};
+use http::HeaderValue;
 
 use crate::metrics;
 
-pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+pub use bootstrap::request_id::X_REQUEST_ID;
 
-/// Longest client-supplied request id that is kept (longer ones are replaced).
-pub const MAX_REQUEST_ID_LEN: usize = 128;
-
-/// A fresh request id (a UUID, as tower-http's `MakeRequestUuid` makes).
+/// A fresh request id (a random UUID), as text.
 pub fn new_request_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
-/// Whether a client's request id can be kept: short, and visible ASCII only (RFC 9110 section
-/// 5.6.2 token characters and other printable bytes; no spaces, controls or obs-text), so it is
-/// logged and forwarded exactly as it came.
-fn acceptable_id(v: &HeaderValue) -> bool {
-    let b = v.as_bytes();
-    !b.is_empty() && b.len() <= MAX_REQUEST_ID_LEN && b.iter().all(|c| (0x21..=0x7e).contains(c))
-}
-
-/// axum middleware: keeps an acceptable client `x-request-id`, otherwise sets a new one (and logs
-/// that a client's id was replaced), and returns it on the response.
-pub async fn request_id(mut req: Request, next: Next) -> Response {
-    let id = match req.headers().get(&X_REQUEST_ID) {
-        Some(v) if acceptable_id(v) => v.clone(),
-        other => {
-            let new = HeaderValue::from_str(&new_request_id()).expect("a UUID is a header value");
-            if let Some(old) = other {
-                tracing::info!(
-                    request_id = new.to_str().unwrap_or(""),
-                    client_id_bytes = old.len(),
-                    "client x-request-id is not acceptable (over {MAX_REQUEST_ID_LEN} bytes or not visible ASCII); replaced"
-                );
-            }
-            new
-        }
-    };
-    req.headers_mut().insert(X_REQUEST_ID.clone(), id.clone());
-    let mut resp = next.run(req).await;
-    resp.headers_mut().insert(X_REQUEST_ID.clone(), id);
-    resp
-}
+/// axum middleware: keeps an acceptable client `x-request-id` (at most 128 visible ASCII bytes),
+/// otherwise sets a new one and logs that it was replaced; returns it on the response. Shared
+/// with the services ([`bootstrap::request_id`]).
+pub use bootstrap::request_id::layer as request_id;
 
 /// Logs and counts a request head refused before it became a request ([`crate::framing`]).
 pub fn refused(err: &crate::error::ProxyError, request_id: &str) {
