@@ -124,6 +124,17 @@ variable "github_environment" {
   }
 }
 
+variable "github_branch" {
+  description = "The repository's default branch: only deploy jobs of this branch may assume the deployment role."
+  type        = string
+  default     = "main"
+
+  validation {
+    condition     = can(regex("^[A-Za-z0-9._/-]{1,255}$", var.github_branch))
+    error_message = "github_branch must be a branch name (no wildcards)."
+  }
+}
+
 variable "create_github_oidc_provider" {
   description = "Create the account's GitHub OIDC identity provider (false when the account already has one)."
   type        = bool

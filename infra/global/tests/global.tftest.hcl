@@ -263,8 +263,39 @@ run "deploy_role" {
   }
 
   assert {
-    condition     = jsondecode(aws_iam_role.deploy[0].assume_role_policy).Statement[0].Condition.StringEquals["token.actions.githubusercontent.com:sub"] == "repo:example-org/example-api:environment:production"
-    error_message = "Only the repository's production environment may assume the role."
+    condition     = jsondecode(aws_iam_role.deploy[0].assume_role_policy).Statement[0].Condition.StringEquals["token.actions.githubusercontent.com:sub"] == "repo:example-org/example-api:environment:production:ref:refs/heads/main"
+    error_message = "Only the repository's production environment on the default branch may assume the role."
+  }
+
+  assert {
+    condition     = length(jsondecode(aws_iam_role.deploy[0].assume_role_policy).Statement) == 1 && keys(jsondecode(aws_iam_role.deploy[0].assume_role_policy).Statement[0].Condition) == ["StringEquals"]
+    error_message = "The trust policy has one statement with exact (StringEquals) conditions only: no wildcard subject."
+  }
+
+  # RegisterTaskDefinition with the tags the render action copies is also authorised as ecs:TagResource.
+  assert {
+    condition = one([for s in jsondecode(aws_iam_role_policy.deploy[0].policy).Statement : s if contains(flatten([s.Action]), "ecs:TagResource")]) == {
+      Sid       = "TagTaskDefinitionsOnRegister"
+      Effect    = "Allow"
+      Action    = ["ecs:TagResource"]
+      Resource  = ["arn:aws:ecs:us-east-1:123456789012:task-definition/mrapi-*:*", "arn:aws:ecs:us-west-2:123456789012:task-definition/mrapi-*:*"]
+      Condition = { StringEquals = { "ecs:CreateAction" = "RegisterTaskDefinition" } }
+    }
+    error_message = "The role may tag task definitions, of the deployment's families only, and only while registering them (ecs:CreateAction = RegisterTaskDefinition)."
+  }
+
+  assert {
+    condition     = contains(flatten([for s in jsondecode(aws_iam_role_policy.deploy[0].policy).Statement : s.Action if s.Sid == "TaskDefinitions"]), "ecs:RegisterTaskDefinition")
+    error_message = "The role registers task definitions."
+  }
+
+  # The pipeline reads the live routing-control states (failover status) and may change none.
+  assert {
+    condition = (
+      contains(flatten([for s in jsondecode(aws_iam_role_policy.deploy[0].policy).Statement : s.Action]), "route53-recovery-cluster:ListRoutingControls") &&
+      alltrue([for a in flatten([for s in jsondecode(aws_iam_role_policy.deploy[0].policy).Statement : s.Action]) : !startswith(a, "route53-recovery-cluster:Update")])
+    )
+    error_message = "The role lists routing controls and may not update them."
   }
 
   assert {
@@ -281,6 +312,18 @@ run "deploy_role" {
       "arn:aws:iam::123456789012:role/mrapi-*-task",
     ])
     error_message = "The role may pass only the apps' execution and task roles."
+  }
+}
+
+run "deploy_role_other_branch" {
+  variables {
+    github_repository = "example-org/example-api"
+    github_branch     = "trunk"
+  }
+
+  assert {
+    condition     = jsondecode(aws_iam_role.deploy[0].assume_role_policy).Statement[0].Condition.StringEquals["token.actions.githubusercontent.com:sub"] == "repo:example-org/example-api:environment:production:ref:refs/heads/trunk"
+    error_message = "github_branch names the one branch whose deploy jobs may assume the role."
   }
 }
 
