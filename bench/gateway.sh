@@ -5,6 +5,7 @@
 #
 #   bench/gateway.sh                 # defaults: 3 rounds of 5 s per target, 64 connections
 #   ROUNDS=5 DURATION=10s CONNECTIONS=128 bench/gateway.sh
+#   BASELINE_GATEWAY=/path/to/older/gateway bench/gateway.sh   # also load another build, side by side
 #
 # Needs wrk (Debian: apt-get install wrk); nginx is optional (apt-get install nginx-light).
 set -euo pipefail
@@ -55,6 +56,15 @@ sleep 0.5
 IDLE_RSS=$(rss_kb "$GW_PID" VmRSS)
 
 targets=("service1-direct http://127.0.0.1:$SVC_PORT/ $SVC_PID" "gateway http://127.0.0.1:$GW_PORT/service1 $GW_PID")
+if [[ -n "${BASELINE_GATEWAY:-}" ]]; then
+  BASE_GW_PORT=$((BASE_PORT + 4))
+  REGION=us-east-1 PORT=$BASE_GW_PORT ADMIN_PORT=$((BASE_PORT + 5)) SERVICE1_URL="http://127.0.0.1:$SVC_PORT" \
+    SERVICE2_URL="http://127.0.0.1:$SVC_PORT" "$BASELINE_GATEWAY" >/dev/null &
+  BASE_GW_PID=$!
+  pids+=("$BASE_GW_PID")
+  wait_port "$BASE_GW_PORT"
+  targets+=("gateway-baseline http://127.0.0.1:$BASE_GW_PORT/service1 $BASE_GW_PID")
+fi
 if command -v nginx >/dev/null; then
   cat >"$WORK/nginx.conf" <<NGINX
 worker_processes $(nproc);

@@ -201,9 +201,20 @@ fn url_label(uri: &http::Uri) -> String {
 /// The layers wrap the router as a whole (not `Router::layer`, which runs after route matching),
 /// so every path, the gateway's own endpoints included, is checked and normalised once, before
 /// it is matched.
-pub fn router(gw: Arc<Gateway>) -> Router {
+pub fn router(
+    gw: Arc<Gateway>,
+) -> impl tower::Service<
+    http::Request<hyper::body::Incoming>,
+    Response = Response,
+    Error = std::convert::Infallible,
+    Future: Send,
+> + Clone
+       + Send
+       + Sync
+       + 'static {
     let region = HeaderValue::from_str(&gw.region).expect("region was validated");
     let layers = ServiceBuilder::new()
+        .map_request(|req: http::Request<hyper::body::Incoming>| req.map(axum::body::Body::new))
         // Kept when present: behind another gateway (the edge of compose), the inner hop's region stands.
         .layer(SetResponseHeaderLayer::if_not_present(
             HeaderName::from_static(bootstrap::GATEWAY_REGION_HEADER),
@@ -223,7 +234,7 @@ pub fn router(gw: Arc<Gateway>) -> Router {
         .route("/ready", get(ready).fallback(not_allowed))
         .fallback(proxy::handle)
         .with_state(gw);
-    Router::new().fallback_service(layers.service(routed))
+    layers.service(routed)
 }
 
 /// Any other method on the gateway's own endpoints: 405 with `allow`, as JSON like every refusal.

@@ -10,7 +10,7 @@ use axum::extract::Request;
 use axum::middleware::Next;
 use axum::response::Response;
 use http::header::HOST;
-use http::uri::{Authority, PathAndQuery};
+use http::uri::PathAndQuery;
 use http::{Method, Version};
 
 use crate::error::ProxyError;
@@ -48,22 +48,45 @@ fn check_host(req: &Request) -> Result<(), ProxyError> {
         (Some(_), Some(_)) => return Err(ProxyError::BadHost("more than one Host field")),
         (Some(h), None) => h,
     };
-    let valid = !host.is_empty()
-        && !host.as_bytes().contains(&b'@')
-        && Authority::try_from(host.as_bytes()).is_ok_and(|a| {
-            // `port = *DIGIT` (RFC 3986 section 3.2.3); the parser leaves the port unchecked.
-            let port = &a.as_str()[a.host().len()..];
-            !a.host().is_empty()
-                && (port.is_empty()
-                    || port
-                        .strip_prefix(':')
-                        .is_some_and(|p| p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit())))
-        });
+    let valid = valid_host(host.as_bytes());
     if valid {
         Ok(())
     } else {
         Err(ProxyError::BadHost("not a host name with an optional port"))
     }
+}
+
+/// `uri-host [ ":" port ]` (RFC 3986 section 3.2.2): an IP literal in brackets, or a reg-name
+/// / IPv4 address of unreserved, percent-encoded and sub-delim characters; `port = *DIGIT`.
+/// Checked on the bytes, without building an `Authority` (no allocation per request).
+fn valid_host(v: &[u8]) -> bool {
+    let (host, port) = if v.first() == Some(&b'[') {
+        let Some(end) = v.iter().position(|&b| b == b']') else {
+            return false;
+        };
+        let literal = &v[1..end];
+        if literal.is_empty()
+            || !literal
+                .iter()
+                .all(|b| b.is_ascii_hexdigit() || *b == b':' || *b == b'.')
+        {
+            return false;
+        }
+        (&v[..=end], &v[end + 1..])
+    } else {
+        match v.iter().rposition(|&b| b == b':') {
+            Some(i) => (&v[..i], &v[i..]),
+            None => (v, &v[v.len()..]),
+        }
+    };
+    let reg_name = |b: &u8| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=%".contains(b);
+    let host_ok = !host.is_empty() && (host[0] == b'[' || host.iter().all(reg_name));
+    let port_ok = match port {
+        [] => true,
+        [b':', digits @ ..] => digits.len() <= 5 && digits.iter().all(u8::is_ascii_digit),
+        _ => false,
+    };
+    host_ok && port_ok
 }
 
 fn check(req: &mut Request) -> Result<(), ProxyError> {

@@ -23,7 +23,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ConnectInfo;
-use axum::Router;
 use bootstrap::conn::{self, Deadlines, Drain, GuardedBody};
 use http::{header, HeaderValue, StatusCode};
 use hyper::body::Incoming;
@@ -40,14 +39,23 @@ use crate::metrics;
 /// requests up to `drain_timeout` to finish. Idle keep-alive connections are closed at once.
 /// `slots` holds the `max_connections` permits, shared by every worker serving the listener.
 /// `region` names this gateway in answers written before a request reaches the router.
-pub async fn serve(
+pub async fn serve<A>(
     listener: TcpListener,
-    app: Router,
+    app: A,
     cfg: ServerConfig,
     region: HeaderValue,
     slots: Arc<Semaphore>,
     shutdown: impl Future<Output = ()>,
-) {
+) where
+    A: tower::Service<
+            hyper::Request<Incoming>,
+            Response = axum::response::Response,
+            Error = std::convert::Infallible,
+            Future: Send,
+        > + Clone
+        + Send
+        + 'static,
+{
     let (hard_buf, hard_headers) = framing::hard_limits(cfg.max_header_bytes, cfg.max_headers);
     let mut http = hyper::server::conn::http1::Builder::new();
     http.header_read_timeout(None)
