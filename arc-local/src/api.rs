@@ -33,6 +33,7 @@ use recovery::ControlState;
 use serde_json::{json, Map, Value};
 
 use crate::state::{ApplyError, Store};
+use crate::wire::{self, Checks};
 
 /// The content type of requests and answers.
 pub const CONTENT_TYPE: &str = "application/x-amz-json-1.0";
@@ -177,21 +178,12 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let mut resp = json_response(self.status(), &self.body());
-        resp.headers_mut()
-            .insert("x-amzn-errortype", HeaderValue::from_static(self.code()));
-        resp
+        wire::error_response(self.status(), self.code(), CONTENT_TYPE, &self.body())
     }
 }
 
 fn json_response(status: StatusCode, body: &Value) -> Response {
-    let mut resp = (status, body.to_string()).into_response();
-    let headers = resp.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
-    if let Ok(id) = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()) {
-        headers.insert("x-amzn-requestid", id);
-    }
-    resp
+    wire::json_response(status, CONTENT_TYPE, body)
 }
 
 /// What one endpoint (port) serves.
@@ -223,7 +215,8 @@ async fn health() -> &'static str {
 /// Every app's controls and active region.
 pub fn summary(store: &Store) -> Value {
     let topology = store.topology();
-    let states = store.snapshot();
+    let world = store.world();
+    let states = &world.states;
     let apps: Map<String, Value> = topology
         .document()
         .apps
@@ -250,16 +243,33 @@ pub fn summary(store: &Store) -> Value {
                     "hostname": app.hostname,
                     "primary_region": app.primary_region,
                     "secondary_region": app.secondary_region,
-                    "active_region": topology.active_region(name, &states),
+                    "active_region": topology.active_region(name, states),
                     "controls": controls,
                 }),
             )
+        })
+        .collect();
+    // Routing controls created through the recovery-control-config API (no app, no DNS record).
+    let created: Vec<Value> = world
+        .catalog
+        .live_controls()
+        .into_iter()
+        .filter(|c| c.control.app.is_none())
+        .map(|c| {
+            json!({
+                "routing_control_arn": c.arn,
+                "routing_control_name": c.control.name,
+                "control_panel_arn": c.control.panel_arn,
+                "control_panel_name": c.panel_name,
+                "state": states.get(c.arn).map(|s| s.as_str()),
+            })
         })
         .collect();
     json!({
         "topology": topology.source(),
         "state_file": store.file().path().display().to_string(),
         "apps": apps,
+        "created_routing_controls": created,
     })
 }
 
@@ -363,34 +373,11 @@ async fn handle(ep: &Endpoint, headers: &HeaderMap, body: &[u8]) -> Result<Value
 
 /// The body as a JSON object; an empty body is `{}`.
 fn parse_object(body: &[u8]) -> Result<Map<String, Value>, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Map::new());
-    }
-    match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Object(m)) => Ok(m),
-        Ok(other) => Err(ApiError::Serialization(format!(
-            "the request body must be a JSON object, not {}",
-            kind(&other)
-        ))),
-        Err(e) => Err(ApiError::Serialization(format!(
-            "the request body is not valid JSON: {e}"
-        ))),
-    }
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
-    }
+    wire::parse_object(body).map_err(ApiError::Serialization)
 }
 
 fn wrong_type(path: &str, expected: &str, got: &Value) -> ApiError {
-    ApiError::Serialization(format!("{path} must be {expected}, not {}", kind(got)))
+    ApiError::Serialization(wire::wrong_type(path, expected, got))
 }
 
 /// A member as a string; absent or null is `None`.
@@ -417,27 +404,16 @@ fn list_member<'a>(
     }
 }
 
-/// Collects constraint violations, reported together as one ValidationException.
-#[derive(Default)]
-struct Checks {
-    errors: Vec<(String, String, String)>,
+/// The data plane's constraints, on the shared collector of violations.
+trait DataPlaneChecks {
+    /// The model's `Arn` shape: 1 to 255 characters of `[A-Za-z0-9:./_-]`.
+    fn arn(&mut self, field: &str, value: &str) -> bool;
+    fn state(&mut self, field: &str, value: &str) -> Option<ControlState>;
+    /// One ValidationException (`reason`, `fields`) for everything that failed.
+    fn finish(self) -> Result<(), ApiError>;
 }
 
-impl Checks {
-    fn fail(&mut self, field: &str, value: Option<&str>, constraint: &str) {
-        let value = value.map_or_else(|| "null".to_owned(), |v| format!("'{v}'"));
-        self.errors
-            .push((field.to_owned(), value, constraint.to_owned()));
-    }
-
-    fn required<'a>(&mut self, field: &str, value: Option<&'a str>) -> Option<&'a str> {
-        if value.is_none() {
-            self.fail(field, None, "Member must not be null");
-        }
-        value
-    }
-
-    /// The model's `Arn` shape: 1 to 255 characters of `[A-Za-z0-9:./_-]`.
+impl DataPlaneChecks for Checks {
     fn arn(&mut self, field: &str, value: &str) -> bool {
         let ok = (1..=255).contains(&value.len())
             && value
@@ -466,30 +442,14 @@ impl Checks {
     }
 
     fn finish(self) -> Result<(), ApiError> {
-        if self.errors.is_empty() {
-            return Ok(());
+        match self.outcome() {
+            None => Ok(()),
+            Some((message, fields)) => Err(ApiError::Validation {
+                message,
+                reason: "fieldValidationFailed",
+                fields,
+            }),
         }
-        let n = self.errors.len();
-        let detail: Vec<String> = self
-            .errors
-            .iter()
-            .map(|(field, value, constraint)| {
-                format!("Value {value} at '{field}' failed to satisfy constraint: {constraint}")
-            })
-            .collect();
-        Err(ApiError::Validation {
-            message: format!(
-                "{n} validation error{} detected: {}",
-                if n == 1 { "" } else { "s" },
-                detail.join("; ")
-            ),
-            reason: "fieldValidationFailed",
-            fields: self
-                .errors
-                .into_iter()
-                .map(|(field, _, constraint)| (field, constraint))
-                .collect(),
-        })
     }
 }
 
@@ -510,14 +470,15 @@ fn get_state(ep: &Endpoint, input: &Map<String, Value>) -> Result<Value, ApiErro
     }
     checks.finish()?;
     let arn = arn.unwrap_or_default();
-    let topology = ep.store.topology();
-    let control = topology
+    let world = ep.store.world();
+    let control = world
+        .catalog
         .control(arn)
         .ok_or_else(|| control_not_found(arn))?;
-    let states = ep.store.snapshot();
+    let states = &world.states;
     Ok(json!({
         "RoutingControlArn": control.arn,
-        "RoutingControlName": control.name,
+        "RoutingControlName": control.control.name,
         "RoutingControlState": states[arn].as_str(),
     }))
 }
@@ -561,9 +522,10 @@ fn list(ep: &Endpoint, input: &Map<String, Value>) -> Result<Value, ApiError> {
     }
     checks.finish()?;
 
-    let topology = ep.store.topology();
+    let world = ep.store.world();
+    let catalog = &world.catalog;
     if let Some(p) = panel {
-        if !topology.has_panel(p) {
+        if !catalog.has_panel(p) {
             return Err(ApiError::NotFound {
                 message: format!("Control panel {p} not found"),
                 resource_id: p.to_owned(),
@@ -571,10 +533,10 @@ fn list(ep: &Endpoint, input: &Map<String, Value>) -> Result<Value, ApiError> {
             });
         }
     }
-    let matching: Vec<_> = topology
-        .controls()
-        .iter()
-        .filter(|c| panel.is_none_or(|p| c.panel_arn == p))
+    let matching: Vec<_> = catalog
+        .live_controls()
+        .into_iter()
+        .filter(|c| panel.is_none_or(|p| c.control.panel_arn == p))
         .collect();
     let start = match token {
         None => 0,
@@ -591,17 +553,17 @@ fn list(ep: &Endpoint, input: &Map<String, Value>) -> Result<Value, ApiError> {
     };
     let size = max.map_or(DEFAULT_PAGE_SIZE, |m| m as usize);
     let end = (start + size).min(matching.len());
-    let states = ep.store.snapshot();
+    let states = &world.states;
     let page: Vec<Value> = matching[start..end]
         .iter()
         .map(|c| {
             json!({
-                "ControlPanelArn": c.panel_arn,
+                "ControlPanelArn": c.control.panel_arn,
                 "ControlPanelName": c.panel_name,
                 "RoutingControlArn": c.arn,
-                "RoutingControlName": c.name,
-                "RoutingControlState": states[&c.arn].as_str(),
-                "Owner": c.owner,
+                "RoutingControlName": c.control.name,
+                "RoutingControlState": states[c.arn].as_str(),
+                "Owner": c.control.owner,
             })
         })
         .collect();
@@ -612,32 +574,16 @@ fn list(ep: &Endpoint, input: &Map<String, Value>) -> Result<Value, ApiError> {
     Ok(out)
 }
 
-const TOKEN_TAG: &str = "arc-local/v1";
-
-/// An opaque page token: hex of `arc-local/v1 <offset> <control panel filter>`.
+/// An opaque page token: the offset and the control panel filter it was issued for.
 fn encode_token(offset: usize, panel: &str) -> String {
-    format!("{TOKEN_TAG} {offset} {panel}")
-        .bytes()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    wire::token(&format!("{offset} {panel}"))
 }
 
 /// The offset a token holds, when it is ours and was issued for the same filter.
 fn decode_token(token: &str, panel: &str) -> Option<usize> {
-    if !token.len().is_multiple_of(2) || !token.is_ascii() {
-        return None;
-    }
-    let bytes: Vec<u8> = (0..token.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&token[i..i + 2], 16).ok())
-        .collect::<Option<_>>()?;
-    let text = String::from_utf8(bytes).ok()?;
-    let mut parts = text.splitn(3, ' ');
-    if parts.next()? != TOKEN_TAG {
-        return None;
-    }
-    let offset = parts.next()?.parse().ok()?;
-    (parts.next()? == panel).then_some(offset)
+    let text = wire::token_text(token)?;
+    let (offset, filter) = text.split_once(' ')?;
+    (filter == panel).then_some(offset.parse().ok()?)
 }
 
 /// `SafetyRulesToOverride`: a list of ARNs (rule names are accepted too).
@@ -744,7 +690,7 @@ async fn apply(
 ) -> Result<Value, ApiError> {
     if let Some((arn, _)) = batch
         .iter()
-        .find(|(arn, _)| ep.store.topology().control(arn).is_none())
+        .find(|(arn, _)| ep.store.world().catalog.control(arn).is_none())
     {
         return Err(control_not_found(arn));
     }

@@ -192,7 +192,7 @@ mod tests {
         let topology = Arc::new(Topology::from_document(doc, "test").unwrap());
         let dir = std::env::temp_dir().join(format!("arc-local-dns-{}", uuid::Uuid::new_v4()));
         std::fs::create_dir_all(&dir).unwrap();
-        let store = Arc::new(Store::open(topology, StateFile::new(dir.join("s.json"))).unwrap());
+        let store = Arc::new(Store::open(topology, StateFile::new(dir.join("s.json")), 0).unwrap());
         let dns = FailoverDns::new(store.clone(), 1);
 
         let a = |name: &'static str, kind| {

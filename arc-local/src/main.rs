@@ -3,10 +3,14 @@
 //! (`healthcheck`), or prints the cluster document it serves (`document`).
 
 mod api;
+mod catalog;
+mod config_api;
 mod dns;
 mod rules;
 mod state;
+mod tls;
 mod topology;
+mod wire;
 
 use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
@@ -22,19 +26,23 @@ use crate::api::Fault;
 use crate::state::{StateFile, Store};
 use crate::topology::Topology;
 
-const ABOUT: &str =
-    "A local Route 53 ARC cluster (routing-control data plane) and Route 53 failover DNS.";
+const ABOUT: &str = "A local Route 53 ARC cluster (routing-control data plane and recovery-control-config API) and Route 53 failover DNS.";
 
 const LONG_ABOUT: &str = "\
-A local Route 53 ARC cluster (routing-control data plane) and Route 53 failover DNS, to rehearse
-failovers offline.
+A local Route 53 ARC cluster (routing-control data plane and recovery-control-config API) and
+Route 53 failover DNS, to rehearse failovers offline.
 
 The data plane speaks the AWS wire protocol (awsJson1_0, X-Amz-Target ToggleCustomerAPI.*) on five
 consecutive ports, like a cluster's five regional endpoints, so the AWS SDKs and the AWS CLI work
 against it (e.g. `aws route53-recovery-cluster list-routing-controls --endpoint-url
-http://127.0.0.1:8600 --region us-west-2`). Requests must carry a SigV4 Authorization header, but
+http://127.0.0.1:8600 --region us-west-2`). The recovery-control-config API (REST-JSON: clusters,
+control panels, routing controls, safety rules, tags) answers on one more port, by default 8610
+(`aws route53-recovery-control-config list-clusters --endpoint-url http://127.0.0.1:8610 --region
+us-west-2`, or Terraform's aws_route53recoverycontrolconfig_* resources); what it creates is served
+by the data plane and kept in the state file. Requests must carry a SigV4 Authorization header, but
 signatures are NOT verified: any credentials are accepted. Bind to loopback (the default) or a
-private network only.
+private network only. With --tls, every API port serves HTTPS with a certificate from a local CA
+made at start-up (its certificate: <tls-dir>/ca.pem).
 
 Safety rules from the topology are enforced (apps without rules get 'at least one control On');
 wait periods are not. Every accepted change is written to the state file before it is
@@ -54,7 +62,8 @@ struct Cli {
 enum Command {
     /// Serve the data plane and DNS until SIGTERM/SIGINT (the default).
     Serve,
-    /// Exit 0 when the local instance answers GET /health on the first API port.
+    /// Exit 0 when the local instance answers GET /health on the first API port (over HTTPS,
+    /// trusting <tls-dir>/ca.pem, when --tls is on).
     Healthcheck,
     /// Print the cluster document (JSON) of the topology this instance serves, with its endpoints.
     Document {
@@ -98,6 +107,46 @@ struct Options {
     #[arg(long, global = true, env = "ARC_LOCAL_TTL", value_name = "SECONDS", default_value_t = 1, value_parser = parse_ttl)]
     ttl: u32,
 
+    /// Port of the recovery-control-config API. Default: the first data-plane port + 10 (8610).
+    #[arg(long, global = true, env = "ARC_LOCAL_CONFIG_PORT", value_name = "N", value_parser = parse_config_port)]
+    config_port: Option<u16>,
+
+    /// Host in the endpoint URLs that clusters report (ClusterEndpoints) and `document` prints
+    /// by default: how clients reach this instance. Default: the listen address, or 127.0.0.1
+    /// when listening on all addresses.
+    #[arg(long, global = true, env = "ARC_LOCAL_ENDPOINT_HOST", value_name = "HOST", value_parser = parse_host)]
+    endpoint_host: Option<String>,
+
+    /// AWS account ID in the ARNs (and Owner) of what the config API creates.
+    #[arg(long, global = true, env = "ARC_LOCAL_ACCOUNT_ID", value_name = "ID", default_value = "000000000000", value_parser = parse_account)]
+    account_id: String,
+
+    /// How long, in milliseconds, what the config API creates stays PENDING (and what it
+    /// deletes PENDING_DELETION) before it is DEPLOYED (or gone).
+    #[arg(long, global = true, env = "ARC_LOCAL_DEPLOY_DELAY_MS", value_name = "MS", default_value_t = 0, value_parser = parse_delay)]
+    deploy_delay_ms: u64,
+
+    /// Serve the five data-plane ports and the config port over HTTPS, with a server
+    /// certificate signed by a local CA (made in --tls-dir at the first start, reused after).
+    #[arg(long, global = true, env = "ARC_LOCAL_TLS", action = clap::ArgAction::SetTrue, value_parser = clap::builder::BoolishValueParser::new())]
+    tls: bool,
+
+    /// Directory of the TLS files: ca.pem (the CA certificate to give clients), ca-key.pem,
+    /// server.pem. Needed with --tls.
+    #[arg(long, global = true, env = "ARC_LOCAL_TLS_DIR", value_name = "DIR")]
+    tls_dir: Option<PathBuf>,
+
+    /// More names (DNS names or IP addresses) for the server certificate, comma-separated, e.g.
+    /// arc-local for compose; localhost, 127.0.0.1, ::1 and the endpoint host are always in it.
+    #[arg(
+        long,
+        global = true,
+        env = "ARC_LOCAL_TLS_NAMES",
+        value_name = "NAMES",
+        value_delimiter = ','
+    )]
+    tls_names: Vec<String>,
+
     /// Endpoints that fail every data-plane call, to rehearse endpoint outages: comma-separated
     /// ENDPOINT=FAULT, ENDPOINT an endpoint region (us-east-1, us-west-2, eu-west-1,
     /// ap-northeast-1, ap-southeast-2, in port order) or 0-4, FAULT unavailable, throttling,
@@ -133,6 +182,39 @@ fn parse_api_port(s: &str) -> Result<u16, String> {
 
 fn parse_dns_port(s: &str) -> Result<u16, String> {
     parse_port(s, u16::MAX, "--dns-port / ARC_LOCAL_DNS_PORT")
+}
+
+fn parse_config_port(s: &str) -> Result<u16, String> {
+    parse_port(s, u16::MAX, "--config-port / ARC_LOCAL_CONFIG_PORT")
+}
+
+fn parse_host(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    if s.is_empty() || s.contains(['/', ' ', '@', '?', '#']) {
+        return Err(format!(
+            "--endpoint-host / ARC_LOCAL_ENDPOINT_HOST {s:?} is not a host name or address"
+        ));
+    }
+    Ok(s.to_owned())
+}
+
+fn parse_account(s: &str) -> Result<String, String> {
+    let s = s.trim();
+    if s.len() == 12 && s.bytes().all(|b| b.is_ascii_digit()) {
+        Ok(s.to_owned())
+    } else {
+        Err("--account-id / ARC_LOCAL_ACCOUNT_ID must be 12 digits".into())
+    }
+}
+
+fn parse_delay(s: &str) -> Result<u64, String> {
+    match s.trim().parse::<u64>() {
+        Ok(ms) if ms <= 3_600_000 => Ok(ms),
+        _ => Err(
+            "--deploy-delay-ms / ARC_LOCAL_DEPLOY_DELAY_MS must be a number of milliseconds from 0 to 3600000"
+                .into(),
+        ),
+    }
 }
 
 fn parse_ttl(s: &str) -> Result<u32, String> {
@@ -209,7 +291,7 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Healthcheck => healthcheck(cli.options.api_port),
+        Command::Healthcheck => healthcheck(&cli.options),
         Command::Document { api_host } => match document(&cli.options, &api_host) {
             Ok(text) => {
                 use std::io::Write;
@@ -231,12 +313,20 @@ fn main() -> ExitCode {
     }
 }
 
-fn healthcheck(port: u16) -> ExitCode {
+fn healthcheck(options: &Options) -> ExitCode {
+    let port = options.api_port;
     let result = (|| -> anyhow::Result<()> {
         let timeout = bootstrap::env::parse::<u64>("HEALTHCHECK_TIMEOUT_MS")?.map_or(
             bootstrap::healthcheck::DEFAULT_TIMEOUT,
             Duration::from_millis,
         );
+        if options.tls {
+            let dir = options.tls_dir.as_deref().context(
+                "--tls needs --tls-dir DIR (ARC_LOCAL_TLS_DIR), where the CA certificate is",
+            )?;
+            return tls::probe(port, "/health", &dir.join(tls::CA_FILE), timeout)
+                .map_err(anyhow::Error::msg);
+        }
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;
@@ -257,15 +347,78 @@ fn document(options: &Options, api_host: &str) -> anyhow::Result<String> {
         anyhow::bail!("--api-host {api_host:?} is not a host name or address");
     }
     let topology = Topology::load(options.topology.as_deref())?;
-    let doc = topology.served_document(api_host, options.api_port);
+    let doc = topology.served_document(scheme(options), api_host, options.api_port);
     Ok(serde_json::to_string_pretty(&doc)?)
+}
+
+fn scheme(options: &Options) -> &'static str {
+    if options.tls {
+        "https"
+    } else {
+        "http"
+    }
+}
+
+/// The host clients reach this instance at: --endpoint-host, else the listen address (127.0.0.1
+/// when listening on all addresses).
+fn endpoint_host(options: &Options) -> String {
+    match &options.endpoint_host {
+        Some(h) => h.clone(),
+        None if options.bind.is_unspecified() => "127.0.0.1".into(),
+        None => options.bind.to_string(),
+    }
+}
+
+/// The config API's port: --config-port, else the first data-plane port + 10.
+fn config_port(options: &Options) -> anyhow::Result<u16> {
+    match options.config_port {
+        Some(p) => Ok(p),
+        None => options.api_port.checked_add(10).context(
+            "the default config port (--api-port + 10) is out of range: set --config-port / ARC_LOCAL_CONFIG_PORT",
+        ),
+    }
+}
+
+/// Serves `app` on `listener` until `stop` turns true.
+fn spawn_server<L>(
+    servers: &mut tokio::task::JoinSet<anyhow::Result<()>>,
+    listener: L,
+    app: axum::Router,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    what: String,
+) where
+    L: axum::serve::Listener<Addr = SocketAddr>,
+{
+    servers.spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = stop.wait_for(|s| *s).await;
+            })
+            .await
+            .with_context(|| format!("{what} failed"))
+    });
 }
 
 async fn serve(options: Options) -> anyhow::Result<()> {
     let topology = Arc::new(Topology::load(options.topology.as_deref())?);
+    let config_port = config_port(&options)?;
+    let host = endpoint_host(&options);
+    // Make the certificates before anything listens: a bad TLS setup stops the start.
+    let tls = if options.tls {
+        let dir = options.tls_dir.as_deref().context(
+            "--tls needs --tls-dir DIR (ARC_LOCAL_TLS_DIR): where the CA certificate is written",
+        )?;
+        let mut names = options.tls_names.clone();
+        names.push(host.clone());
+        let names = tls::server_names(&names)?;
+        Some(tls::prepare(dir, names)?)
+    } else {
+        None
+    };
     let store = Arc::new(Store::open(
         topology.clone(),
         StateFile::new(&options.state),
+        options.deploy_delay_ms,
     )?);
 
     // Bind everything first: a port in use is an error before anything is served.
@@ -280,6 +433,14 @@ async fn serve(options: Options) -> anyhow::Result<()> {
         })?;
         listeners.push(listener);
     }
+    let config_addr = SocketAddr::new(options.bind, config_port);
+    let config_listener = tokio::net::TcpListener::bind(config_addr)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {config_addr} (recovery-control-config API; --config-port / ARC_LOCAL_CONFIG_PORT)"
+            )
+        })?;
     let dns_addr = SocketAddr::new(options.bind, options.dns_port);
     let udp = tokio::net::UdpSocket::bind(dns_addr)
         .await
@@ -296,28 +457,62 @@ async fn serve(options: Options) -> anyhow::Result<()> {
     dns.register_socket(udp);
     dns.register_listener(tcp, dns::TCP_TIMEOUT, 64);
 
+    let scheme = scheme(&options);
+    let url_host = if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]")
+    } else {
+        host.clone()
+    };
+    let settings = config_api::Settings {
+        endpoints: ENDPOINT_REGIONS
+            .iter()
+            .enumerate()
+            .map(|(i, region)| {
+                (
+                    (*region).to_owned(),
+                    format!("{scheme}://{url_host}:{}", options.api_port + i as u16),
+                )
+            })
+            .collect(),
+        account: options.account_id.clone(),
+    };
+
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let mut servers = tokio::task::JoinSet::new();
     let mut endpoints = Vec::new();
+    let acceptor = tls.as_ref().map(|t| t.acceptor.clone());
+    let serve_on = |servers: &mut tokio::task::JoinSet<anyhow::Result<()>>,
+                    listener: tokio::net::TcpListener,
+                    app: axum::Router,
+                    what: String|
+     -> anyhow::Result<()> {
+        match &acceptor {
+            Some(acceptor) => {
+                let listener = tls::TlsListener::new(listener, acceptor.clone())?;
+                spawn_server(servers, listener, app, stop_rx.clone(), what);
+            }
+            None => spawn_server(servers, listener, app, stop_rx.clone(), what),
+        }
+        Ok(())
+    };
     for (i, listener) in listeners.into_iter().enumerate() {
         let region = ENDPOINT_REGIONS[i];
         let fault = options.faults.0[i];
         let app = api::router(store.clone(), region, fault);
-        let mut stop = stop_rx.clone();
         let addr = listener.local_addr()?;
         endpoints.push(match fault {
             Some(f) => format!("{region}={addr} (fault: {f:?})"),
             None => format!("{region}={addr}"),
         });
-        servers.spawn(async move {
-            axum::serve(listener, app)
-                .with_graceful_shutdown(async move {
-                    let _ = stop.wait_for(|s| *s).await;
-                })
-                .await
-                .with_context(|| format!("API endpoint {addr} failed"))
-        });
+        serve_on(&mut servers, listener, app, format!("API endpoint {addr}"))?;
     }
+    let config_app = config_api::router(store.clone(), settings.clone());
+    serve_on(
+        &mut servers,
+        config_listener,
+        config_app,
+        format!("recovery-control-config API {config_addr}"),
+    )?;
 
     let states = store.snapshot();
     let active: Vec<String> = topology
@@ -329,10 +524,21 @@ async fn serve(options: Options) -> anyhow::Result<()> {
             format!("{app}={region}")
         })
         .collect();
+    if let Some(tls) = &tls {
+        tracing::info!(
+            ca_file = %tls.ca_file.display(),
+            new_ca = tls.new_ca,
+            names = %tls.names.join(", "),
+            "HTTPS on every API port: give clients the CA certificate"
+        );
+    }
     tracing::info!(
         topology = %topology.source(),
         state_file = %options.state.display(),
         endpoints = %endpoints.join(", "),
+        config_api = %config_addr,
+        endpoint_urls = %settings.endpoints.iter().map(|(_, u)| u.as_str()).collect::<Vec<_>>().join(", "),
+        tls = options.tls,
         dns = %dns_addr,
         ttl = options.ttl,
         active_regions = %active.join(", "),

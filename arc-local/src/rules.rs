@@ -9,12 +9,15 @@
 //! - Wait periods (`wait_period_ms`) are not enforced: arc-local applies changes at once.
 //!
 //! A blocked batch changes nothing; the caller reports every rule that blocked it.
+//!
+//! The rules are those of the catalog: the topology's and those created through the
+//! recovery-control-config API, except rules being deleted.
 
 use std::collections::BTreeMap;
 
 use recovery::{ControlState, RuleConfig, RuleType, SafetyRule};
 
-use crate::topology::Topology;
+use crate::catalog::Catalog;
 
 /// A safety rule that blocks a change, and why, in words for the ConflictException message.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -24,9 +27,10 @@ pub struct Violation {
     pub message: String,
 }
 
-/// Every rule that blocks going from `before` to `after`, in document order; empty when allowed.
+/// Every rule that blocks going from `before` to `after`, in catalog (rule ARN) order; empty when
+/// allowed.
 pub fn violations(
-    topology: &Topology,
+    catalog: &Catalog,
     before: &BTreeMap<String, ControlState>,
     after: &BTreeMap<String, ControlState>,
     overrides: &[String],
@@ -38,7 +42,7 @@ pub fn violations(
             .count()
     };
     let mut found = Vec::new();
-    for (_app, rule) in topology.rules() {
+    for rule in catalog.live_rules().map(|(_, r)| &r.rule) {
         let overridden = overrides
             .iter()
             .any(|o| o == rule.name() || Some(o.as_str()) == rule.arn());
@@ -84,7 +88,7 @@ pub fn violations(
                 let targets: Vec<&str> = target_controls
                     .iter()
                     .filter(|a| changed(a))
-                    .map(|a| name_of(topology, a))
+                    .map(|a| catalog.control_name(a))
                     .collect();
                 if targets.is_empty() {
                     continue;
@@ -94,7 +98,7 @@ pub fn violations(
                 if !rule_config.holds(gate_on, total) {
                     let gates: Vec<&str> = gating_controls
                         .iter()
-                        .map(|a| name_of(topology, a))
+                        .map(|a| catalog.control_name(a))
                         .collect();
                     found.push(Violation {
                         rule_name: rule.name().to_owned(),
@@ -111,10 +115,6 @@ pub fn violations(
         }
     }
     found
-}
-
-fn name_of<'a>(topology: &'a Topology, arn: &'a str) -> &'a str {
-    topology.control(arn).map_or(arn, |c| c.name.as_str())
 }
 
 /// "ATLEAST 1 of 2 controls On", "AND (all 2 controls On)", "NOT OR (...)", in the API's terms.
@@ -134,8 +134,13 @@ fn describe(config: &RuleConfig, total: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::topology::Topology;
     use recovery::local;
     use ControlState::{Off, On};
+
+    fn catalog(t: &Topology) -> Catalog {
+        Catalog::from_topology(t)
+    }
 
     fn arn(app: &str, role: &str) -> String {
         local::control_arn(app, &format!("{app}-{role}-rc"))
@@ -158,7 +163,7 @@ mod tests {
         let before = t.initial_states();
         // Turning the primary Off alone leaves 0 On: blocked, and the message says so.
         let after = with(&before, &[(arn("service1", "primary"), Off)]);
-        let v = violations(&t, &before, &after, &[]);
+        let v = violations(&catalog(&t), &before, &after, &[]);
         assert_eq!(v.len(), 1);
         assert_eq!(v[0].rule_name, "service1-at-least-one-on");
         assert!(
@@ -175,12 +180,18 @@ mod tests {
                 (arn("service1", "secondary"), On),
             ],
         );
-        assert!(violations(&t, &before, &after, &[]).is_empty());
+        assert!(violations(&catalog(&t), &before, &after, &[]).is_empty());
         // Overriding by name or ARN skips the rule.
         let after = with(&before, &[(arn("service1", "primary"), Off)]);
-        assert!(violations(&t, &before, &after, &["service1-at-least-one-on".into()]).is_empty());
+        assert!(violations(
+            &catalog(&t),
+            &before,
+            &after,
+            &["service1-at-least-one-on".into()]
+        )
+        .is_empty());
         let rule_arn = v[0].rule_arn.clone().unwrap();
-        assert!(violations(&t, &before, &after, &[rule_arn]).is_empty());
+        assert!(violations(&catalog(&t), &before, &after, &[rule_arn]).is_empty());
     }
 
     #[test]
@@ -188,7 +199,7 @@ mod tests {
         let t = Topology::load(None).unwrap();
         let before = with(&t.initial_states(), &[(arn("service1", "primary"), Off)]);
         let after = with(&before, &[(arn("service2", "secondary"), On)]);
-        assert!(violations(&t, &before, &after, &[]).is_empty());
+        assert!(violations(&catalog(&t), &before, &after, &[]).is_empty());
     }
 
     #[test]
@@ -214,11 +225,11 @@ mod tests {
         let t = Topology::from_document(doc, "test").unwrap();
         let open = t.initial_states();
         let after = with(&open, &[(arn("service1", "secondary"), On)]);
-        assert!(violations(&t, &open, &after, &[]).is_empty());
+        assert!(violations(&catalog(&t), &open, &after, &[]).is_empty());
 
         let closed = with(&open, &[(gate.clone(), Off)]);
         let after = with(&closed, &[(arn("service1", "secondary"), On)]);
-        let v = violations(&t, &closed, &after, &[]);
+        let v = violations(&catalog(&t), &closed, &after, &[]);
         assert_eq!(v.len(), 1);
         assert!(
             v[0].message.starts_with("Safety rule gate blocks this change: it lets service1-secondary-rc change only while its gating controls (external-api-primary-rc) satisfy OR"),
@@ -227,8 +238,8 @@ mod tests {
         );
         // Opening the gate in the same batch does not help: the gate is judged before the batch.
         let after = with(&closed, &[(gate, On), (arn("service1", "secondary"), On)]);
-        assert_eq!(violations(&t, &closed, &after, &[]).len(), 1);
-        assert!(violations(&t, &closed, &after, &["gate".into()]).is_empty());
+        assert_eq!(violations(&catalog(&t), &closed, &after, &[]).len(), 1);
+        assert!(violations(&catalog(&t), &closed, &after, &["gate".into()]).is_empty());
     }
 
     #[test]

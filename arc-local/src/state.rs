@@ -1,16 +1,20 @@
-//! The routing-control states and their atomic persistence.
+//! The routing-control states, the catalog of ARC resources, and their atomic persistence.
 //!
-//! Every control of the topology is On or Off. With no state file, each app's primary-region control
-//! starts On and the others Off, and the file is written at once. A change is applied in this order:
-//! the safety rules judge the whole batch, the new state is written to the state file atomically (a
-//! temporary file in the same directory, fsync, rename, fsync of the directory), then it becomes
-//! the state readers see, one log line per changed control is written, and only then does the API
-//! answer. An accepted change is therefore never lost, and a failed write changes nothing.
+//! Every live routing control of the catalog (the topology's and those created through the
+//! recovery-control-config API) is On or Off. With no state file, each app's primary-region control
+//! starts On and the others Off, and the file is written at once; a control created through the API
+//! starts Off, as in AWS. A change is applied in this order: the safety rules judge the whole batch
+//! (or the config operation checks its request), the new state is written to the state file
+//! atomically (a temporary file in the same directory, fsync, rename, fsync of the directory), then
+//! it becomes the state readers see, one log line per changed control is written, and only then
+//! does the API answer. An accepted change is therefore never lost, and a failed write changes
+//! nothing.
 //!
 //! The file (`{"version": 1, "controls": {"<arn>": {"state": "On", "app": ..., "region": ...,
-//! "name": ...}}}`) is restored on start. Entries for ARNs that are not in the topology are ignored
-//! with a warning (and dropped at the next write); a file that cannot be parsed is an error, never
-//! a silent reset.
+//! "name": ...}}, "config": {...}}`) is restored on start; `config` holds the clusters, control
+//! panels, routing controls, safety rules and tags created through the config API (absent when
+//! there are none). Entries for ARNs that are not in the catalog are ignored with a warning (and
+//! dropped at the next write); a file that cannot be parsed is an error, never a silent reset.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -20,6 +24,7 @@ use std::sync::{Arc, RwLock};
 use recovery::ControlState;
 use serde::{Deserialize, Serialize};
 
+use crate::catalog::{Catalog, Persisted};
 use crate::rules::{self, Violation};
 use crate::topology::Topology;
 
@@ -49,13 +54,24 @@ pub enum ApplyError {
     Persist(#[from] StateError),
 }
 
+/// Why a config change was not applied. Nothing changed in any case.
+#[derive(Debug)]
+pub enum ConfigureError<E> {
+    /// The operation refused the request.
+    Refused(E),
+    /// The new state could not be saved.
+    Persist(StateError),
+}
+
 /// One control whose state an accepted batch changed.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Change {
     pub arn: String,
-    pub app: String,
-    pub region: String,
+    /// The app and region of a topology control; `None` for controls created through the API.
+    pub app: Option<String>,
+    pub region: Option<String>,
     pub name: String,
+    pub control_panel: String,
     pub old: ControlState,
     pub new: ControlState,
 }
@@ -65,6 +81,8 @@ pub struct Change {
 struct FileFormat {
     version: u32,
     controls: BTreeMap<String, FileEntry>,
+    #[serde(default, skip_serializing_if = "Persisted::is_empty")]
+    config: Persisted,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -83,19 +101,41 @@ struct FileEntry {
 /// What [`StateFile::restore`] found.
 #[derive(Debug)]
 pub struct Restored {
+    /// The topology's resources and those the file holds.
+    pub catalog: Catalog,
     pub states: States,
     /// Whether the states came from the file (false: initial states, file absent).
     pub from_file: bool,
-    /// ARNs in the file that the topology does not have.
+    /// ARNs in the file that the catalog does not have.
     pub ignored: Vec<String>,
-    /// Controls of the topology the file does not mention (given their initial state).
+    /// Controls of the catalog the file does not mention (given their initial state).
     pub missing: Vec<String>,
+    /// Resources of the file's `config` left out: their ARN is the topology's, or their cluster,
+    /// control panel or routing controls are gone.
+    pub dropped: Vec<String>,
 }
 
 /// The state file on disk.
 #[derive(Clone, Debug)]
 pub struct StateFile {
     path: PathBuf,
+}
+
+/// The state of every live control of `catalog`: the topology's initial states, Off for controls
+/// created through the API.
+fn initial_states(topology: &Topology, catalog: &Catalog) -> States {
+    let topology_states = topology.initial_states();
+    catalog
+        .live_controls()
+        .into_iter()
+        .map(|c| {
+            let state = topology_states
+                .get(c.arn)
+                .copied()
+                .unwrap_or(ControlState::Off);
+            (c.arn.to_owned(), state)
+        })
+        .collect()
 }
 
 impl StateFile {
@@ -113,15 +153,17 @@ impl StateFile {
 
     /// Reads the file, or gives the initial states when it does not exist.
     pub fn restore(&self, topology: &Topology) -> Result<Restored, StateError> {
-        let mut states = topology.initial_states();
+        let mut catalog = Catalog::from_topology(topology);
         let text = match std::fs::read_to_string(&self.path) {
             Ok(text) => text,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 return Ok(Restored {
-                    states,
+                    states: initial_states(topology, &catalog),
+                    catalog,
                     from_file: false,
                     ignored: Vec::new(),
                     missing: Vec::new(),
+                    dropped: Vec::new(),
                 })
             }
             Err(error) => {
@@ -142,6 +184,8 @@ impl StateFile {
                 file.version
             )));
         }
+        let dropped = catalog.merge(file.config);
+        let mut states = initial_states(topology, &catalog);
         let mut ignored = Vec::new();
         for (arn, entry) in &file.controls {
             match states.get_mut(arn) {
@@ -155,33 +199,36 @@ impl StateFile {
             .cloned()
             .collect();
         Ok(Restored {
+            catalog,
             states,
             from_file: true,
             ignored,
             missing,
+            dropped,
         })
     }
 
-    /// Writes `states` atomically: temporary file in the same directory, fsync, rename, fsync of
-    /// the directory. Blocking.
-    pub fn write(&self, topology: &Topology, states: &States) -> Result<(), StateError> {
+    /// Writes `states` and the API's part of `catalog` atomically: temporary file in the same
+    /// directory, fsync, rename, fsync of the directory. Blocking.
+    pub fn write(&self, catalog: &Catalog, states: &States) -> Result<(), StateError> {
         let file = FileFormat {
             version: FILE_VERSION,
             controls: states
                 .iter()
                 .map(|(arn, state)| {
-                    let control = topology.control(arn);
+                    let control = catalog.controls.get(arn);
                     (
                         arn.clone(),
                         FileEntry {
                             state: *state,
-                            app: control.map(|c| c.app.clone()),
-                            region: control.map(|c| c.region.clone()),
+                            app: control.and_then(|c| c.app.clone()),
+                            region: control.and_then(|c| c.region.clone()),
                             name: control.map(|c| c.name.clone()),
                         },
                     )
                 })
                 .collect(),
+            config: catalog.persisted(),
         };
         let mut bytes = serde_json::to_vec_pretty(&file).expect("state serialises");
         bytes.push(b'\n');
@@ -226,18 +273,39 @@ fn sync_dir(_dir: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The live states: readers take a snapshot without waiting; writers take turns.
+/// Milliseconds since the Unix epoch.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// What readers see: the catalog and the states, as of the last accepted change.
+#[derive(Debug)]
+pub struct World {
+    pub catalog: Arc<Catalog>,
+    pub states: Arc<States>,
+}
+
+/// The live catalog and states: readers take a snapshot without waiting; writers take turns.
 pub struct Store {
     topology: Arc<Topology>,
     file: StateFile,
-    current: Arc<RwLock<Arc<States>>>,
+    deploy_delay_ms: u64,
+    current: Arc<RwLock<Arc<World>>>,
     writer: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl Store {
-    /// Restores the states from `file` (writing the initial states when it does not exist yet).
-    pub fn open(topology: Arc<Topology>, file: StateFile) -> Result<Store, StateError> {
-        let restored = file.restore(&topology)?;
+    /// Restores the catalog and states from `file` (writing the initial states when it does not
+    /// exist yet). `deploy_delay_ms`: how long resources created or deleted through the config API
+    /// stay PENDING / PENDING_DELETION.
+    pub fn open(
+        topology: Arc<Topology>,
+        file: StateFile,
+        deploy_delay_ms: u64,
+    ) -> Result<Store, StateError> {
+        let mut restored = file.restore(&topology)?;
         for arn in &restored.ignored {
             tracing::warn!(
                 state_file = %file.display(),
@@ -252,16 +320,32 @@ impl Store {
                 "state file does not mention this routing control: it starts in its initial state"
             );
         }
+        for arn in &restored.dropped {
+            tracing::warn!(
+                state_file = %file.display(),
+                arn = %arn,
+                "state file holds a resource whose ARN the topology has, or whose cluster, control panel or routing controls are gone: ignored, and dropped at the next change"
+            );
+        }
+        if restored.catalog.purge(now_ms(), deploy_delay_ms) {
+            restored
+                .states
+                .retain(|arn, _| restored.catalog.control(arn).is_some());
+        }
         if restored.from_file {
             tracing::info!(state_file = %file.display(), "routing control states restored");
         } else {
-            file.write(&topology, &restored.states)?;
+            file.write(&restored.catalog, &restored.states)?;
             tracing::info!(state_file = %file.display(), "no state file: initial states written (primary regions On)");
         }
         Ok(Store {
             topology,
             file,
-            current: Arc::new(RwLock::new(Arc::new(restored.states))),
+            deploy_delay_ms,
+            current: Arc::new(RwLock::new(Arc::new(World {
+                catalog: Arc::new(restored.catalog),
+                states: Arc::new(restored.states),
+            }))),
             writer: Arc::new(tokio::sync::Mutex::new(())),
         })
     }
@@ -274,12 +358,21 @@ impl Store {
         &self.file
     }
 
-    /// The states as of the last accepted change.
-    pub fn snapshot(&self) -> Arc<States> {
+    pub fn deploy_delay_ms(&self) -> u64 {
+        self.deploy_delay_ms
+    }
+
+    /// The catalog and states as of the last accepted change.
+    pub fn world(&self) -> Arc<World> {
         self.current
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
+    }
+
+    /// The states as of the last accepted change.
+    pub fn snapshot(&self) -> Arc<States> {
+        self.world().states.clone()
     }
 
     /// Applies a batch atomically: every ARN must exist, the safety rules (minus `overrides`) must
@@ -291,27 +384,27 @@ impl Store {
         overrides: &[String],
     ) -> Result<Vec<Change>, ApplyError> {
         let turn = self.writer.clone().lock_owned().await;
-        let before = self.snapshot();
-        let mut after = (*before).clone();
+        let world = self.world();
+        let before = &world.states;
+        let mut after = (**before).clone();
         for (arn, state) in batch {
             match after.get_mut(arn) {
                 Some(s) => *s = *state,
                 None => return Err(ApplyError::NotFound(arn.clone())),
             }
         }
+        let catalog = world.catalog.clone();
         let changes: Vec<Change> = after
             .iter()
             .filter(|(arn, new)| before.get(*arn) != Some(*new))
             .map(|(arn, new)| {
-                let c = self
-                    .topology
-                    .control(arn)
-                    .expect("states hold topology ARNs");
+                let c = catalog.control(arn).expect("states hold live controls");
                 Change {
                     arn: arn.clone(),
-                    app: c.app.clone(),
-                    region: c.region.clone(),
-                    name: c.name.clone(),
+                    app: c.control.app.clone(),
+                    region: c.control.region.clone(),
+                    name: c.control.name.clone(),
+                    control_panel: c.panel_name.to_owned(),
                     old: before[arn],
                     new: *new,
                 }
@@ -320,28 +413,28 @@ impl Store {
         if changes.is_empty() {
             return Ok(changes);
         }
-        let blocked = rules::violations(&self.topology, &before, &after, overrides);
+        let blocked = rules::violations(&catalog, before, &after, overrides);
         if !blocked.is_empty() {
             return Err(ApplyError::Blocked(blocked));
         }
         // Writing, publishing and logging run to completion on a blocking thread that holds the
         // writer's turn, even if the caller goes away (a client that disconnects mid-request):
         // the file and the states readers see never diverge.
-        let after = Arc::new(after);
-        let (file, topology, current) = (
-            self.file.clone(),
-            self.topology.clone(),
-            self.current.clone(),
-        );
+        let world = Arc::new(World {
+            catalog,
+            states: Arc::new(after),
+        });
+        let (file, current) = (self.file.clone(), self.current.clone());
         let display = self.file.display();
         tokio::task::spawn_blocking(move || {
             let _turn = turn;
-            file.write(&topology, &after)?;
-            *current.write().unwrap_or_else(|p| p.into_inner()) = after;
+            file.write(&world.catalog, &world.states)?;
+            *current.write().unwrap_or_else(|p| p.into_inner()) = world;
             for c in &changes {
                 tracing::info!(
-                    app = %c.app,
-                    region = %c.region,
+                    app = c.app.as_deref(),
+                    region = c.region.as_deref(),
+                    control_panel = %c.control_panel,
                     routing_control = %c.name,
                     routing_control_arn = %c.arn,
                     old = %c.old,
@@ -358,6 +451,52 @@ impl Store {
                 error: std::io::Error::other(e.to_string()),
             })
         })?
+    }
+
+    /// Runs a config operation on a copy of the catalog (resources whose deletion has finished
+    /// purged first) and publishes the result: new live routing controls start Off, states of
+    /// controls no longer live are dropped, and the state file is written before this returns. If
+    /// `op` refuses, or the file cannot be written, nothing changes.
+    pub async fn configure<R, E>(
+        &self,
+        op: impl FnOnce(&mut Catalog, &States, u64) -> Result<R, E>,
+    ) -> Result<R, ConfigureError<E>> {
+        let turn = self.writer.clone().lock_owned().await;
+        let world = self.world();
+        let now = now_ms();
+        let mut catalog = (*world.catalog).clone();
+        catalog.purge(now, self.deploy_delay_ms);
+        let result = op(&mut catalog, &world.states, now).map_err(ConfigureError::Refused)?;
+        let mut states: States = BTreeMap::new();
+        for c in catalog.live_controls() {
+            let state = world
+                .states
+                .get(c.arn)
+                .copied()
+                .unwrap_or(ControlState::Off);
+            states.insert(c.arn.to_owned(), state);
+        }
+        let world = Arc::new(World {
+            catalog: Arc::new(catalog),
+            states: Arc::new(states),
+        });
+        let (file, current) = (self.file.clone(), self.current.clone());
+        let display = self.file.display();
+        let written = tokio::task::spawn_blocking(move || {
+            let _turn = turn;
+            file.write(&world.catalog, &world.states)?;
+            *current.write().unwrap_or_else(|p| p.into_inner()) = world;
+            Ok(())
+        })
+        .await
+        .unwrap_or_else(|e| {
+            Err(StateError::Write {
+                path: display,
+                error: std::io::Error::other(e.to_string()),
+            })
+        });
+        written.map_err(ConfigureError::Persist)?;
+        Ok(result)
     }
 }
 
@@ -386,7 +525,7 @@ mod tests {
         let dir = temp_dir("apply");
         let path = dir.join("state.json");
         let topology = Arc::new(Topology::load(None).unwrap());
-        let store = Store::open(topology.clone(), StateFile::new(&path)).unwrap();
+        let store = Store::open(topology.clone(), StateFile::new(&path), 0).unwrap();
         assert!(path.exists(), "initial states are written at once");
 
         let changes = store
@@ -434,7 +573,7 @@ mod tests {
         let dir = temp_dir("fail");
         let path = dir.join("state.json");
         let topology = Arc::new(Topology::load(None).unwrap());
-        let store = Store::open(topology, StateFile::new(&path)).unwrap();
+        let store = Store::open(topology, StateFile::new(&path), 0).unwrap();
         // Replace the directory's file with a directory: rename over it fails.
         std::fs::remove_file(&path).unwrap();
         std::fs::create_dir(&path).unwrap();

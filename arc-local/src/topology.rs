@@ -1,6 +1,8 @@
 //! The topology arc-local serves: a cluster document (docs/cluster.md) from a file or the project's
 //! default, completed with a default safety rule for every app that has none, plus the lookups the
-//! data plane, the safety rules and the DNS server need (control by ARN, app by hostname).
+//! DNS server needs (app by hostname, regional hosts, active region). Its cluster, control panels,
+//! routing controls and safety rules become the read-only part of the catalog (`catalog.rs`), which
+//! the data plane and the safety rules read.
 //!
 //! The document's endpoint URLs are informational: arc-local always serves on its own ports, and
 //! [`Topology::served_document`] gives the document with the endpoints it actually serves.
@@ -27,19 +29,6 @@ pub enum TopologyError {
     },
 }
 
-/// One routing control and everything the API says about it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Control {
-    pub arn: String,
-    pub name: String,
-    pub app: String,
-    pub region: String,
-    pub panel_arn: String,
-    pub panel_name: String,
-    /// The AWS account that owns the control panel (from its ARN).
-    pub owner: String,
-}
-
 /// Where a regional URL points: an address as is, or a name to resolve with the system resolver.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum RegionalHost {
@@ -54,9 +43,6 @@ pub struct Topology {
     doc: ClusterDocument,
     /// Where it came from (a file path, or "default"), for messages.
     source: String,
-    /// Every control, ordered by control panel ARN then control ARN (the list order of the API).
-    controls: Vec<Control>,
-    by_arn: HashMap<String, usize>,
     /// Lower-case hostname without a trailing dot -> app name.
     by_host: HashMap<String, String>,
     /// (app, region) -> host of the regional URL.
@@ -95,7 +81,7 @@ impl Topology {
             }
         }
 
-        let mut controls = Vec::new();
+        let mut by_arn = HashSet::new();
         let mut by_host = HashMap::new();
         let mut hosts = HashMap::new();
         for (app_name, app) in &doc.apps {
@@ -107,15 +93,7 @@ impl Topology {
                 )));
             }
             for (region, entry) in &app.regions {
-                controls.push(Control {
-                    arn: entry.routing_control_arn.clone(),
-                    name: entry.routing_control_name.clone(),
-                    app: app_name.clone(),
-                    region: region.clone(),
-                    panel_arn: app.control_panel_arn.clone(),
-                    panel_name: app.control_panel_name.clone(),
-                    owner: owner_of(&app.control_panel_arn),
-                });
+                by_arn.insert(entry.routing_control_arn.clone());
                 let regional = url_host(&entry.url).ok_or_else(|| {
                     invalid(format!(
                         "apps.{app_name}.regions.{region}.url = {:?}: no host in this URL",
@@ -125,13 +103,6 @@ impl Topology {
                 hosts.insert((app_name.clone(), region.clone()), regional);
             }
         }
-        controls.sort_by(|a, b| (&a.panel_arn, &a.arn).cmp(&(&b.panel_arn, &b.arn)));
-        let by_arn: HashMap<String, usize> = controls
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (c.arn.clone(), i))
-            .collect();
-
         let mut rule_ids = HashSet::new();
         for (app_name, app) in &doc.apps {
             for (i, rule) in app.safety_rules.iter().enumerate() {
@@ -150,8 +121,6 @@ impl Topology {
         Ok(Topology {
             doc,
             source: source.to_owned(),
-            controls,
-            by_arn,
             by_host,
             hosts,
         })
@@ -167,9 +136,9 @@ impl Topology {
         &self.doc
     }
 
-    /// The document with the endpoints arc-local serves: `http://<host>:<api_port + i>` for the
-    /// five emulated endpoint regions.
-    pub fn served_document(&self, host: &str, api_port: u16) -> ClusterDocument {
+    /// The document with the endpoints arc-local serves: `<scheme>://<host>:<api_port + i>` for
+    /// the five emulated endpoint regions.
+    pub fn served_document(&self, scheme: &str, host: &str, api_port: u16) -> ClusterDocument {
         let mut doc = self.doc.clone();
         let host = if host.contains(':') && !host.starts_with('[') {
             format!("[{host}]")
@@ -181,32 +150,10 @@ impl Topology {
             .enumerate()
             .map(|(i, region)| Endpoint {
                 region: (*region).to_owned(),
-                url: format!("http://{host}:{}", api_port + i as u16),
+                url: format!("{scheme}://{host}:{}", api_port + i as u16),
             })
             .collect();
         doc
-    }
-
-    /// Every routing control, in the order `ListRoutingControls` returns them.
-    pub fn controls(&self) -> &[Control] {
-        &self.controls
-    }
-
-    pub fn control(&self, arn: &str) -> Option<&Control> {
-        self.by_arn.get(arn).map(|&i| &self.controls[i])
-    }
-
-    /// Whether a control panel with this ARN exists.
-    pub fn has_panel(&self, arn: &str) -> bool {
-        self.doc.apps.values().any(|a| a.control_panel_arn == arn)
-    }
-
-    /// Every safety rule, with the app whose panel holds it.
-    pub fn rules(&self) -> impl Iterator<Item = (&str, &SafetyRule)> {
-        self.doc
-            .apps
-            .iter()
-            .flat_map(|(name, app)| app.safety_rules.iter().map(move |r| (name.as_str(), r)))
     }
 
     /// The app whose failover record is `name` (any case, with or without a trailing dot).
@@ -221,16 +168,18 @@ impl Topology {
 
     /// The state with no history: each app's primary-region control On, every other control Off.
     pub fn initial_states(&self) -> BTreeMap<String, ControlState> {
-        self.controls
-            .iter()
-            .map(|c| {
-                let primary = self.doc.apps[&c.app].primary_region == c.region;
-                let state = if primary {
-                    ControlState::On
-                } else {
-                    ControlState::Off
-                };
-                (c.arn.clone(), state)
+        self.doc
+            .apps
+            .values()
+            .flat_map(|app| {
+                app.regions.iter().map(|(region, entry)| {
+                    let state = if *region == app.primary_region {
+                        ControlState::On
+                    } else {
+                        ControlState::Off
+                    };
+                    (entry.routing_control_arn.clone(), state)
+                })
             })
             .collect()
     }
@@ -276,7 +225,7 @@ fn default_rule(app_name: &str, app: &recovery::AppEntry) -> SafetyRule {
 }
 
 /// A rule must name existing controls, and its threshold must be reachable.
-fn check_rule(rule: &SafetyRule, by_arn: &HashMap<String, usize>, at: &str) -> Result<(), String> {
+fn check_rule(rule: &SafetyRule, by_arn: &HashSet<String>, at: &str) -> Result<(), String> {
     if rule.name().is_empty() {
         return Err(format!("{at}.name is empty"));
     }
@@ -298,7 +247,7 @@ fn check_rule(rule: &SafetyRule, by_arn: &HashMap<String, usize>, at: &str) -> R
             return Err(format!("{at}.{field} is empty"));
         }
         for (j, arn) in arns.iter().enumerate() {
-            if !by_arn.contains_key(arn) {
+            if !by_arn.contains(arn) {
                 return Err(format!(
                     "{at}.{field}[{j}] = {arn:?}: not the ARN of a routing control in this document"
                 ));
@@ -329,7 +278,7 @@ fn check_rule(rule: &SafetyRule, by_arn: &HashMap<String, usize>, at: &str) -> R
 }
 
 /// The account ID in a control panel ARN (`arn:aws:route53-recovery-control::<account>:...`).
-fn owner_of(panel_arn: &str) -> String {
+pub(crate) fn owner_of(panel_arn: &str) -> String {
     match panel_arn.split(':').nth(4) {
         Some(account) if account.len() >= 12 && !account.contains(char::is_whitespace) => {
             account.to_owned()
@@ -369,8 +318,15 @@ mod tests {
     #[test]
     fn default_topology_has_six_controls_and_rules() {
         let t = Topology::load(None).unwrap();
-        assert_eq!(t.controls().len(), 6);
-        assert_eq!(t.rules().count(), 3);
+        assert_eq!(t.initial_states().len(), 6);
+        assert_eq!(
+            t.document()
+                .apps
+                .values()
+                .map(|a| a.safety_rules.len())
+                .sum::<usize>(),
+            3
+        );
         assert_eq!(t.app_for_host("Service1.Example.COM."), Some("service1"));
         assert_eq!(t.app_for_host("example.com"), None);
         let initial = t.initial_states();
@@ -384,7 +340,10 @@ mod tests {
             t.regional_host("service1", "us-west-2"),
             Some(&RegionalHost::Ip("127.0.2.2".parse().unwrap()))
         );
-        assert_eq!(t.controls()[0].owner, "000000000000");
+        assert_eq!(
+            owner_of(&t.document().apps["service1"].control_panel_arn),
+            "000000000000"
+        );
     }
 
     #[test]
@@ -394,7 +353,12 @@ mod tests {
             app.safety_rules.clear();
         }
         let t = Topology::from_document(doc, "test").unwrap();
-        let names: Vec<&str> = t.rules().map(|(_, r)| r.name()).collect();
+        let names: Vec<&str> = t
+            .document()
+            .apps
+            .values()
+            .flat_map(|a| a.safety_rules.iter().map(|r| r.name()))
+            .collect();
         assert_eq!(
             names,
             [
@@ -445,7 +409,7 @@ mod tests {
     #[test]
     fn served_document_uses_our_ports() {
         let t = Topology::load(None).unwrap();
-        let doc = t.served_document("arc", 9000);
+        let doc = t.served_document("http", "arc", 9000);
         assert_eq!(doc.endpoints.len(), 5);
         assert_eq!(doc.endpoints[4].url, "http://arc:9004");
         assert!(!doc.apps["service1"].safety_rules.is_empty());

@@ -5,16 +5,9 @@
 mod common;
 
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use common::{arn, Emulator, TempDir};
-
-fn find_aws() -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|dir| dir.join("aws"))
-        .find(|p| p.is_file())
-}
 
 struct Cli<'a> {
     aws: PathBuf,
@@ -25,31 +18,17 @@ struct Cli<'a> {
 impl Cli<'_> {
     /// Runs `aws route53-recovery-cluster <args>` against endpoint `i`.
     fn run(&self, i: u16, args: &[&str]) -> Output {
-        let dir = self.home.path();
-        Command::new(&self.aws)
-            .arg("route53-recovery-cluster")
-            .args(args)
-            .args([
-                "--endpoint-url",
-                &format!("http://127.0.0.1:{}", self.emu.api_port + i),
-            ])
-            .args(["--output", "json"])
-            .env_remove("AWS_PROFILE")
-            .env_remove("AWS_SESSION_TOKEN")
-            .env_remove("AWS_ENDPOINT_URL")
-            .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
-            .env(
-                "AWS_SECRET_ACCESS_KEY",
-                "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
-            )
-            .env("AWS_DEFAULT_REGION", "us-west-2")
-            .env("AWS_EC2_METADATA_DISABLED", "true")
-            .env("AWS_CONFIG_FILE", dir.join("no-config"))
-            .env("AWS_SHARED_CREDENTIALS_FILE", dir.join("no-credentials"))
-            .env("AWS_PAGER", "")
-            .env("AWS_MAX_ATTEMPTS", "1")
-            .output()
-            .expect("run aws")
+        let endpoint = format!("http://127.0.0.1:{}", self.emu.api_port + i);
+        let mut all = args.to_vec();
+        all.extend(["--endpoint-url", &endpoint]);
+        common::aws_command(
+            &self.aws,
+            self.home.path(),
+            "route53-recovery-cluster",
+            &all,
+        )
+        .output()
+        .expect("run aws")
     }
 
     fn ok(&self, i: u16, args: &[&str]) -> serde_json::Value {
@@ -76,28 +55,9 @@ impl Cli<'_> {
 
 #[test]
 fn aws_cli_lists_and_updates_routing_controls() {
-    let Some(aws) = find_aws() else {
-        println!("NOTE: skipping the AWS CLI test: no `aws` on PATH (pip install awscli)");
+    let Some(aws) = common::aws_cli("the AWS CLI test") else {
         return;
     };
-    let broken = match Command::new(&aws).arg("--version").output() {
-        Ok(out) if out.status.success() => None,
-        Ok(out) => Some(
-            String::from_utf8_lossy(&out.stderr)
-                .lines()
-                .last()
-                .unwrap_or("")
-                .to_owned(),
-        ),
-        Err(e) => Some(e.to_string()),
-    };
-    if let Some(why) = broken {
-        println!(
-            "NOTE: skipping the AWS CLI test: {} --version fails ({why}); reinstall it with pip install awscli",
-            aws.display()
-        );
-        return;
-    }
     let dir = TempDir::new("awscli");
     let emu = Emulator::start(&dir);
     let cli = Cli {

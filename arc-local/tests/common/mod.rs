@@ -1,7 +1,10 @@
 //! Test helpers: start the real `arc-local` binary on free 127.0.0.1 ports with a temporary state
-//! file, stop it with SIGTERM, and talk to it over real sockets (raw HTTP/1.1 and raw DNS).
+//! file, stop it with SIGTERM, and talk to it over real sockets (raw HTTP/1.1, HTTPS, raw DNS,
+//! the AWS CLI).
 
 #![allow(dead_code)]
+
+pub mod tls;
 
 use std::io::{Read, Write};
 use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
@@ -61,19 +64,21 @@ fn random() -> u64 {
     x ^ (x >> 33)
 }
 
-/// Five consecutive free TCP ports and one port free for both UDP and TCP, on 127.0.0.1.
-fn free_ports() -> (u16, u16) {
+/// Five consecutive free TCP ports, one port free for both UDP and TCP, and one more free TCP
+/// port (the config API), on 127.0.0.1.
+fn free_ports() -> (u16, u16, u16) {
     loop {
         let base = 20_000 + (random() % 40_000) as u16;
         let dns = 20_000 + (random() % 40_000) as u16;
-        if (base..base + 5).contains(&dns) {
+        let config = 20_000 + (random() % 40_000) as u16;
+        if (base..base + 5).contains(&dns) || (base..base + 5).contains(&config) || config == dns {
             continue;
         }
         let tcp_ok = (base..base + 5)
-            .chain([dns])
+            .chain([dns, config])
             .all(|p| TcpListener::bind((Ipv4Addr::LOCALHOST, p)).is_ok());
         if tcp_ok && UdpSocket::bind((Ipv4Addr::LOCALHOST, dns)).is_ok() {
-            return (base, dns);
+            return (base, dns, config);
         }
     }
 }
@@ -83,6 +88,8 @@ pub struct Emulator {
     child: Option<Child>,
     pub api_port: u16,
     pub dns_port: u16,
+    /// The recovery-control-config API.
+    pub config_port: u16,
     pub state: PathBuf,
     pub log: PathBuf,
     pub topology: Option<PathBuf>,
@@ -101,6 +108,7 @@ impl Emulator {
             child: None,
             api_port: 0,
             dns_port: 0,
+            config_port: 0,
             state: dir.path().join("state.json"),
             log: dir.path().join("arc-local.log"),
             topology: topology.map(Path::to_path_buf),
@@ -117,7 +125,7 @@ impl Emulator {
     pub fn restart(&mut self) {
         assert!(self.child.is_none(), "stop it first");
         for _attempt in 0..10 {
-            let (api, dns) = free_ports();
+            let (api, dns, config) = free_ports();
             let log = std::fs::OpenOptions::new()
                 .create(true)
                 .append(true)
@@ -129,12 +137,20 @@ impl Emulator {
                 .arg(api.to_string())
                 .arg("--dns-port")
                 .arg(dns.to_string())
+                .arg("--config-port")
+                .arg(config.to_string())
                 .arg("--state")
                 .arg(&self.state)
                 .env_remove("ARC_LOCAL_TOPOLOGY")
                 .env_remove("ARC_LOCAL_FAULTS")
                 .env_remove("ARC_LOCAL_TTL")
                 .env_remove("ARC_LOCAL_BIND")
+                .env_remove("ARC_LOCAL_ENDPOINT_HOST")
+                .env_remove("ARC_LOCAL_ACCOUNT_ID")
+                .env_remove("ARC_LOCAL_DEPLOY_DELAY_MS")
+                .env_remove("ARC_LOCAL_TLS")
+                .env_remove("ARC_LOCAL_TLS_DIR")
+                .env_remove("ARC_LOCAL_TLS_NAMES")
                 .env("RUST_LOG", "info")
                 .env("LOG_FORMAT", "json")
                 .stdout(Stdio::from(log.try_clone().unwrap()))
@@ -153,9 +169,10 @@ impl Emulator {
                     eprintln!("arc-local exited during start ({status}); retrying on other ports");
                     break;
                 }
-                if get(api, "/health").map(|r| r.status) == Some(200) {
+                if self.healthy(api) {
                     self.api_port = api;
                     self.dns_port = dns;
+                    self.config_port = config;
                     self.child = Some(child);
                     return;
                 }
@@ -170,6 +187,43 @@ impl Emulator {
             }
         }
         panic!("arc-local could not start; log:\n{}", self.log_text());
+    }
+
+    /// The CA certificate file when the emulator runs with TLS (ARC_LOCAL_TLS_DIR in its env).
+    pub fn tls_ca(&self) -> Option<PathBuf> {
+        let on = self
+            .extra_env
+            .iter()
+            .any(|(k, v)| k == "ARC_LOCAL_TLS" && v != "0" && v != "false");
+        let dir = self
+            .extra_env
+            .iter()
+            .find(|(k, _)| k == "ARC_LOCAL_TLS_DIR")
+            .map(|(_, v)| PathBuf::from(v));
+        dir.filter(|_| on).map(|d| d.join("ca.pem"))
+    }
+
+    fn healthy(&self, api: u16) -> bool {
+        match self.tls_ca() {
+            None => get(api, "/health").map(|r| r.status) == Some(200),
+            Some(ca) => {
+                ca.exists()
+                    && tls::https(
+                        api,
+                        "127.0.0.1",
+                        ("GET", "/health"),
+                        &[],
+                        b"",
+                        tls::roots_from(&ca),
+                    )
+                    .is_ok_and(|r| r.status == 200)
+            }
+        }
+    }
+
+    /// A signed request to the recovery-control-config API (plain HTTP).
+    pub fn config(&self, method: &str, path: &str, body: Option<&Value>) -> HttpResponse {
+        config_call(self.config_port, method, path, body)
     }
 
     pub fn pid(&self) -> u32 {
@@ -295,6 +349,20 @@ pub fn http(
 ) -> std::io::Result<HttpResponse> {
     let mut stream = TcpStream::connect(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))?;
     stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+    stream.write_all(&request_bytes(port, method, path, headers, body))?;
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw)?;
+    Ok(parse_response(&raw))
+}
+
+/// The bytes of an HTTP/1.1 request with `Connection: close`.
+pub fn request_bytes(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Vec<u8> {
     let mut req = format!(
         "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
@@ -303,11 +371,14 @@ pub fn http(
         req.push_str(&format!("{k}: {v}\r\n"));
     }
     req.push_str("\r\n");
-    stream.write_all(req.as_bytes())?;
-    stream.write_all(body)?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw)?;
-    let text = String::from_utf8_lossy(&raw).into_owned();
+    let mut bytes = req.into_bytes();
+    bytes.extend_from_slice(body);
+    bytes
+}
+
+/// Parses a whole HTTP/1.1 answer (chunked bodies are decoded).
+pub fn parse_response(raw: &[u8]) -> HttpResponse {
+    let text = String::from_utf8_lossy(raw).into_owned();
     let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
     let mut lines = head.lines();
     let status = lines
@@ -327,11 +398,11 @@ pub fn http(
     } else {
         body.to_owned()
     };
-    Ok(HttpResponse {
+    HttpResponse {
         status,
         headers,
         body,
-    })
+    }
 }
 
 fn dechunk(mut s: &str) -> String {
@@ -370,6 +441,94 @@ pub fn call(port: u16, op: &str, body: &str) -> HttpResponse {
         body.as_bytes(),
     )
     .expect("HTTP exchange")
+}
+
+/// The SigV4-looking Authorization header of the config API (any signature is accepted).
+pub const CONFIG_AUTH: &str = "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20260101/us-west-2/route53-recovery-control-config/aws4_request, SignedHeaders=host;x-amz-date, Signature=0000";
+
+/// A request to the recovery-control-config API as the SDKs send it.
+pub fn config_call(port: u16, method: &str, path: &str, body: Option<&Value>) -> HttpResponse {
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    http(
+        port,
+        method,
+        path,
+        &[
+            ("Content-Type", "application/json"),
+            ("X-Amz-Date", "20260101T000000Z"),
+            ("Authorization", CONFIG_AUTH),
+        ],
+        body.as_bytes(),
+    )
+    .expect("HTTP exchange")
+}
+
+/// Percent-encodes an ARN for a path segment, as the SDKs do (`:` and `/` too).
+pub fn encode(arn: &str) -> String {
+    arn.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// A working `aws` on PATH, or `None` after printing why the caller skips.
+pub fn aws_cli(test: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    let Some(aws) = std::env::split_paths(&path)
+        .map(|dir| dir.join("aws"))
+        .find(|p| p.is_file())
+    else {
+        println!("NOTE: skipping {test}: no `aws` on PATH (pip install awscli)");
+        return None;
+    };
+    let broken = match Command::new(&aws).arg("--version").output() {
+        Ok(out) if out.status.success() => None,
+        Ok(out) => Some(
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .last()
+                .unwrap_or("")
+                .to_owned(),
+        ),
+        Err(e) => Some(e.to_string()),
+    };
+    if let Some(why) = broken {
+        println!(
+            "NOTE: skipping {test}: {} --version fails ({why}); reinstall it with pip install awscli",
+            aws.display()
+        );
+        return None;
+    }
+    Some(aws)
+}
+
+/// `aws <service> <args>` with dummy credentials and no user configuration.
+pub fn aws_command(aws: &Path, home: &Path, service: &str, args: &[&str]) -> Command {
+    let mut cmd = Command::new(aws);
+    cmd.arg(service)
+        .args(args)
+        .args(["--output", "json"])
+        .env_remove("AWS_PROFILE")
+        .env_remove("AWS_SESSION_TOKEN")
+        .env_remove("AWS_ENDPOINT_URL")
+        .env_remove("AWS_CA_BUNDLE")
+        .env("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+        .env(
+            "AWS_SECRET_ACCESS_KEY",
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY",
+        )
+        .env("AWS_DEFAULT_REGION", "us-west-2")
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .env("AWS_CONFIG_FILE", home.join("no-config"))
+        .env("AWS_SHARED_CREDENTIALS_FILE", home.join("no-credentials"))
+        .env("AWS_PAGER", "")
+        .env("AWS_MAX_ATTEMPTS", "1");
+    cmd
 }
 
 /// The ARN of a default-topology control (`role`: primary or secondary).
