@@ -149,6 +149,7 @@ impl System {
             &doc.endpoints,
             ClientOptions {
                 call_timeout: Duration::from_secs(2),
+                extra_ca: None,
             },
         )
         .await;

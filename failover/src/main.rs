@@ -52,6 +52,12 @@ struct Cli {
     #[arg(long, global = true, default_value = "2s", value_parser = parse_call_timeout, value_name = "DURATION")]
     timeout: Duration,
 
+    /// A CA certificate file (PEM) to trust besides the bundled public roots, for cluster
+    /// endpoints behind a private CA (arc-local with TLS). The operating system's store is never
+    /// used, so the command behaves the same in a `FROM scratch` image.
+    #[arg(long, global = true, env = "ARC_CA_FILE", value_name = "FILE")]
+    ca_file: Option<String>,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -174,7 +180,10 @@ fn say_raw(text: &str) {
 /// Errors that mean bad input (exit 2) rather than a failed operation (exit 1).
 fn is_bad_input(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
-        c.is::<DocumentError>() || c.is::<activate::InputError>() || c.is::<probe::InputError>()
+        c.is::<DocumentError>()
+            || c.is::<activate::InputError>()
+            || c.is::<probe::InputError>()
+            || c.is::<BadCaFile>()
     })
 }
 
@@ -204,11 +213,18 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let options = ClientOptions {
+        call_timeout: cli.timeout,
+        extra_ca: match &cli.ca_file {
+            Some(path) => Some(recovery::tls::ExtraCa::from_file(path).map_err(BadCaFile)?),
+            None => None,
+        },
+    };
     match cli.command {
         Command::Probe(args) => probe(args).await,
         Command::Status { json } => {
             let loaded = document::load(cli.cluster.as_deref())?;
-            let client = connect(&loaded, cli.timeout).await;
+            let client = connect(&loaded, &options).await;
             let status = status::fetch(&loaded.document, &client, &[]).await?;
             if json {
                 say!("{}", output::status_json(&status));
@@ -218,16 +234,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Activate(args) => {
-            update(Action::Activate, args, cli.cluster.as_deref(), cli.timeout).await
+            update(Action::Activate, args, cli.cluster.as_deref(), &options).await
         }
         Command::Deactivate(args) => {
-            update(
-                Action::Deactivate,
-                args,
-                cli.cluster.as_deref(),
-                cli.timeout,
-            )
-            .await
+            update(Action::Deactivate, args, cli.cluster.as_deref(), &options).await
         }
     }
 }
@@ -248,15 +258,14 @@ fn describe(loaded: &document::Loaded) -> String {
     )
 }
 
-async fn connect(loaded: &document::Loaded, timeout: Duration) -> ArcClient {
-    ArcClient::new(
-        &loaded.document.endpoints,
-        ClientOptions {
-            call_timeout: timeout,
-        },
-    )
-    .await
+async fn connect(loaded: &document::Loaded, options: &ClientOptions) -> ArcClient {
+    ArcClient::new(&loaded.document.endpoints, options.clone()).await
 }
+
+/// `--ca-file` names a file that cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("--ca-file: {0}")]
+struct BadCaFile(recovery::tls::CaError);
 
 /// Whether no cluster endpoint answered.
 fn is_unreachable(e: &anyhow::Error) -> bool {
@@ -270,7 +279,7 @@ async fn update(
     action: Action,
     args: UpdateArgs,
     cluster_arg: Option<&str>,
-    timeout: Duration,
+    options: &ClientOptions,
 ) -> anyhow::Result<ExitCode> {
     let loaded = &document::load(cluster_arg)?;
     let doc = &loaded.document;
@@ -287,7 +296,7 @@ async fn update(
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let client = connect(loaded, timeout).await;
+    let client = connect(loaded, options).await;
     if !json {
         say!("{}", output::heading(&plan));
     }

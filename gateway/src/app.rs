@@ -67,6 +67,7 @@ impl Gateway {
                     &arc.cluster.endpoints,
                     recovery::ClientOptions {
                         call_timeout: arc.call_timeout,
+                        extra_ca: arc.extra_ca.clone(),
                     },
                 )
                 .await,

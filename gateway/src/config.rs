@@ -117,12 +117,16 @@ pub struct ArcConfig {
     pub poll_interval: Duration,
     /// Bound on one call to one cluster endpoint; the next endpoint is tried after it.
     pub call_timeout: Duration,
+    /// A CA to trust besides the bundled roots, for cluster endpoints behind a private CA
+    /// (`[arc] ca_file`, env `ARC_CA_FILE`).
+    pub extra_ca: Option<recovery::tls::ExtraCa>,
 }
 
 #[derive(Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 struct FileArc {
     cluster_file: Option<String>,
+    ca_file: Option<String>,
     #[serde(default, with = "humantime_serde")]
     poll_interval: Option<Duration>,
     #[serde(default, with = "humantime_serde")]
@@ -686,10 +690,20 @@ fn load_arc(
             }
         }
     }
+    let extra_ca = match (env("ARC_CA_FILE"), file.ca_file) {
+        (Some(p), _) => Some(("ARC_CA_FILE", p)),
+        (None, Some(p)) => Some(("arc.ca_file", p)),
+        (None, None) => None,
+    }
+    .map(|(key, path)| {
+        recovery::tls::ExtraCa::from_file(&path).map_err(|e| invalid(key, &path, e.to_string()))
+    })
+    .transpose()?;
     Ok(ArcConfig {
         cluster,
         poll_interval,
         call_timeout,
+        extra_ca,
     })
 }
 

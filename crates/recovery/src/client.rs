@@ -7,6 +7,9 @@
 //! denied) end the call at once. The AWS SDK does the wire protocol and signing; its own retries are
 //! off because rotating endpoints is the retry.
 //!
+//! TLS is rustls with the bundled Mozilla roots (and an optional extra CA), never the operating
+//! system's store, which `FROM scratch` images do not have ([`crate::tls`]).
+//!
 //! Endpoints with `http://` URLs are a local emulator: calls are signed with fixed local
 //! credentials and the AWS credential chain is never consulted.
 
@@ -21,6 +24,7 @@ use aws_sdk_route53recoverycluster::Client;
 
 use crate::cluster::Endpoint;
 use crate::model::ControlState;
+use crate::tls::ExtraCa;
 
 /// Why a call failed. `Conflict` carries the service's message, which names the safety rule.
 #[derive(Debug, Clone, thiserror::Error, PartialEq)]
@@ -54,12 +58,15 @@ pub struct ControlInfo {
 pub struct ClientOptions {
     /// Bound on one attempt against one endpoint (connect included).
     pub call_timeout: Duration,
+    /// A CA to trust besides the bundled roots, for private `https://` endpoints ([`crate::tls`]).
+    pub extra_ca: Option<ExtraCa>,
 }
 
 impl Default for ClientOptions {
     fn default() -> Self {
         Self {
             call_timeout: Duration::from_secs(2),
+            extra_ca: None,
         }
     }
 }
@@ -111,6 +118,8 @@ impl ArcClient {
             .first()
             .map_or_else(|| "us-east-1".to_owned(), |e| e.region.clone());
         let mut loader = aws_config::defaults(BehaviorVersion::latest())
+            // rustls with the bundled roots: the images have no operating-system CA store.
+            .http_client(crate::tls::http_client(options.extra_ca.as_ref()))
             .region(Region::new(first_region))
             .retry_config(RetryConfig::disabled())
             // The attempt as a whole is bounded once, by `call` (which also covers credential

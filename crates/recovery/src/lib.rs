@@ -11,6 +11,7 @@ pub mod client;
 pub mod cluster;
 pub mod local;
 pub mod model;
+pub mod tls;
 
 pub use client::ControlInfo;
 pub use client::{ArcClient, ArcError, ClientOptions};
