@@ -4,7 +4,7 @@ terraform {
   required_providers {
     aws = {
       source  = "hashicorp/aws"
-      version = ">= 5.60, < 7.0"
+      version = "~> 5.100.0" # the release the tests and the committed lock files cover
     }
   }
 }
