@@ -1,5 +1,6 @@
-# Regional root, applied once per region with its own state: network, load balancer and certificate, KMS key,
-# log bucket, ECR repositories, ECS cluster and the three apps (modules/app-service).
+# Regional root, applied once per region with its own state: network, load balancer, KMS key, log bucket, ECR
+# repositories, ECS cluster and the three apps (modules/app-service). The load balancer's certificate comes from
+# infra/certificates (var.certificate_arns), applied before.
 
 data "aws_caller_identity" "current" {}
 
@@ -45,6 +46,9 @@ locals {
       { for k, v in try(var.app_settings[app], {}) : k => v if v != null },
     )
   }
+
+  # This region's certificate, from infra/certificates (which owns it and its validation records).
+  certificate_arn = lookup(var.certificate_arns, var.region, null)
 
   # --- Gateway failover configuration. ---
   arc_document = var.arc_cluster_json == null ? null : jsondecode(var.arc_cluster_json)
@@ -125,6 +129,7 @@ module "alb" {
   access_logs_prefix  = local.alb_logs_prefix
   deletion_protection = var.alb_deletion_protection
   idle_timeout        = var.alb_idle_timeout
+  certificate_arn     = local.certificate_arn
 }
 
 module "app" {

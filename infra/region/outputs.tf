@@ -21,9 +21,9 @@ output "regional_hostnames" {
   value       = { for app, cfg in local.apps : app => module.alb.regional_hostnames[cfg.hostname_label] }
 }
 
-output "certificate_names" {
-  description = "Every hostname the region's certificate covers."
-  value       = module.alb.certificate_names
+output "certificate_arn" {
+  description = "ARN of the certificate the HTTPS listener serves (owned by infra/certificates)."
+  value       = module.alb.certificate_arn
 }
 
 output "ecr_repository_urls" {

@@ -39,6 +39,24 @@ variable "hosted_zone_id" {
   }
 }
 
+variable "certificate_arns" {
+  description = <<-EOT
+    The validated ACM certificate of each region, keyed by region (infra/certificates output certificate_arns; the
+    README writes it to certificates.auto.tfvars.json). This region's entry serves the HTTPS listener.
+  EOT
+  type        = map(string)
+
+  validation {
+    condition     = contains(keys(var.certificate_arns), var.region)
+    error_message = "certificate_arns has no certificate for this region: apply infra/certificates for it first (infra/README.md)."
+  }
+
+  validation {
+    condition     = alltrue([for region, arn in var.certificate_arns : can(regex("^arn:aws[a-z-]*:acm:${region}:[0-9]{12}:certificate/.+$", arn))])
+    error_message = "Each certificate_arns entry must be an ACM certificate ARN of the region it is keyed by."
+  }
+}
+
 variable "vpc_cidr" {
   description = "IPv4 CIDR block of this region's VPC (/16 to /22)."
   type        = string

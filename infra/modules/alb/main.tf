@@ -1,54 +1,10 @@
-# One internet-facing application load balancer per region: HTTPS (TLS 1.3 policy) with an ACM certificate
-# validated in the hosted zone, HTTP redirected to HTTPS, access logs to S3, and a regional hostname
-# <label>.<region>.<domain> per app aliasing this load balancer. The apps add their own host-header rules
+# One internet-facing application load balancer per region: HTTPS (TLS 1.3 policy) with the region's ACM
+# certificate (infra/certificates owns it and its validation records), HTTP redirected to HTTPS, access logs to S3,
+# and a regional hostname <label>.<region>.<domain> per app aliasing this load balancer. The apps add their own host-header rules
 # to the HTTPS listener (modules/app-service).
 
 locals {
-  global_hostnames   = [for l in var.hostname_labels : "${l}.${var.domain_name}"]
   regional_hostnames = { for l in var.hostname_labels : l => "${l}.${var.region}.${var.domain_name}" }
-  certificate_names  = concat(local.global_hostnames, values(local.regional_hostnames))
-
-  validation_records = {
-    for dvo in aws_acm_certificate.this.domain_validation_options : dvo.domain_name => {
-      name   = dvo.resource_record_name
-      type   = dvo.resource_record_type
-      record = dvo.resource_record_value
-    }
-  }
-}
-
-resource "aws_acm_certificate" "this" {
-  domain_name               = local.certificate_names[0]
-  subject_alternative_names = slice(local.certificate_names, 1, length(local.certificate_names))
-  validation_method         = "DNS"
-
-  options {
-    certificate_transparency_logging_preference = "ENABLED"
-  }
-
-  tags = merge(var.tags, { Name = var.name })
-
-  lifecycle {
-    create_before_destroy = true
-  }
-}
-
-# Both regional roots write the same validation records for the global hostnames (ACM derives the record from
-# the account and the name), hence allow_overwrite.
-resource "aws_route53_record" "validation" {
-  for_each = toset(local.certificate_names)
-
-  zone_id         = var.hosted_zone_id
-  name            = local.validation_records[each.key].name
-  type            = local.validation_records[each.key].type
-  records         = [local.validation_records[each.key].record]
-  ttl             = 300
-  allow_overwrite = true
-}
-
-resource "aws_acm_certificate_validation" "this" {
-  certificate_arn         = aws_acm_certificate.this.arn
-  validation_record_fqdns = [for r in aws_route53_record.validation : r.fqdn]
 }
 
 resource "aws_security_group" "alb" {
@@ -135,7 +91,7 @@ resource "aws_lb_listener" "https" {
   port              = 443
   protocol          = "HTTPS"
   ssl_policy        = var.ssl_policy
-  certificate_arn   = aws_acm_certificate_validation.this.certificate_arn
+  certificate_arn   = var.certificate_arn
 
   # Requests for a hostname no app claims.
   default_action {

@@ -34,13 +34,8 @@ output "http_listener_arn" {
 }
 
 output "certificate_arn" {
-  description = "ARN of the validated ACM certificate."
-  value       = aws_acm_certificate_validation.this.certificate_arn
-}
-
-output "certificate_names" {
-  description = "Every name the certificate covers: <label>.<domain> and <label>.<region>.<domain>."
-  value       = local.certificate_names
+  description = "ARN of the HTTPS listener's certificate."
+  value       = aws_lb_listener.https.certificate_arn
 }
 
 output "regional_hostnames" {

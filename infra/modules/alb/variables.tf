@@ -65,7 +65,7 @@ variable "domain_name" {
 }
 
 variable "hosted_zone_id" {
-  description = "ID of the public Route 53 hosted zone of domain_name (certificate validation records and the regional hostnames go there)."
+  description = "ID of the public Route 53 hosted zone of domain_name (the regional hostnames go there)."
   type        = string
 
   validation {
@@ -75,12 +75,22 @@ variable "hosted_zone_id" {
 }
 
 variable "hostname_labels" {
-  description = "First DNS label of each app's hostname (externalapi, service1, service2). The certificate covers <label>.<domain> and <label>.<region>.<domain> for each."
+  description = "First DNS label of each app's hostname (externalapi, service1, service2); each gets a regional hostname <label>.<region>.<domain>."
   type        = list(string)
 
   validation {
     condition     = length(var.hostname_labels) > 0 && alltrue([for l in var.hostname_labels : can(regex("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", l))])
     error_message = "Each hostname label must be a single lowercase DNS label."
+  }
+}
+
+variable "certificate_arn" {
+  description = "ARN of this region's validated ACM certificate for <label>.<domain> and <label>.<region>.<domain> (infra/certificates output certificate_arns)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^arn:aws[a-z-]*:acm:[a-z0-9-]+:[0-9]{12}:certificate/.+$", var.certificate_arn))
+    error_message = "certificate_arn must be an ACM certificate ARN."
   }
 }
 

@@ -22,6 +22,10 @@ variables {
   service2_image_tag       = "0123456789abcdef0123456789abcdef01234567"
   alb_idle_timeout         = 60
   target_keepalive_timeout = 75
+  certificate_arns = {
+    us-east-1 = "arn:aws:acm:us-east-1:123456789012:certificate/01234567-89ab-cdef-0123-456789abcdef"
+    us-west-2 = "arn:aws:acm:us-west-2:123456789012:certificate/fedcba98-7654-3210-fedc-ba9876543210"
+  }
 }
 
 run "every_service_is_hardened" {
@@ -185,6 +189,16 @@ run "arc_mode_needs_cluster_document" {
 
 run "load_balancer_and_storage" {
   assert {
+    condition     = output.certificate_arn == "arn:aws:acm:us-east-1:123456789012:certificate/01234567-89ab-cdef-0123-456789abcdef"
+    error_message = "The HTTPS listener serves this region's certificate from certificate_arns."
+  }
+
+  assert {
+    condition     = length([for a in keys(module.alb) : a]) > 0 && !can(module.alb.certificate_names)
+    error_message = "The regional root owns no certificate and no validation record (infra/certificates does)."
+  }
+
+  assert {
     condition     = output.load_balancer == { dns_name = "mrapi-123456789.us-east-1.elb.amazonaws.com", zone_id = "Z35SXDOTRQ7X7K" }
     error_message = "load_balancer is the {dns_name, zone_id} the global root expects."
   }
@@ -320,6 +334,18 @@ run "idle_timeout_raised_above_keepalive_fails" {
   }
 
   expect_failures = [var.target_keepalive_timeout]
+}
+
+run "needs_this_regions_certificate" {
+  command = plan
+
+  variables {
+    certificate_arns = {
+      us-west-2 = "arn:aws:acm:us-west-2:123456789012:certificate/fedcba98-7654-3210-fedc-ba9876543210"
+    }
+  }
+
+  expect_failures = [var.certificate_arns]
 }
 
 run "rejects_bad_inputs" {

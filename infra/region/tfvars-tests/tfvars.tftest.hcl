@@ -5,6 +5,14 @@ mock_provider "aws" {
   source = "./tests/mocks"
 }
 
+# What infra/certificates would write to certificates.auto.tfvars.json (regions/*.tfvars do not set it).
+variables {
+  certificate_arns = {
+    us-east-1 = "arn:aws:acm:us-east-1:123456789012:certificate/01234567-89ab-cdef-0123-456789abcdef"
+    us-west-2 = "arn:aws:acm:us-west-2:123456789012:certificate/fedcba98-7654-3210-fedc-ba9876543210"
+  }
+}
+
 run "tfvars_file_plans" {
   assert {
     condition     = contains(["us-east-1", "us-west-2"], var.region) && alltrue([for az in var.availability_zones : startswith(az, var.region)])

@@ -22,26 +22,6 @@ mock_provider "aws" {
     }
   }
 
-  mock_resource "aws_acm_certificate" {
-    defaults = {
-      arn = "arn:aws:acm:us-east-1:123456789012:certificate/01234567-89ab-cdef-0123-456789abcdef"
-      domain_validation_options = [
-        { domain_name = "externalapi.example.com", resource_record_name = "_a1.externalapi.example.com.", resource_record_type = "CNAME", resource_record_value = "_b1.acm-validations.aws." },
-        { domain_name = "service1.example.com", resource_record_name = "_a2.service1.example.com.", resource_record_type = "CNAME", resource_record_value = "_b2.acm-validations.aws." },
-        { domain_name = "service2.example.com", resource_record_name = "_a3.service2.example.com.", resource_record_type = "CNAME", resource_record_value = "_b3.acm-validations.aws." },
-        { domain_name = "externalapi.us-east-1.example.com", resource_record_name = "_a4.externalapi.us-east-1.example.com.", resource_record_type = "CNAME", resource_record_value = "_b4.acm-validations.aws." },
-        { domain_name = "service1.us-east-1.example.com", resource_record_name = "_a5.service1.us-east-1.example.com.", resource_record_type = "CNAME", resource_record_value = "_b5.acm-validations.aws." },
-        { domain_name = "service2.us-east-1.example.com", resource_record_name = "_a6.service2.us-east-1.example.com.", resource_record_type = "CNAME", resource_record_value = "_b6.acm-validations.aws." },
-      ]
-    }
-  }
-
-  mock_resource "aws_acm_certificate_validation" {
-    defaults = {
-      certificate_arn = "arn:aws:acm:us-east-1:123456789012:certificate/01234567-89ab-cdef-0123-456789abcdef"
-    }
-  }
-
   mock_resource "aws_vpc_security_group_egress_rule" {
     defaults = {
       arn = "arn:aws:ec2:us-east-1:123456789012:security-group-rule/sgr-0fedcba9876543210"
@@ -65,6 +45,7 @@ variables {
   hosted_zone_id     = "Z0123456789ABCDEFGHIJ"
   hostname_labels    = ["externalapi", "service1", "service2"]
   access_logs_bucket = "mrapi-logs-us-east-1-123456789012"
+  certificate_arn    = "arn:aws:acm:us-east-1:123456789012:certificate/01234567-89ab-cdef-0123-456789abcdef"
 }
 
 run "load_balancer" {
@@ -99,23 +80,10 @@ run "load_balancer" {
   }
 }
 
-run "certificate_and_records" {
+run "certificate_and_regional_hostnames" {
   assert {
-    condition = toset(output.certificate_names) == toset([
-      "externalapi.example.com", "service1.example.com", "service2.example.com",
-      "externalapi.us-east-1.example.com", "service1.us-east-1.example.com", "service2.us-east-1.example.com",
-    ])
-    error_message = "The certificate must cover the global and the regional hostnames."
-  }
-
-  assert {
-    condition     = aws_acm_certificate.this.validation_method == "DNS" && length(aws_route53_record.validation) == 6
-    error_message = "Every certificate name needs a DNS validation record."
-  }
-
-  assert {
-    condition     = aws_route53_record.validation["service1.us-east-1.example.com"].name == "_a5.service1.us-east-1.example.com." && aws_route53_record.validation["service1.us-east-1.example.com"].records == toset(["_b5.acm-validations.aws."])
-    error_message = "Validation records must come from the certificate's validation options."
+    condition     = aws_lb_listener.https.certificate_arn == "arn:aws:acm:us-east-1:123456789012:certificate/01234567-89ab-cdef-0123-456789abcdef"
+    error_message = "The HTTPS listener serves the region's certificate."
   }
 
   assert {
@@ -133,9 +101,10 @@ run "rejects_weak_tls_policy" {
   command = plan
 
   variables {
-    ssl_policy = "ELBSecurityPolicy-2016-08"
-    region     = "useast1"
+    ssl_policy      = "ELBSecurityPolicy-2016-08"
+    region          = "useast1"
+    certificate_arn = "arn:aws:iam::123456789012:server-certificate/mrapi"
   }
 
-  expect_failures = [var.ssl_policy, var.region]
+  expect_failures = [var.ssl_policy, var.region, var.certificate_arn]
 }
