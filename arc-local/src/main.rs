@@ -1,6 +1,7 @@
-//! `arc-local`: the command line. Serves a local Route 53 ARC cluster data plane on five ports and
-//! Route 53 failover DNS for the apps' hostnames (`serve`, the default), checks a running instance
-//! (`healthcheck`), or prints the cluster document it serves (`document`).
+//! `arc-local`: the command line. Serves a local Route 53 ARC cluster data plane on five ports, the
+//! recovery-control-config API on one more, and Route 53 failover DNS for the apps' hostnames
+//! (`serve`, the default), optionally over HTTPS; checks a running instance (`healthcheck`), or
+//! prints the cluster document it serves (`document`).
 
 mod api;
 mod catalog;
@@ -44,8 +45,8 @@ signatures are NOT verified: any credentials are accepted. Bind to loopback (the
 private network only. With --tls, every API port serves HTTPS with a certificate from a local CA
 made at start-up (its certificate: <tls-dir>/ca.pem).
 
-Safety rules from the topology are enforced (apps without rules get 'at least one control On');
-wait periods are not. Every accepted change is written to the state file before it is
+Safety rules (the topology's and those created through the config API) are enforced (apps
+without rules get 'at least one control On'); wait periods are not. Every accepted change is written to the state file before it is
 acknowledged. Each app's hostname is answered over DNS (UDP and TCP) with Route 53 failover
 semantics; other names are REFUSED.";
 
@@ -60,7 +61,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the data plane and DNS until SIGTERM/SIGINT (the default).
+    /// Serve the data plane, the config API and DNS until SIGTERM/SIGINT (the default).
     Serve,
     /// Exit 0 when the local instance answers GET /health on the first API port (over HTTPS,
     /// trusting <tls-dir>/ca.pem, when --tls is on).
@@ -111,9 +112,8 @@ struct Options {
     #[arg(long, global = true, env = "ARC_LOCAL_CONFIG_PORT", value_name = "N", value_parser = parse_config_port)]
     config_port: Option<u16>,
 
-    /// Host in the endpoint URLs that clusters report (ClusterEndpoints) and `document` prints
-    /// by default: how clients reach this instance. Default: the listen address, or 127.0.0.1
-    /// when listening on all addresses.
+    /// Host in the endpoint URLs that clusters report (ClusterEndpoints): how clients reach this
+    /// instance. Default: the listen address, or 127.0.0.1 when listening on all addresses.
     #[arg(long, global = true, env = "ARC_LOCAL_ENDPOINT_HOST", value_name = "HOST", value_parser = parse_host)]
     endpoint_host: Option<String>,
 
