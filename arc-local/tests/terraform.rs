@@ -175,7 +175,11 @@ fn terraform_applies_plans_and_destroys_arc_resources() {
     if !out.status.success() {
         println!(
             "NOTE: skipping the Terraform test: terraform init failed (set TF_PLUGIN_DIR to a provider mirror where the registry is unreachable): {}",
-            String::from_utf8_lossy(&out.stderr).lines().find(|l| !l.trim().is_empty()).unwrap_or("")
+            String::from_utf8_lossy(&out.stderr)
+                .lines()
+                .find(|l| l.contains("Error"))
+                .unwrap_or("")
+                .trim_start_matches(['│', ' '])
         );
         return;
     }
