@@ -97,6 +97,7 @@ pub struct System {
     pub service_ports: (u16, u16),
     pub dns: SocketAddr,
     pub api_port: u16,
+    config_port: u16,
     arc_local: Option<Child>,
     processes: Vec<(String, Child)>,
     pub client: ArcClient,
@@ -113,7 +114,13 @@ impl System {
         let admin_port = free_port(1);
         let (p1, p2) = (free_port(1), free_port(1));
 
+        let config_port = free_port(1);
         let mut doc = recovery::local::default_document("127.0.0.1", api_port);
+        // The data plane over HTTPS, as in AWS: arc-local's own CA is the extra trusted CA of the
+        // gateways and of this drill's client, so the production TLS code path runs.
+        for e in doc.endpoints.iter_mut() {
+            e.url = e.url.replacen("http://", "https://", 1);
+        }
         for (app, entry) in doc.apps.iter_mut() {
             let port = match app.as_str() {
                 "external-api" => gateway_port,
@@ -162,11 +169,22 @@ impl System {
             service_ports: (p1, p2),
             dns: SocketAddr::from(([127, 0, 0, 1], dns_port)),
             api_port,
+            config_port,
             arc_local: None,
             processes: Vec::new(),
             client,
         };
         system.start_arc_local().await?;
+        system.client = ArcClient::new(
+            &system.doc.endpoints,
+            ClientOptions {
+                call_timeout: Duration::from_secs(2),
+                extra_ca: Some(recovery::tls::ExtraCa::from_file(
+                    &system.ca_file().display().to_string(),
+                )?),
+            },
+        )
+        .await;
 
         for region in REGIONS {
             for (service, port) in [("service1", p1), ("service2", p2)] {
@@ -210,6 +228,7 @@ impl System {
                         "ARC_POLL_INTERVAL",
                         format!("{}ms", options.poll_interval.as_millis()),
                     ));
+                    env.push(("ARC_CA_FILE", system.ca_file().display().to_string()));
                 }
             }
             let name = format!("gateway-{region}");
@@ -241,10 +260,20 @@ impl System {
             .with_context(|| format!("starting {name} ({})", bin.display()))
     }
 
-    /// Starts arc-local (again), with the same state file.
+    /// arc-local's CA certificate (made at its first start, reused after).
+    pub fn ca_file(&self) -> std::path::PathBuf {
+        self.dir.join("tls").join("ca.pem")
+    }
+
+    /// Starts arc-local (again), with the same state file and TLS material.
     pub async fn start_arc_local(&mut self) -> anyhow::Result<()> {
         let args = [
-            "--topology".to_owned(),
+            "--tls".to_owned(),
+            "--tls-dir".into(),
+            self.dir.join("tls").display().to_string(),
+            "--config-port".into(),
+            self.config_port.to_string(),
+            "--topology".into(),
             self.dir.join("topology.json").display().to_string(),
             "--state".into(),
             self.dir.join("arc-state.json").display().to_string(),

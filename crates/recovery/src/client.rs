@@ -10,8 +10,9 @@
 //! TLS is rustls with the bundled Mozilla roots (and an optional extra CA), never the operating
 //! system's store, which `FROM scratch` images do not have ([`crate::tls`]).
 //!
-//! Endpoints with `http://` URLs are a local emulator: calls are signed with fixed local
-//! credentials and the AWS credential chain is never consulted.
+//! Endpoints with `http://` URLs, or whose host is not under `amazonaws.com`, are a local emulator
+//! (arc-local, over HTTP or HTTPS): calls are signed with fixed local credentials and the AWS
+//! credential chain is never consulted.
 
 use std::time::Duration;
 
@@ -109,11 +110,26 @@ fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(err: SdkError
     }
 }
 
+/// Whether an endpoint is a local emulator rather than an AWS cluster endpoint.
+fn is_local(url: &str) -> bool {
+    if url.starts_with("http://") {
+        return true;
+    }
+    let host = url
+        .trim_start_matches("https://")
+        .split(['/', ':'])
+        .next()
+        .unwrap_or("")
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    !(host.ends_with(".amazonaws.com") || host.ends_with(".amazonaws.com.cn"))
+}
+
 impl ArcClient {
-    /// Builds a client per endpoint. For `https://` endpoints, credentials come from the AWS chain
-    /// (environment, ECS task role, ...); for `http://` endpoints, fixed local credentials.
+    /// Builds a client per endpoint. For AWS endpoints, credentials come from the AWS chain
+    /// (environment, ECS task role, ...); for a local emulator, fixed local credentials.
     pub async fn new(endpoints: &[Endpoint], options: ClientOptions) -> ArcClient {
-        let local = endpoints.iter().all(|e| e.url.starts_with("http://"));
+        let local = endpoints.iter().all(|e| is_local(&e.url));
         let first_region = endpoints
             .first()
             .map_or_else(|| "us-east-1".to_owned(), |e| e.region.clone());

@@ -566,10 +566,22 @@ pub struct ArcLocal {
     pub api_port: u16,
     /// A cluster document file for `failover --cluster`.
     pub doc_file: String,
+    /// With TLS: arc-local's CA certificate (for `--ca-file`).
+    pub ca_file: Option<String>,
 }
 
 impl ArcLocal {
     pub fn start() -> ArcLocal {
+        Self::start_with(false)
+    }
+
+    /// arc-local serving HTTPS with a certificate from its own CA; the document's endpoints are
+    /// `https://` URLs.
+    pub fn start_tls() -> ArcLocal {
+        Self::start_with(true)
+    }
+
+    fn start_with(tls: bool) -> ArcLocal {
         let bin = arc_local_bin();
         let dir = std::env::temp_dir().join(format!(
             "failover-test-arc-{}-{}",
@@ -579,8 +591,15 @@ impl ArcLocal {
         std::fs::create_dir_all(&dir).unwrap();
         for _attempt in 0..10 {
             let (api_port, dns_port) = free_ports();
-            let mut child = Command::new(&bin)
-                .args(["serve", "--api-port", &api_port.to_string()])
+            let tls_dir = dir.join("tls");
+            let mut cmd = Command::new(&bin);
+            cmd.arg("serve");
+            if tls {
+                cmd.args(["--tls", "--tls-dir"]).arg(&tls_dir);
+            }
+            let mut child = cmd
+                .args(["--api-port", &api_port.to_string()])
+                .args(["--config-port", &closed_port().to_string()])
                 .args(["--dns-port", &dns_port.to_string(), "--bind", "127.0.0.1"])
                 .arg("--state")
                 .arg(dir.join("state.json"))
@@ -595,13 +614,25 @@ impl ArcLocal {
                 if child.try_wait().unwrap().is_some() {
                     break; // most likely a port taken meanwhile: other ports
                 }
-                if healthy(api_port) {
-                    let doc = recovery::local::default_document("127.0.0.1", api_port);
+                let ca = tls_dir.join("ca.pem");
+                let up = if tls {
+                    ca.exists() && std::net::TcpStream::connect(("127.0.0.1", api_port)).is_ok()
+                } else {
+                    healthy(api_port)
+                };
+                if up {
+                    let mut doc = recovery::local::default_document("127.0.0.1", api_port);
+                    if tls {
+                        for e in doc.endpoints.iter_mut() {
+                            e.url = e.url.replacen("http://", "https://", 1);
+                        }
+                    }
                     return ArcLocal {
                         child,
                         dir,
                         api_port,
                         doc_file: doc_file(&doc),
+                        ca_file: tls.then(|| ca.display().to_string()),
                     };
                 }
                 if std::time::Instant::now() > deadline {
