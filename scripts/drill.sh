@@ -71,13 +71,18 @@ fi
 
 # compose/cluster.json (arc-local's topology in compose, the gateways' arc mode, the failover service)
 # is exactly what arc-local serves from it.
-log "compose/cluster.json matches \`arc-local --topology compose/cluster.json document --api-host arc-local\`"
-if ! target/x86_64-unknown-linux-gnu/release/arc-local --topology compose/cluster.json document --api-host arc-local \
+ARC_LOCAL=target/x86_64-unknown-linux-gnu/release/arc-local
+log "compose/cluster.json matches \`arc-local --tls --topology compose/cluster.json document --api-host arc-local\`"
+if ! "$ARC_LOCAL" --tls --topology compose/cluster.json document --api-host arc-local \
     | diff -u compose/cluster.json -; then
   echo "drill: compose/cluster.json is not what arc-local serves from it (endpoints, default rules, layout); rewrite it with:" >&2
-  echo "  target/x86_64-unknown-linux-gnu/release/arc-local --topology compose/cluster.json document --api-host arc-local > cluster.json.new && mv cluster.json.new compose/cluster.json" >&2
+  echo "  $ARC_LOCAL --tls --topology compose/cluster.json document --api-host arc-local > cluster.json.new && mv cluster.json.new compose/cluster.json" >&2
   exit 1
 fi
+# The host reaches the same data plane through the published ports, over HTTPS with arc-local's CA
+# (copied out of its volume once the stack is up).
+"$ARC_LOCAL" --tls --topology compose/cluster.json document --api-host 127.0.0.1 >"$workdir/host-cluster.json"
+export FAILOVER_CLUSTER="$workdir/host-cluster.json" ARC_CA_FILE="$workdir/arc-ca.pem"
 echo "up to date"
 
 log "image sizes (limit $((MAX_IMAGE_BYTES / 1000000)) MB)"
@@ -311,6 +316,7 @@ for mode in $MODES; do
   fi
   echo "up and healthy in $((SECONDS - started)) s"
   docker compose ps --format 'table {{.Service}}\t{{.Status}}'
+  compose_quiet cp arc-local:/data/tls/ca.pem "$ARC_CA_FILE"
   rc=0
   python3 "$workdir/drill.py" --mode "$mode" --rate "$RATE" --failover "$FAILOVER" \
     --summary "$workdir/summary-$mode.json" || rc=$?

@@ -1,5 +1,6 @@
 //! Where the cluster document comes from: `--cluster FILE`, `--cluster -` (stdin), or, with
-//! neither, arc-local's default topology on 127.0.0.1.
+//! neither, arc-local's default topology on 127.0.0.1: over HTTPS when a CA file is given (arc-local
+//! with `--tls`, as compose runs it), else plain HTTP.
 //!
 //! The file may hold the document object or the JSON string `terraform output -json
 //! cluster_document` prints; [`ClusterDocument::parse`] accepts both.
@@ -21,13 +22,22 @@ pub struct Loaded {
     pub source: Option<String>,
 }
 
-/// Loads the document named by `--cluster` (a path or `-`), or the default topology.
-pub fn load(arg: Option<&str>) -> Result<Loaded, DocumentError> {
+/// Loads the document named by `--cluster` (a path or `-`), or the default topology (with
+/// `https://` endpoints when `tls`).
+pub fn load(arg: Option<&str>, tls: bool) -> Result<Loaded, DocumentError> {
     match arg {
-        None => Ok(Loaded {
-            document: default_document(DEFAULT_HOST, DEFAULT_API_PORT),
-            source: None,
-        }),
+        None => {
+            let mut document = default_document(DEFAULT_HOST, DEFAULT_API_PORT);
+            if tls {
+                for e in document.endpoints.iter_mut() {
+                    e.url = e.url.replacen("http://", "https://", 1);
+                }
+            }
+            Ok(Loaded {
+                document,
+                source: None,
+            })
+        }
         Some("") => Err(DocumentError::Invalid {
             path: String::new(),
             message: "--cluster (or FAILOVER_CLUSTER) is empty: give a file, or - for stdin".into(),
@@ -64,8 +74,23 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_default_topology_is_https_when_a_ca_is_given() {
+        let plain = load(None, false).unwrap().document;
+        let tls = load(None, true).unwrap().document;
+        assert!(plain
+            .endpoints
+            .iter()
+            .all(|e| e.url.starts_with("http://127.0.0.1:")));
+        assert!(tls
+            .endpoints
+            .iter()
+            .all(|e| e.url.starts_with("https://127.0.0.1:")));
+        assert_eq!(plain.endpoints.len(), tls.endpoints.len());
+    }
+
+    #[test]
     fn no_argument_means_the_local_default_topology() {
-        let loaded = load(None).unwrap();
+        let loaded = load(None, false).unwrap();
         assert!(loaded.source.is_none());
         assert_eq!(loaded.document.endpoints[0].url, "http://127.0.0.1:8600");
         assert_eq!(loaded.document.endpoints[4].url, "http://127.0.0.1:8604");
@@ -73,8 +98,11 @@ mod tests {
 
     #[test]
     fn empty_and_missing_files_are_errors_naming_the_value() {
-        assert!(load(Some("")).unwrap_err().to_string().contains("empty"));
-        let e = load(Some("/nonexistent/cluster.json"))
+        assert!(load(Some(""), false)
+            .unwrap_err()
+            .to_string()
+            .contains("empty"));
+        let e = load(Some("/nonexistent/cluster.json"), false)
             .unwrap_err()
             .to_string();
         assert!(e.contains("/nonexistent/cluster.json"), "{e}");

@@ -54,7 +54,8 @@ struct Cli {
 
     /// A CA certificate file (PEM) to trust besides the bundled public roots, for cluster
     /// endpoints behind a private CA (arc-local with TLS). The operating system's store is never
-    /// used, so the command behaves the same in a `FROM scratch` image.
+    /// used, so the command behaves the same in a `FROM scratch` image. With no --cluster, it
+    /// also makes the default local topology's endpoints https://.
     #[arg(long, global = true, env = "ARC_CA_FILE", value_name = "FILE")]
     ca_file: Option<String>,
 
@@ -223,7 +224,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Probe(args) => probe(args).await,
         Command::Status { json } => {
-            let loaded = document::load(cli.cluster.as_deref())?;
+            let loaded = document::load(cli.cluster.as_deref(), options.extra_ca.is_some())?;
             let client = connect(&loaded, &options).await;
             let status = status::fetch(&loaded.document, &client, &[]).await?;
             if json {
@@ -281,7 +282,7 @@ async fn update(
     cluster_arg: Option<&str>,
     options: &ClientOptions,
 ) -> anyhow::Result<ExitCode> {
-    let loaded = &document::load(cluster_arg)?;
+    let loaded = &document::load(cluster_arg, options.extra_ca.is_some())?;
     let doc = &loaded.document;
     let plan = activate::plan(doc, action, &args.app, &args.region, &args.overrides)?;
     let json = args.json;

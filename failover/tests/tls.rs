@@ -19,7 +19,14 @@ fn https_endpoints_are_verified_with_the_extra_ca_and_no_os_store() {
     let mut cmd = failover();
     no_os_store(&mut cmd);
     let out = cmd
-        .args(["--cluster", &arc.doc_file, "--ca-file", &ca, "status", "--json"])
+        .args([
+            "--cluster",
+            &arc.doc_file,
+            "--ca-file",
+            &ca,
+            "status",
+            "--json",
+        ])
         .output()
         .unwrap();
     let (stdout, stderr, code) = text(&out);
@@ -57,5 +64,8 @@ fn a_bad_ca_file_is_refused_naming_it() {
         .unwrap();
     let (_, stderr, code) = text(&out);
     assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("--ca-file") && stderr.contains(&file), "{stderr}");
+    assert!(
+        stderr.contains("--ca-file") && stderr.contains(&file),
+        "{stderr}"
+    );
 }
