@@ -226,8 +226,8 @@ fn workspace() -> std::path::PathBuf {
 
 /// The compose stack gives arc-local `compose/cluster.json` (the default topology with container
 /// names as regional URLs, which the gateways and the failover container read too), since the
-/// built-in default serves loopback addresses. The file is what arc-local serves from it, as
-/// scripts/drill.sh checks.
+/// built-in default serves loopback addresses. Its endpoints are HTTPS (compose runs arc-local
+/// with TLS). The file is what arc-local serves from it, as scripts/drill.sh checks.
 #[test]
 fn compose_serves_its_cluster_document_the_default_with_container_urls() {
     let root = workspace();
@@ -236,6 +236,9 @@ fn compose_serves_its_cluster_document_the_default_with_container_urls() {
     let doc = recovery::ClusterDocument::parse(&text).unwrap();
 
     let mut expected = recovery::local::default_document("arc-local", 8600);
+    for e in expected.endpoints.iter_mut() {
+        e.url = e.url.replacen("http://", "https://", 1);
+    }
     for (app, entry) in expected.apps.iter_mut() {
         let service = if app == "external-api" {
             "gateway"
@@ -253,6 +256,7 @@ fn compose_serves_its_cluster_document_the_default_with_container_urls() {
 
     let out = run(
         &[
+            "--tls",
             "--topology",
             file.to_str().unwrap(),
             "document",
@@ -268,6 +272,8 @@ fn compose_serves_its_cluster_document_the_default_with_container_urls() {
     for line in [
         "ARC_LOCAL_TOPOLOGY: /etc/arc/cluster.json",
         "- ./compose/cluster.json:/etc/arc/cluster.json:ro",
+        "ARC_LOCAL_TLS: \"1\"",
+        "ARC_CA_FILE: /arc/tls/ca.pem",
     ] {
         assert!(compose.contains(line), "compose.yaml lacks {line:?}");
     }
