@@ -15,6 +15,7 @@ gateway_image_tag  = "0123456789abcdef0123456789abcdef01234567"
 service1_image_tag = "0123456789abcdef0123456789abcdef01234567"
 service2_image_tag = "0123456789abcdef0123456789abcdef01234567"
 
-# dns (default) or arc; arc also needs arc_cluster_json, e.g.
-#   -var gateway_failover_mode=arc -var "arc_cluster_json=$(terraform -chdir=infra/global output -raw cluster_document)"
-gateway_failover_mode = "dns"
+# gateway_failover_mode (dns by default) and arc_cluster_json are deliberately not set here: arc mode comes from
+# arc.auto.tfvars.json (infra/README.md, "The gateway in arc mode"), and a value in this file, applied with
+# -var-file after every *.auto.tfvars, would silently override it. certificate_arns comes from
+# certificates.auto.tfvars.json the same way.
