@@ -6,7 +6,6 @@
     emulator.py arc-mode-plan <plan.json>        exit 1 unless the plan replaces the gateway's task definition
                                                  with GATEWAY_FAILOVER_MODE=arc and gives its task role a policy
     emulator.py inventory <region>...            print every resource left in the emulator, one per line
-    emulator.py count-resources <state.json>     print the number of managed resources in `terraform show -json`
     emulator.py validation-records <zone-id>     print the ACM validation records (CNAME to acm-validations.aws)
 
 The AWS endpoint comes from AWS_ENDPOINT_URL (moto's server); credentials from the environment.
@@ -83,18 +82,6 @@ def arc_mode_plan(path):
     sys.exit(1 if problems else 0)
 
 
-def count_resources(path):
-    with open(path) as f:
-        state = json.load(f)
-
-    def walk(module):
-        n = sum(1 for r in module.get("resources", []) if r.get("mode") == "managed")
-        return n + sum(walk(c) for c in module.get("child_modules", []))
-
-    root = state.get("values", {}).get("root_module", {})
-    print(walk(root))
-
-
 def inventory(regions):
     """Everything the roots create, as the emulator lists it. Empty output: nothing left."""
     left = []
@@ -169,8 +156,6 @@ def main(argv):
         plan_changes(args[0])
     elif cmd == "arc-mode-plan":
         arc_mode_plan(args[0])
-    elif cmd == "count-resources":
-        count_resources(args[0])
     elif cmd == "validation-records":
         validation_records(args[0])
     elif cmd == "inventory":
