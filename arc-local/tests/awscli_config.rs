@@ -96,7 +96,9 @@ fn aws_cli_creates_describes_lists_updates_and_deletes_every_resource_type() {
         return;
     };
     let dir = TempDir::new("awscli-config");
-    let emu = Emulator::start_with(&dir, None, &[("ARC_LOCAL_DEPLOY_DELAY_MS", "1000")]);
+    // Long enough that the describe right after a delete still sees PENDING_DELETION on a busy
+    // machine, where each `aws` invocation can take over a second.
+    let emu = Emulator::start_with(&dir, None, &[("ARC_LOCAL_DEPLOY_DELAY_MS", "5000")]);
     let cli = Cli {
         aws,
         emu: &emu,
@@ -410,13 +412,12 @@ fn aws_cli_creates_describes_lists_updates_and_deletes_every_resource_type() {
     assert!(err.contains("ValidationException"), "{err}");
 
     // Delete everything, children first; each is PENDING_DELETION, then gone.
-    for rule in [&ar, &gr] {
-        cli.ok(&["delete-safety-rule", "--safety-rule-arn", rule]);
-    }
+    cli.ok(&["delete-safety-rule", "--safety-rule-arn", &ar]);
     assert_eq!(
         cli.ok(&["describe-safety-rule", "--safety-rule-arn", &ar])["AssertionRule"]["Status"],
         "PENDING_DELETION"
     );
+    cli.ok(&["delete-safety-rule", "--safety-rule-arn", &gr]);
     for rc in [&rc1, &rc2, &lone] {
         cli.ok(&["delete-routing-control", "--routing-control-arn", rc]);
     }
