@@ -13,6 +13,7 @@
 # `terraform` in those blocks is a shell function that runs the same command as a saved plan: plan, keep the plan
 # as JSON, apply that plan. Then it checks:
 #   - the arc-mode step's plans replace the gateway's task definition (arc environment) in both regions;
+#   - a region's state with the addresses of before infra/region/migrations.tf plans only its moves;
 #   - a second plan of every root and region is empty (apart from the emulator gaps listed in infra/README.md);
 #   - `failover --cluster <cluster document> status` and `activate` work against what was applied;
 #   - the deploy pipeline's live-state and rollback scripts against the applied ECS services;
@@ -319,6 +320,35 @@ for n in $arc_plans; do
     die "the README's arc-mode step did not switch the gateway to arc mode (plan $n: $("$py" "$repo_root/infra/apply-test/emulator.py" plan-changes "$plans/$n.json" | tr '\n' ' '))"
   echo "plan $n (workspace $(awk -F'\t' -v n="$n" '$1 == n { print $5 }' "$plans/index.tsv")): $("$py" "$repo_root/infra/apply-test/emulator.py" plan-changes "$plans/$n.json" | tr '\n' ' ')"
 done
+
+# --- A state from before the moved blocks: the plan only moves addresses. ---
+say "infra/region/migrations.tf: a state with the earlier addresses plans only moves, and applies them"
+moves=$(awk '
+  /^moved[[:space:]]*\{/ { inside = 1; from = ""; to = ""; next }
+  inside && $1 == "from" { from = $3 }
+  inside && $1 == "to" { to = $3 }
+  inside && /^}/ { print from "\t" to; inside = 0 }
+' "$copy/infra/region/migrations.tf")
+[[ -n "$moves" ]] || die "infra/region/migrations.tf has no moved block"
+command terraform -chdir="$copy/infra/region" workspace select us-east-1 >/dev/null
+while IFS=$'\t' read -r from to; do
+  # The address as an earlier version of the root wrote it.
+  command terraform -chdir="$copy/infra/region" state mv "$to" "$from" >/dev/null || die "state mv $to $from"
+done <<<"$moves"
+command terraform -chdir="$copy/infra/region" plan -input=false -no-color -var-file=regions/us-east-1.tfvars \
+  -out="$plans/migration.tfplan" >"$plans/migration.log" 2>&1 || { cat "$plans/migration.log" >&2; die "the migration plan failed"; }
+command terraform -chdir="$copy/infra/region" show -json "$plans/migration.tfplan" >"$plans/migration.json"
+changed=$("$py" "$repo_root/infra/apply-test/emulator.py" plan-changes "$plans/migration.json")
+[[ -z "$changed" ]] || die "the earlier addresses plan changes, not only moves:
+$changed"
+while IFS=$'\t' read -r from to; do
+  jq -e --arg from "$from" --arg to "$to" \
+    'any(.resource_changes[]; .address == $to and .previous_address == $from and .change.actions == ["no-op"])' \
+    "$plans/migration.json" >/dev/null || die "the plan does not move $from to $to"
+  echo "moved, unchanged: $from -> $to"
+done <<<"$moves"
+command terraform -chdir="$copy/infra/region" apply -input=false -no-color "$plans/migration.tfplan" >"$plans/migration.apply.log" 2>&1 ||
+  { cat "$plans/migration.apply.log" >&2; die "applying the moves failed"; }
 
 # --- A second plan of everything: nothing to change. ---
 second_plan() {

@@ -117,6 +117,32 @@ for root in "${roots[@]}"; do
 done
 echo "hashicorp/aws ~> 5.100.0 everywhere; lock files committed for ${roots[*]}"
 
+# Module conventions (infra/README.md): the four files and a README.md that names every input and output; input
+# validation only in the roots' variables.tf (no validation block or precondition in a module); a description for
+# every variable of every root and module.
+step "module layout, READMEs, one validating layer, variable descriptions"
+for module in infra/modules/*/; do
+  module=${module%/}
+  for file in main.tf variables.tf outputs.tf versions.tf README.md; do
+    [[ -f "$module/$file" ]] || fail "$module has no $file"
+  done
+  while read -r name; do
+    grep -q "name=\"$name\"" "$module/README.md" || fail "$module/README.md does not document ${name/_/ } (its Inputs/Outputs tables)"
+  done < <(sed -nE 's/^variable "([^"]+)".*/input_\1/p; s/^output "([^"]+)".*/output_\1/p' "$module/variables.tf" "$module/outputs.tf")
+  if grep -nE '^[[:space:]]*(validation|precondition|postcondition)[[:space:]]*\{' "$module"/*.tf; then
+    fail "$module checks its inputs: validations belong to the roots' variables.tf (infra/README.md)"
+  fi
+done
+for variables in infra/*/variables.tf infra/modules/*/variables.tf; do
+  missing=$(awk '
+    /^variable "/ { name = $2; described = 0; inside = 1; next }
+    inside && /^  description[[:space:]]*=/ { described = 1 }
+    inside && /^}/ { if (!described) print name; inside = 0 }
+  ' "$variables")
+  [[ -z "$missing" ]] || fail "$variables: variables without a description: $missing"
+done
+echo "modules: main.tf, variables.tf, outputs.tf, versions.tf and README.md; no module validates its inputs; every variable described"
+
 for dir in "${dirs[@]}"; do
   step "$dir: terraform init"
   lock_args=()
@@ -146,7 +172,7 @@ done
 step "infra/region: the README's arc-mode step (arc-tests)"
 arc_copy="$work_dir/arc-mode"
 mkdir -p "$arc_copy/infra"
-cp -a infra/region infra/modules "$arc_copy/infra/"
+cp -a infra/region infra/modules infra/tests "$arc_copy/infra/"
 cp infra/region/arc-tests/cluster.json "$arc_copy/cluster.json"
 arc_command=$(awk '
   $0 == "<!-- apply-test: arc-mode -->" { marked = 1; next }

@@ -62,6 +62,11 @@ variable "apps" {
     ])
     error_message = "Each app needs two different AWS regions (such as us-east-1 and us-west-2) as primary_region and secondary_region."
   }
+
+  validation {
+    condition     = alltrue([for a in values(var.apps) : contains(keys(var.regional_load_balancers), a.primary_region) && contains(keys(var.regional_load_balancers), a.secondary_region)])
+    error_message = "regional_load_balancers must have the load balancer of every app's primary_region and secondary_region (apply the regional root in each of them first)."
+  }
 }
 
 variable "regional_load_balancers" {

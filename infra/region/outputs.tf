@@ -18,7 +18,7 @@ output "load_balancer_arn" {
 
 output "regional_hostnames" {
   description = "Regional hostname of each app (<label>.<region>.<domain>), answered by this region's load balancer."
-  value       = { for app, cfg in local.apps : app => module.alb.regional_hostnames[cfg.hostname_label] }
+  value       = module.alb.regional_hostnames
 }
 
 output "certificate_arn" {
@@ -42,7 +42,7 @@ output "ecs_cluster_arn" {
 }
 
 output "ecs_services" {
-  description = "Per app: service and task definition names the pipeline deploys to, and the settings the tests check."
+  description = "Per app: service and task definition names the pipeline deploys to, and the settings the tests check (failover_mode: dns or arc for an app with upstreams, else null; task_role_policy: the task role's policy JSON, null without permissions)."
   value = {
     for app, m in module.app : app => {
       service_name               = m.service_name
@@ -61,22 +61,13 @@ output "ecs_services" {
       target_group_health_check  = m.target_group_health_check
       execution_role_arn         = m.execution_role_arn
       task_role_arn              = m.task_role_arn
+      task_role_policy           = m.task_role_policy
+      image                      = m.container_definition.image
+      task_size                  = m.task_size
+      autoscaling_capacity       = m.autoscaling_capacity
+      upstreams                  = local.apps[app].upstreams
+      failover_mode              = local.apps[app].failover_mode
     }
-  }
-}
-
-output "gateway_task_role_policy" {
-  description = "The gateway task role's policy (JSON): route53-recovery-cluster reads in arc mode, null in dns mode."
-  value       = module.app["gateway"].task_role_policy
-}
-
-output "gateway_failover_mode" {
-  description = "How the gateway follows failovers: dns or arc."
-  value       = var.gateway_failover_mode
-
-  precondition {
-    condition     = var.gateway_failover_mode == "dns" || (var.arc_cluster_json != null && length(local.arc_routing_control_arns) > 0)
-    error_message = "gateway_failover_mode = arc needs arc_cluster_json (terraform -chdir=infra/global output -raw cluster_document) with service1 and service2 routing controls."
   }
 }
 

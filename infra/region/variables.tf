@@ -73,8 +73,8 @@ variable "availability_zones" {
   type        = list(string)
 
   validation {
-    condition     = length(var.availability_zones) >= 2 && length(var.availability_zones) <= 3 && alltrue([for az in var.availability_zones : can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9][a-z]$", az))])
-    error_message = "Give two or three availability zones such as us-east-1a."
+    condition     = length(var.availability_zones) >= 2 && length(var.availability_zones) <= 3 && length(distinct(var.availability_zones)) == length(var.availability_zones) && alltrue([for az in var.availability_zones : can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9][a-z]$", az))])
+    error_message = "Give two or three distinct availability zones such as us-east-1a."
   }
 }
 
@@ -99,6 +99,18 @@ variable "alb_deletion_protection" {
   description = "Deletion protection of the load balancer. Set false and apply before terraform destroy."
   type        = bool
   default     = true
+}
+
+variable "alb_ssl_policy" {
+  description = "TLS security policy of the load balancer's HTTPS listener; must be a TLS 1.3 policy."
+  type        = string
+  default     = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+  nullable    = false
+
+  validation {
+    condition     = startswith(var.alb_ssl_policy, "ELBSecurityPolicy-TLS13-")
+    error_message = "alb_ssl_policy must be one of the ELBSecurityPolicy-TLS13-* policies."
+  }
 }
 
 variable "alb_ingress_cidr_blocks" {
@@ -146,50 +158,122 @@ variable "log_retention_days" {
   }
 }
 
-variable "gateway_image_tag" {
-  description = "Image tag the gateway service starts with (the pipeline pushes commit-SHA tags and rolls newer ones out itself)."
+variable "image_tag" {
+  description = "Image tag every app's service starts with, unless its apps entry sets image_tag: the commit SHA whose images are in ECR (the pipeline pushes commit-SHA tags and rolls newer ones out itself)."
   type        = string
+  nullable    = false
 
   validation {
-    condition     = can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", var.gateway_image_tag))
-    error_message = "gateway_image_tag must be a valid image tag."
+    condition     = can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", var.image_tag))
+    error_message = "image_tag must be a valid image tag (letters, digits, _ . -, at most 128 characters)."
   }
 }
 
-variable "service1_image_tag" {
-  description = "Image tag the service1 service starts with."
-  type        = string
-
-  validation {
-    condition     = can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", var.service1_image_tag))
-    error_message = "service1_image_tag must be a valid image tag."
-  }
-}
-
-variable "service2_image_tag" {
-  description = "Image tag the service2 service starts with."
-  type        = string
-
-  validation {
-    condition     = can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", var.service2_image_tag))
-    error_message = "service2_image_tag must be a valid image tag."
-  }
-}
-
-variable "app_settings" {
-  description = "Per-app size and scaling overrides keyed by gateway, service1, service2: {cpu, memory, desired_count, min_capacity, max_capacity}. Unset fields default to 256 CPU units, 512 MiB, 2, 2 and 6."
+variable "apps" {
+  description = <<-EOT
+    The apps this region runs, keyed by app name: the ECS service, container, binary (/<app>) and Dockerfile target,
+    the task definition family <name>-<app> and the ECR repository <name>/<app>. Adding an app is one more entry
+    (infra/README.md, "Adding an app"). Per app:
+      hostname_label              first DNS label of <label>.<domain> and <label>.<region>.<domain>
+      listener_rule_priority      priority of its host-header rule on the HTTPS listener (unique, 1-50000)
+      image_tag                   tag its service starts with (null: var.image_tag)
+      cpu, memory                 Fargate task size: CPU units (256) and MiB (512)
+      desired_count               tasks at creation (2); autoscaling owns the count afterwards
+      min_capacity, max_capacity  autoscaling bounds (2 and 6)
+      additional_container_ports  ports the container exposes besides 8080, not routed by the load balancer
+      environment                 extra environment variables (REGION, PORT and KEEPALIVE_TIMEOUT are set for all)
+      upstreams                   apps it calls and whose failover it follows (the gateway: service1 and service2)
+      failover_mode               how it follows them: dns or arc (null: var.failover_mode); only with upstreams
+  EOT
   type = map(object({
-    cpu           = optional(number)
-    memory        = optional(number)
-    desired_count = optional(number)
-    min_capacity  = optional(number)
-    max_capacity  = optional(number)
+    hostname_label             = string
+    listener_rule_priority     = number
+    image_tag                  = optional(string)
+    cpu                        = optional(number, 256)
+    memory                     = optional(number, 512)
+    desired_count              = optional(number, 2)
+    min_capacity               = optional(number, 2)
+    max_capacity               = optional(number, 6)
+    additional_container_ports = optional(list(number), [])
+    environment                = optional(map(string), {})
+    upstreams                  = optional(list(string), [])
+    failover_mode              = optional(string)
   }))
-  default = {}
+  nullable = false
+  default = {
+    gateway = {
+      hostname_label             = "externalapi"
+      listener_rule_priority     = 100
+      additional_container_ports = [9090] # metrics admin port
+      # The load balancer is the one proxy in front of the gateway: its X-Forwarded-For entry is believed.
+      environment = { TRUSTED_PROXY_HOPS = "1" }
+      upstreams   = ["service1", "service2"]
+    }
+    service1 = {
+      hostname_label         = "service1"
+      listener_rule_priority = 200
+    }
+    service2 = {
+      hostname_label         = "service2"
+      listener_rule_priority = 300
+    }
+  }
 
   validation {
-    condition     = alltrue([for k in keys(var.app_settings) : contains(["gateway", "service1", "service2"], k)])
-    error_message = "app_settings keys must be gateway, service1 or service2."
+    condition     = length(var.apps) > 0 && alltrue([for app in keys(var.apps) : can(regex("^[a-z][a-z0-9-]{1,30}[a-z0-9]$", app))])
+    error_message = "apps needs at least one app, each named by 3-32 lowercase letters, digits and hyphens, starting with a letter."
+  }
+
+  validation {
+    condition = alltrue([for a in values(var.apps) : can(regex("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", a.hostname_label))]) && (
+      length(distinct([for a in values(var.apps) : a.hostname_label])) == length(var.apps)
+    )
+    error_message = "Each app's hostname_label must be a single lowercase DNS label, and no two apps may share one."
+  }
+
+  validation {
+    condition = alltrue([for a in values(var.apps) : a.listener_rule_priority >= 1 && a.listener_rule_priority <= 50000 && floor(a.listener_rule_priority) == a.listener_rule_priority]) && (
+      length(distinct([for a in values(var.apps) : a.listener_rule_priority])) == length(var.apps)
+    )
+    error_message = "Each app's listener_rule_priority must be a whole number between 1 and 50000, unique across apps."
+  }
+
+  validation {
+    condition     = alltrue([for a in values(var.apps) : a.image_tag == null || can(regex("^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$", a.image_tag))])
+    error_message = "An app's image_tag must be null (var.image_tag) or a valid image tag."
+  }
+
+  validation {
+    condition     = alltrue([for a in values(var.apps) : contains([256, 512, 1024, 2048, 4096, 8192, 16384], a.cpu) && a.memory >= 512 && a.memory <= 122880])
+    error_message = "Each app's cpu must be a Fargate CPU size (256, 512, 1024, 2048, 4096, 8192 or 16384) and its memory between 512 and 122880 MiB."
+  }
+
+  validation {
+    condition = alltrue([for a in values(var.apps) :
+      floor(a.desired_count) == a.desired_count && floor(a.min_capacity) == a.min_capacity && floor(a.max_capacity) == a.max_capacity &&
+      a.desired_count >= 0 && a.min_capacity >= 0 && a.max_capacity >= 1 && a.min_capacity <= a.max_capacity
+    ])
+    error_message = "Each app's desired_count and min_capacity must be non-negative whole numbers, its max_capacity a positive one, and min_capacity must not exceed max_capacity."
+  }
+
+  validation {
+    condition     = alltrue([for a in values(var.apps) : alltrue([for p in a.additional_container_ports : p >= 1 && p <= 65535 && floor(p) == p && p != 8080])])
+    error_message = "additional_container_ports must be whole numbers between 1 and 65535, other than the app port 8080."
+  }
+
+  validation {
+    condition     = alltrue([for a in values(var.apps) : length(setintersection(keys(a.environment), ["REGION", "PORT", "KEEPALIVE_TIMEOUT"])) == 0])
+    error_message = "An app's environment must not set REGION, PORT or KEEPALIVE_TIMEOUT: every app gets them from this root."
+  }
+
+  validation {
+    condition     = alltrue([for app, a in var.apps : alltrue([for u in a.upstreams : contains(keys(var.apps), u) && u != app])])
+    error_message = "Each of an app's upstreams must be another app of apps."
+  }
+
+  validation {
+    condition     = alltrue([for a in values(var.apps) : a.failover_mode == null || (contains(["dns", "arc"], coalesce(a.failover_mode, "-")) && length(a.upstreams) > 0)])
+    error_message = "An app's failover_mode must be null, dns or arc, and only an app with upstreams has one."
   }
 }
 
@@ -238,7 +322,7 @@ variable "alb_idle_timeout" {
 }
 
 variable "target_keepalive_timeout" {
-  description = "Seconds every app (gateway, service1, service2) keeps an idle keep-alive connection open (KEEPALIVE_TIMEOUT). It must exceed alb_idle_timeout: a target that closes an idle connection before the load balancer does gets requests on a closing connection (intermittent 502s)."
+  description = "Seconds every app keeps an idle keep-alive connection open (KEEPALIVE_TIMEOUT). It must exceed alb_idle_timeout: a target that closes an idle connection before the load balancer does gets requests on a closing connection (intermittent 502s)."
   type        = number
   default     = 75
 
@@ -248,19 +332,20 @@ variable "target_keepalive_timeout" {
   }
 }
 
-variable "gateway_failover_mode" {
-  description = "How the gateway follows service1/service2 failovers: dns (calls https://service1.<domain>, re-resolving) or arc (watches the routing controls of arc_cluster_json)."
+variable "failover_mode" {
+  description = "How the apps with upstreams (the gateway) follow their upstreams' failovers, unless their apps entry sets failover_mode: dns (calls https://<label>.<domain>, re-resolving) or arc (watches the upstreams' routing controls in arc_cluster_json)."
   type        = string
   default     = "dns"
+  nullable    = false
 
   validation {
-    condition     = contains(["dns", "arc"], var.gateway_failover_mode)
-    error_message = "gateway_failover_mode must be dns or arc."
+    condition     = contains(["dns", "arc"], var.failover_mode)
+    error_message = "failover_mode must be dns or arc."
   }
 }
 
 variable "arc_cluster_json" {
-  description = "The cluster document (infra/global output cluster_document) passed to the gateway as ARC_CLUSTER_JSON in arc mode; null in dns mode."
+  description = "The cluster document (infra/global output cluster_document), passed to every app in arc mode (the gateway) as ARC_CLUSTER_JSON; null in dns mode."
   type        = string
   default     = null
 
@@ -268,10 +353,21 @@ variable "arc_cluster_json" {
     condition     = var.arc_cluster_json == null || can(jsondecode(var.arc_cluster_json).apps)
     error_message = "arc_cluster_json must be the JSON cluster document (with an apps object)."
   }
+
+  # Every app in arc mode needs the document, and routing controls to follow: from the document (its upstreams'
+  # entries) or from arc_routing_control_arns.
+  validation {
+    condition = alltrue([for app, a in var.apps : length(a.upstreams) == 0 || coalesce(a.failover_mode, var.failover_mode) != "arc" || (
+      var.arc_cluster_json != null && (var.arc_routing_control_arns != null ? length(coalesce(var.arc_routing_control_arns, [])) > 0 : length(flatten([
+        for u in a.upstreams : [for r in values(try(jsondecode(var.arc_cluster_json).apps[u].regions, {})) : try(r.routing_control_arn, null)]
+      ])) > 0)
+    )])
+    error_message = "An app in arc mode (failover_mode = arc) needs arc_cluster_json (terraform -chdir=infra/global output -raw cluster_document) with its upstreams' routing controls."
+  }
 }
 
 variable "arc_routing_control_arns" {
-  description = "Routing control ARNs the gateway may read in arc mode; null derives them from arc_cluster_json (every region of service1 and service2)."
+  description = "Routing control ARNs the apps in arc mode (the gateway) may read; null derives each app's from arc_cluster_json (every region of each of its upstreams)."
   type        = list(string)
   default     = null
 
@@ -285,4 +381,29 @@ variable "tags" {
   description = "Tags added to every taggable resource."
   type        = map(string)
   default     = {}
+}
+
+# --- Inputs this root no longer has. Declared only to stop a plan that still sets them: Terraform would otherwise
+# ignore the value with a warning, and the apps would silently change (back to dns mode, back to default sizes).
+
+variable "gateway_failover_mode" {
+  description = "Removed: the apps' failover mode is failover_mode (every app with upstreams) or apps.<app>.failover_mode. Must stay unset."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.gateway_failover_mode == null
+    error_message = "gateway_failover_mode was replaced by failover_mode: rewrite arc.auto.tfvars.json with the arc-mode step of infra/README.md ({failover_mode: \"arc\", arc_cluster_json: ...})."
+  }
+}
+
+variable "app_settings" {
+  description = "Removed: each app's cpu, memory, desired_count, min_capacity and max_capacity are fields of its apps entry. Must stay unset."
+  type        = any
+  default     = null
+
+  validation {
+    condition     = var.app_settings == null || try(length(var.app_settings) == 0, false)
+    error_message = "app_settings was folded into apps: move each app's cpu, memory, desired_count, min_capacity and max_capacity into its apps entry (infra/README.md, \"Adding an app\")."
+  }
 }

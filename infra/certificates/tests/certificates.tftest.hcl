@@ -1,13 +1,13 @@
-# Offline tests of the certificates root: the AWS providers are mocked, nothing is created.
+# Offline tests of the certificates root: the AWS providers are mocked (infra/tests/mocks), nothing is created.
 
 mock_provider "aws" {
   alias  = "first"
-  source = "./tests/mocks"
+  source = "../tests/mocks"
 }
 
 mock_provider "aws" {
   alias  = "second"
-  source = "./tests/mocks"
+  source = "../tests/mocks"
 }
 
 override_resource {

@@ -1,72 +1,13 @@
-# Offline tests of the global root: the AWS provider is mocked, nothing is created.
+# Offline tests of the global root: the AWS provider is mocked (infra/tests/mocks), nothing is created.
 
 mock_provider "aws" {
-  mock_resource "aws_route53recoverycontrolconfig_cluster" {
-    defaults = {
-      arn = "arn:aws:route53-recovery-control::123456789012:cluster/0123abcd"
-      cluster_endpoints = [
-        { region = "us-east-1", endpoint = "https://host-aaaa.route53-recovery-cluster.us-east-1.amazonaws.com/v1" },
-        { region = "us-west-2", endpoint = "https://host-bbbb.route53-recovery-cluster.us-west-2.amazonaws.com/v1" },
-        { region = "eu-west-1", endpoint = "https://host-cccc.route53-recovery-cluster.eu-west-1.amazonaws.com/v1" },
-        { region = "ap-northeast-1", endpoint = "https://host-dddd.route53-recovery-cluster.ap-northeast-1.amazonaws.com/v1" },
-        { region = "ap-southeast-2", endpoint = "https://host-eeee.route53-recovery-cluster.ap-southeast-2.amazonaws.com/v1" },
-      ]
-    }
-  }
+  source = "../tests/mocks"
+}
 
-  mock_resource "aws_route53recoverycontrolconfig_control_panel" {
-    defaults = {
-      arn = "arn:aws:route53-recovery-control::123456789012:controlpanel/1111"
-    }
-  }
-
-  mock_resource "aws_route53recoverycontrolconfig_routing_control" {
-    defaults = {
-      arn = "arn:aws:route53-recovery-control::123456789012:controlpanel/1111/routingcontrol/0000"
-    }
-  }
-
-  mock_resource "aws_route53recoverycontrolconfig_safety_rule" {
-    defaults = {
-      arn = "arn:aws:route53-recovery-control::123456789012:controlpanel/1111/safetyrule/9999"
-    }
-  }
-
-  mock_resource "aws_route53_health_check" {
-    defaults = {
-      arn = "arn:aws:route53:::healthcheck/01234567-89ab-cdef-0123-456789abcdef"
-    }
-  }
-
-  mock_resource "aws_iam_openid_connect_provider" {
-    defaults = {
-      arn = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
-    }
-  }
-
-  mock_resource "aws_iam_role" {
-    defaults = {
-      arn = "arn:aws:iam::123456789012:role/mrapi-github-deploy"
-    }
-  }
-
-  mock_data "aws_caller_identity" {
-    defaults = {
-      account_id = "123456789012"
-      arn        = "arn:aws:iam::123456789012:user/terraform"
-    }
-  }
-
-  mock_data "aws_partition" {
-    defaults = {
-      partition = "aws"
-    }
-  }
-
-  mock_data "aws_iam_openid_connect_provider" {
-    defaults = {
-      arn = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com"
-    }
+override_resource {
+  target = aws_iam_role.deploy
+  values = {
+    arn = "arn:aws:iam::123456789012:role/mrapi-github-deploy"
   }
 }
 
@@ -332,13 +273,35 @@ run "rejects_bad_inputs" {
 
   variables {
     domain_name = "Example.COM"
-    apps = {
-      service1 = { hostname_label = "service1", primary_region = "us-east-1", secondary_region = "us-east-1" }
-    }
     regional_load_balancers = {
       us-east-1 = { dns_name = "mrapi-1.us-east-1.elb.amazonaws.com", zone_id = "Z35SXDOTRQ7X7K" }
     }
   }
 
-  expect_failures = [var.domain_name, var.apps, var.regional_load_balancers]
+  expect_failures = [var.domain_name, var.regional_load_balancers]
+}
+
+# What modules/arc-app trusts its caller to have checked: two different regions, each with a load balancer.
+run "rejects_an_app_in_one_region" {
+  command = plan
+
+  variables {
+    apps = {
+      service1 = { hostname_label = "service1", primary_region = "us-east-1", secondary_region = "us-east-1" }
+    }
+  }
+
+  expect_failures = [var.apps]
+}
+
+run "rejects_an_app_in_a_region_without_load_balancer" {
+  command = plan
+
+  variables {
+    apps = {
+      service1 = { hostname_label = "service1", primary_region = "us-east-1", secondary_region = "eu-west-1" }
+    }
+  }
+
+  expect_failures = [var.apps]
 }

@@ -1,10 +1,10 @@
 # One internet-facing application load balancer per region: HTTPS (TLS 1.3 policy) with the region's ACM
 # certificate (infra/certificates owns it and its validation records), HTTP redirected to HTTPS, access logs to S3,
-# and a regional hostname <label>.<region>.<domain> per app aliasing this load balancer. The apps add their own host-header rules
-# to the HTTPS listener (modules/app-service).
+# and a regional hostname <label>.<region>.<domain> per app aliasing this load balancer. The apps add their own
+# host-header rules to the HTTPS listener (modules/app-service).
 
 locals {
-  regional_hostnames = { for l in var.hostname_labels : l => "${l}.${var.region}.${var.domain_name}" }
+  regional_hostnames = { for app, label in var.hostname_labels : app => "${label}.${var.region}.${var.domain_name}" }
 }
 
 resource "aws_security_group" "alb" {

@@ -39,7 +39,7 @@ output "certificate_arn" {
 }
 
 output "regional_hostnames" {
-  description = "Regional hostname (<label>.<region>.<domain>) of each app, keyed by hostname label."
+  description = "Regional hostname (<label>.<region>.<domain>) of each app, keyed by app name."
   value       = local.regional_hostnames
 }
 

@@ -277,13 +277,6 @@ resource "aws_appautoscaling_target" "this" {
   scalable_dimension = "ecs:service:DesiredCount"
   min_capacity       = var.min_capacity
   max_capacity       = var.max_capacity
-
-  lifecycle {
-    precondition {
-      condition     = var.min_capacity <= var.max_capacity
-      error_message = "min_capacity must not exceed max_capacity."
-    }
-  }
 }
 
 resource "aws_appautoscaling_policy" "cpu" {

@@ -84,3 +84,19 @@ output "security_group_id" {
   description = "ID of the tasks' security group."
   value       = aws_security_group.task.id
 }
+
+output "task_size" {
+  description = "CPU units and memory (MiB) of the task definition: {cpu, memory}."
+  value = {
+    cpu    = tonumber(aws_ecs_task_definition.this.cpu)
+    memory = tonumber(aws_ecs_task_definition.this.memory)
+  }
+}
+
+output "autoscaling_capacity" {
+  description = "Bounds of the service's task count under autoscaling: {min_capacity, max_capacity}."
+  value = {
+    min_capacity = aws_appautoscaling_target.this.min_capacity
+    max_capacity = aws_appautoscaling_target.this.max_capacity
+  }
+}

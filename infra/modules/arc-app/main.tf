@@ -15,18 +15,6 @@ locals {
 resource "aws_route53recoverycontrolconfig_control_panel" "this" {
   name        = var.app_name
   cluster_arn = var.cluster_arn
-
-  lifecycle {
-    precondition {
-      condition     = var.primary_region != var.secondary_region
-      error_message = "The primary and the secondary region of ${var.app_name} must differ."
-    }
-
-    precondition {
-      condition     = contains(keys(var.load_balancers), var.primary_region) && contains(keys(var.load_balancers), var.secondary_region)
-      error_message = "load_balancers must have an entry for ${var.primary_region} and ${var.secondary_region}."
-    }
-  }
 }
 
 resource "aws_route53recoverycontrolconfig_routing_control" "this" {

@@ -5,7 +5,7 @@
 # The apply stage (infra/apply-test.sh) does the same against emulators and checks the plan's change.
 
 mock_provider "aws" {
-  source = "./tests/mocks"
+  source = "../tests/mocks"
 }
 
 # What infra/certificates would write to certificates.auto.tfvars.json.
@@ -20,7 +20,7 @@ run "readme_arc_mode_step_switches_the_gateway" {
   command = plan
 
   assert {
-    condition     = output.gateway_failover_mode == "arc"
+    condition     = output.ecs_services["gateway"].failover_mode == "arc"
     error_message = "With the README's arc.auto.tfvars.json and -var-file=regions/<region>.tfvars, the gateway must run in arc mode (a value in the var file would override the auto file)."
   }
 
@@ -35,7 +35,7 @@ run "readme_arc_mode_step_switches_the_gateway" {
   }
 
   assert {
-    condition     = length(jsondecode(output.gateway_task_role_policy).Statement[0].Resource) == 4
+    condition     = length(jsondecode(output.ecs_services["gateway"].task_role_policy).Statement[0].Resource) == 4
     error_message = "The gateway's task role may read service1's and service2's four routing controls."
   }
 }

@@ -10,12 +10,12 @@ hosted_zone_id = "Z0123456789ABCDEFGHIJ"
 egress_mode        = "nat_gateway"
 nat_gateway_per_az = true
 
-# Image tags the services start with: the commit SHA whose images are in ECR (the pipeline rolls newer ones out).
-gateway_image_tag  = "0123456789abcdef0123456789abcdef01234567"
-service1_image_tag = "0123456789abcdef0123456789abcdef01234567"
-service2_image_tag = "0123456789abcdef0123456789abcdef01234567"
+# Image tag every app's service starts with: the commit SHA whose images are in ECR (the pipeline rolls newer ones
+# out). The apps themselves (gateway, service1, service2) are the default of var.apps; an app that should start
+# from another tag sets image_tag in its apps entry.
+image_tag = "0123456789abcdef0123456789abcdef01234567"
 
-# gateway_failover_mode (dns by default) and arc_cluster_json are deliberately not set here: arc mode comes from
+# failover_mode (dns by default) and arc_cluster_json are deliberately not set here: arc mode comes from
 # arc.auto.tfvars.json (infra/README.md, "The gateway in arc mode"), and a value in this file, applied with
 # -var-file after every *.auto.tfvars, would silently override it. certificate_arns comes from
 # certificates.auto.tfvars.json the same way.

@@ -1,25 +1,24 @@
-# Offline tests of the regional root: the AWS provider is mocked, nothing is created.
+# Offline tests of the regional root: the AWS provider is mocked (infra/tests/mocks), nothing is created.
 
 mock_provider "aws" {
-  source = "./tests/mocks"
+  source = "../tests/mocks"
 }
 
-# Every input the assertions depend on is set here, so a local *.auto.tfvars cannot change the outcome.
+# Every input the assertions depend on is set here, so a local *.auto.tfvars cannot change the outcome. apps = null
+# stands for the default of var.apps (gateway, service1, service2): the variable is not nullable.
 variables {
   name                     = "mrapi"
-  gateway_failover_mode    = "dns"
+  apps                     = null
+  image_tag                = "0123456789abcdef0123456789abcdef01234567"
+  failover_mode            = "dns"
   arc_cluster_json         = null
   arc_routing_control_arns = null
   egress_mode              = "nat_gateway"
   log_retention_days       = 365
-  app_settings             = {}
   region                   = "us-east-1"
   availability_zones       = ["us-east-1a", "us-east-1b"]
   domain_name              = "example.com"
   hosted_zone_id           = "Z0123456789ABCDEFGHIJ"
-  gateway_image_tag        = "0123456789abcdef0123456789abcdef01234567"
-  service1_image_tag       = "0123456789abcdef0123456789abcdef01234567"
-  service2_image_tag       = "0123456789abcdef0123456789abcdef01234567"
   alb_idle_timeout         = 60
   target_keepalive_timeout = 75
   certificate_arns = {
@@ -85,6 +84,86 @@ run "every_service_is_hardened" {
   }
 }
 
+# The defaults of var.apps, as the apps ran before they were data: sizes, bounds, image tag.
+run "default_apps" {
+  assert {
+    condition     = alltrue([for app, s in output.ecs_services : s.task_size == { cpu = 256, memory = 512 } && s.autoscaling_capacity == { min_capacity = 2, max_capacity = 6 }])
+    error_message = "Every app defaults to 256 CPU units, 512 MiB and 2 to 6 tasks."
+  }
+
+  assert {
+    condition     = alltrue([for app, s in output.ecs_services : endswith(s.image, ":0123456789abcdef0123456789abcdef01234567")])
+    error_message = "Every app starts from image_tag."
+  }
+
+  assert {
+    condition     = output.ecs_services["gateway"].upstreams == tolist(["service1", "service2"]) && length(output.ecs_services["service1"].upstreams) == 0
+    error_message = "The gateway follows service1 and service2; the services follow nothing."
+  }
+}
+
+# Adding an app is data: one more entry of apps (here also one more upstream of the gateway), with its own size,
+# bounds and image tag.
+run "a_fourth_app_is_one_more_entry" {
+  variables {
+    apps = {
+      gateway = {
+        hostname_label             = "externalapi"
+        listener_rule_priority     = 100
+        additional_container_ports = [9090]
+        environment                = { TRUSTED_PROXY_HOPS = "1" }
+        upstreams                  = ["service1", "service2", "service3"]
+      }
+      service1 = { hostname_label = "service1", listener_rule_priority = 200 }
+      service2 = { hostname_label = "service2", listener_rule_priority = 300 }
+      service3 = {
+        hostname_label         = "service3"
+        listener_rule_priority = 400
+        image_tag              = "fedcba9876543210fedcba9876543210fedcba98"
+        cpu                    = 512
+        memory                 = 1024
+        min_capacity           = 1
+        max_capacity           = 3
+      }
+    }
+  }
+
+  assert {
+    condition     = toset(keys(output.ecs_services)) == toset(["gateway", "service1", "service2", "service3"])
+    error_message = "service3 gets its own ECS service."
+  }
+
+  assert {
+    condition     = contains([for r in aws_ecr_repository.app : r.name], "mrapi/service3") && length(aws_ecr_lifecycle_policy.app) == 4
+    error_message = "service3 gets its own repository with a lifecycle policy."
+  }
+
+  assert {
+    condition     = output.regional_hostnames["service3"] == "service3.us-east-1.example.com"
+    error_message = "service3 gets its regional hostname."
+  }
+
+  assert {
+    condition     = output.ecs_services["service3"].task_size == { cpu = 512, memory = 1024 } && output.ecs_services["service3"].autoscaling_capacity == { min_capacity = 1, max_capacity = 3 }
+    error_message = "service3's size and bounds come from its entry."
+  }
+
+  assert {
+    condition     = output.ecs_services["service2"].task_size == { cpu = 256, memory = 512 } && output.ecs_services["service2"].autoscaling_capacity == { min_capacity = 2, max_capacity = 6 }
+    error_message = "The other apps keep the defaults."
+  }
+
+  assert {
+    condition     = endswith(output.ecs_services["service3"].image, ":fedcba9876543210fedcba9876543210fedcba98") && endswith(output.ecs_services["service1"].image, ":0123456789abcdef0123456789abcdef01234567")
+    error_message = "An app's image_tag wins over image_tag for that app only."
+  }
+
+  assert {
+    condition     = output.ecs_services["gateway"].environment["SERVICE3_URL"] == "https://service3.example.com" && output.ecs_services["service3"].environment == { KEEPALIVE_TIMEOUT = "75s", PORT = "8080", REGION = "us-east-1" }
+    error_message = "The gateway calls its new upstream by its failover hostname; service3 gets the common environment."
+  }
+}
+
 run "dns_mode_gateway" {
   assert {
     condition     = output.ecs_services["gateway"].environment["SERVICE1_URL"] == "https://service1.example.com" && output.ecs_services["gateway"].environment["SERVICE2_URL"] == "https://service2.example.com"
@@ -102,8 +181,13 @@ run "dns_mode_gateway" {
   }
 
   assert {
-    condition     = output.gateway_task_role_policy == null
-    error_message = "In dns mode the gateway's task role has no permissions."
+    condition     = output.ecs_services["gateway"].failover_mode == "dns" && output.ecs_services["service1"].failover_mode == null
+    error_message = "The gateway (the app with upstreams) is in dns mode by default; apps without upstreams have no mode."
+  }
+
+  assert {
+    condition     = alltrue([for app, s in output.ecs_services : s.task_role_policy == null])
+    error_message = "In dns mode no task role has permissions (the gateway's neither)."
   }
 
   assert {
@@ -114,7 +198,7 @@ run "dns_mode_gateway" {
 
 run "arc_mode_gateway" {
   variables {
-    gateway_failover_mode = "arc"
+    failover_mode = "arc"
     arc_cluster_json = jsonencode({
       version     = 1
       cluster_arn = "arn:aws:route53-recovery-control::123456789012:cluster/0123abcd"
@@ -140,7 +224,7 @@ run "arc_mode_gateway" {
 
   assert {
     condition = toset(flatten([
-      for s in jsondecode(output.gateway_task_role_policy).Statement : s.Resource if s.Sid == "ReadFollowedRoutingControls"
+      for s in jsondecode(output.ecs_services["gateway"].task_role_policy).Statement : s.Resource if s.Sid == "ReadFollowedRoutingControls"
       ])) == toset([
       "arn:aws:route53-recovery-control::123456789012:controlpanel/2222/routingcontrol/aaaa",
       "arn:aws:route53-recovery-control::123456789012:controlpanel/2222/routingcontrol/bbbb",
@@ -152,7 +236,7 @@ run "arc_mode_gateway" {
 
   assert {
     condition = alltrue([
-      for s in jsondecode(output.gateway_task_role_policy).Statement :
+      for s in jsondecode(output.ecs_services["gateway"].task_role_policy).Statement :
       s.Effect == "Allow" && alltrue([for a in s.Action : startswith(a, "route53-recovery-cluster:Get") || startswith(a, "route53-recovery-cluster:List")])
     ])
     error_message = "The gateway's task role may only read routing control states, never update them."
@@ -166,13 +250,13 @@ run "arc_mode_gateway" {
 
 run "arc_mode_with_explicit_arns" {
   variables {
-    gateway_failover_mode    = "arc"
+    failover_mode            = "arc"
     arc_cluster_json         = "{\"version\": 1, \"apps\": {}}"
     arc_routing_control_arns = ["arn:aws:route53-recovery-control::123456789012:controlpanel/2222/routingcontrol/aaaa"]
   }
 
   assert {
-    condition     = jsondecode(output.gateway_task_role_policy).Statement[0].Resource == ["arn:aws:route53-recovery-control::123456789012:controlpanel/2222/routingcontrol/aaaa"]
+    condition     = jsondecode(output.ecs_services["gateway"].task_role_policy).Statement[0].Resource == ["arn:aws:route53-recovery-control::123456789012:controlpanel/2222/routingcontrol/aaaa"]
     error_message = "arc_routing_control_arns overrides the ARNs taken from the document."
   }
 }
@@ -181,10 +265,75 @@ run "arc_mode_needs_cluster_document" {
   command = plan
 
   variables {
-    gateway_failover_mode = "arc"
+    failover_mode = "arc"
   }
 
-  expect_failures = [output.gateway_failover_mode]
+  expect_failures = [var.arc_cluster_json]
+}
+
+run "arc_mode_needs_the_upstreams_routing_controls" {
+  command = plan
+
+  variables {
+    failover_mode    = "arc"
+    arc_cluster_json = "{\"version\": 1, \"apps\": {\"external-api\": {\"regions\": {\"us-east-1\": {\"routing_control_arn\": \"arn:aws:route53-recovery-control::123456789012:controlpanel/1111/routingcontrol/aaaa\"}}}}}"
+  }
+
+  expect_failures = [var.arc_cluster_json]
+}
+
+# The failover mode is the app's own: its apps entry wins over the root-wide failover_mode, both ways.
+run "failover_mode_per_app" {
+  variables {
+    failover_mode    = "dns"
+    arc_cluster_json = "{\"version\": 1, \"apps\": {\"service1\": {\"regions\": {\"us-east-1\": {\"routing_control_arn\": \"arn:aws:route53-recovery-control::123456789012:controlpanel/2222/routingcontrol/aaaa\"}}}}}"
+    apps = {
+      gateway = {
+        hostname_label             = "externalapi"
+        listener_rule_priority     = 100
+        additional_container_ports = [9090]
+        environment                = { TRUSTED_PROXY_HOPS = "1" }
+        upstreams                  = ["service1", "service2"]
+        failover_mode              = "arc"
+      }
+      service1 = { hostname_label = "service1", listener_rule_priority = 200 }
+      service2 = { hostname_label = "service2", listener_rule_priority = 300 }
+    }
+  }
+
+  assert {
+    condition     = output.ecs_services["gateway"].failover_mode == "arc" && output.ecs_services["gateway"].environment["GATEWAY_FAILOVER_MODE"] == "arc"
+    error_message = "apps.gateway.failover_mode = arc puts the gateway in arc mode while failover_mode is dns."
+  }
+
+  assert {
+    condition     = jsondecode(output.ecs_services["gateway"].task_role_policy).Statement[0].Resource == ["arn:aws:route53-recovery-control::123456789012:controlpanel/2222/routingcontrol/aaaa"]
+    error_message = "In arc mode the gateway may read its upstreams' routing controls from the document."
+  }
+}
+
+run "failover_mode_per_app_overrides_arc" {
+  variables {
+    failover_mode    = "arc"
+    arc_cluster_json = "{\"version\": 1, \"apps\": {}}"
+    apps = {
+      gateway = {
+        hostname_label             = "externalapi"
+        listener_rule_priority     = 100
+        additional_container_ports = [9090]
+        environment                = { TRUSTED_PROXY_HOPS = "1" }
+        upstreams                  = ["service1", "service2"]
+        failover_mode              = "dns"
+      }
+      service1 = { hostname_label = "service1", listener_rule_priority = 200 }
+      service2 = { hostname_label = "service2", listener_rule_priority = 300 }
+    }
+  }
+
+  assert {
+    condition     = output.ecs_services["gateway"].failover_mode == "dns" && output.ecs_services["gateway"].environment["SERVICE1_URL"] == "https://service1.example.com"
+    error_message = "apps.gateway.failover_mode = dns keeps the gateway in dns mode while failover_mode is arc."
+  }
 }
 
 run "load_balancer_and_storage" {
@@ -259,7 +408,7 @@ run "vpc_endpoints_only_warns" {
     error_message = "vpc_endpoints mode has interface endpoints and no NAT gateway."
   }
 
-  expect_failures = [check.gateway_needs_internet_egress]
+  expect_failures = [check.upstream_callers_need_internet_egress]
 }
 
 run "nat_gateway_and_vpc_endpoints" {
@@ -352,12 +501,156 @@ run "rejects_bad_inputs" {
   command = plan
 
   variables {
-    region                = "US-EAST-1"
-    vpc_cidr              = "10.0.0.0/33"
-    gateway_failover_mode = "consul"
-    app_settings          = { worker = { cpu = 256 } }
-    alb_idle_timeout      = 0.5
+    region             = "US-EAST-1"
+    vpc_cidr           = "10.0.0.0/33"
+    availability_zones = ["us-east-1a", "us-east-1a"]
+    egress_mode        = "internet"
+    failover_mode      = "consul"
+    alb_idle_timeout   = 0.5
+    alb_ssl_policy     = "ELBSecurityPolicy-2016-08"
+    image_tag          = "bad tag"
+    stop_timeout       = 300
+    log_retention_days = 42
   }
 
-  expect_failures = [var.region, var.vpc_cidr, var.gateway_failover_mode, var.app_settings, var.alb_idle_timeout]
+  expect_failures = [
+    var.region, var.vpc_cidr, var.availability_zones, var.egress_mode, var.failover_mode, var.alb_idle_timeout,
+    var.alb_ssl_policy, var.image_tag, var.stop_timeout, var.log_retention_days,
+  ]
+}
+
+run "rejects_a_certificate_of_another_region" {
+  command = plan
+
+  variables {
+    certificate_arns = {
+      us-east-1 = "arn:aws:acm:us-west-2:123456789012:certificate/fedcba98-7654-3210-fedc-ba9876543210"
+    }
+  }
+
+  expect_failures = [var.certificate_arns]
+}
+
+# Inputs this root no longer has: a value left over from an older tfvars file stops the plan.
+run "rejects_removed_inputs" {
+  command = plan
+
+  variables {
+    gateway_failover_mode = "arc"
+    app_settings          = { gateway = { cpu = 512 } }
+  }
+
+  expect_failures = [var.gateway_failover_mode, var.app_settings]
+}
+
+# Each rule of var.apps, one bad entry at a time.
+run "rejects_an_unknown_upstream" {
+  command = plan
+
+  variables {
+    apps = {
+      gateway  = { hostname_label = "externalapi", listener_rule_priority = 100, upstreams = ["service1", "service9"] }
+      service1 = { hostname_label = "service1", listener_rule_priority = 200 }
+    }
+  }
+
+  expect_failures = [var.apps]
+}
+
+run "rejects_a_shared_listener_rule_priority" {
+  command = plan
+
+  variables {
+    apps = {
+      service1 = { hostname_label = "service1", listener_rule_priority = 200 }
+      service2 = { hostname_label = "service2", listener_rule_priority = 200 }
+    }
+  }
+
+  expect_failures = [var.apps]
+}
+
+run "rejects_a_shared_hostname_label" {
+  command = plan
+
+  variables {
+    apps = {
+      service1 = { hostname_label = "service1", listener_rule_priority = 200 }
+      service2 = { hostname_label = "service1", listener_rule_priority = 300 }
+    }
+  }
+
+  expect_failures = [var.apps]
+}
+
+run "rejects_a_task_size_fargate_does_not_have" {
+  command = plan
+
+  variables {
+    apps = {
+      service1 = { hostname_label = "service1", listener_rule_priority = 200, cpu = 300 }
+    }
+  }
+
+  expect_failures = [var.apps]
+}
+
+run "rejects_min_capacity_above_max_capacity" {
+  command = plan
+
+  variables {
+    apps = {
+      service1 = { hostname_label = "service1", listener_rule_priority = 200, min_capacity = 4, max_capacity = 3 }
+    }
+  }
+
+  expect_failures = [var.apps]
+}
+
+run "rejects_a_bad_app_image_tag" {
+  command = plan
+
+  variables {
+    apps = {
+      service1 = { hostname_label = "service1", listener_rule_priority = 200, image_tag = "bad tag" }
+    }
+  }
+
+  expect_failures = [var.apps]
+}
+
+run "rejects_a_failover_mode_without_upstreams" {
+  command = plan
+
+  variables {
+    apps = {
+      service1 = { hostname_label = "service1", listener_rule_priority = 200, failover_mode = "arc" }
+    }
+  }
+
+  expect_failures = [var.apps]
+}
+
+run "rejects_an_environment_that_overrides_the_root" {
+  command = plan
+
+  variables {
+    apps = {
+      service1 = { hostname_label = "service1", listener_rule_priority = 200, environment = { PORT = "9000" } }
+    }
+  }
+
+  expect_failures = [var.apps]
+}
+
+run "rejects_bad_app_names_and_ports" {
+  command = plan
+
+  variables {
+    apps = {
+      Service_1 = { hostname_label = "service1", listener_rule_priority = 200, additional_container_ports = [8080] }
+    }
+  }
+
+  expect_failures = [var.apps]
 }

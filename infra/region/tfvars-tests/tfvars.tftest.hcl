@@ -2,7 +2,7 @@
 # (kept out of tests/ because plain terraform test runs have no var file).
 
 mock_provider "aws" {
-  source = "./tests/mocks"
+  source = "../tests/mocks"
 }
 
 # What infra/certificates would write to certificates.auto.tfvars.json (regions/*.tfvars do not set it).
@@ -37,5 +37,10 @@ run "tfvars_file_plans" {
   assert {
     condition     = alltrue([for app, s in output.ecs_services : trimsuffix(s.environment["KEEPALIVE_TIMEOUT"], "s") == tostring(var.target_keepalive_timeout)]) && var.target_keepalive_timeout > module.alb.idle_timeout
     error_message = "Every container keeps idle connections open longer than the load balancer (KEEPALIVE_TIMEOUT > idle timeout)."
+  }
+
+  assert {
+    condition     = toset(keys(output.ecs_services)) == toset(["gateway", "service1", "service2"]) && alltrue([for app, s in output.ecs_services : endswith(s.image, ":${var.image_tag}")])
+    error_message = "The file runs the default apps, each starting from its image_tag."
   }
 }

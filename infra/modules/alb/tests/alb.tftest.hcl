@@ -1,38 +1,8 @@
-# Offline tests: the AWS provider is mocked, nothing is created.
+# Offline tests: the AWS provider is mocked (infra/tests/mocks), nothing is created. Input validation is the
+# callers' (the roots' variables.tf): these tests give valid inputs only.
 
 mock_provider "aws" {
-  mock_resource "aws_lb" {
-    defaults = {
-      arn        = "arn:aws:elasticloadbalancing:us-east-1:123456789012:loadbalancer/app/mrapi/0123456789abcdef"
-      arn_suffix = "app/mrapi/0123456789abcdef"
-      dns_name   = "mrapi-123456789.us-east-1.elb.amazonaws.com"
-      zone_id    = "Z35SXDOTRQ7X7K"
-    }
-  }
-
-  mock_resource "aws_lb_listener" {
-    defaults = {
-      arn = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/mrapi/0123456789abcdef/0123456789abcdef"
-    }
-  }
-
-  mock_resource "aws_security_group" {
-    defaults = {
-      arn = "arn:aws:ec2:us-east-1:123456789012:security-group/sg-0123456789abcdef0"
-    }
-  }
-
-  mock_resource "aws_vpc_security_group_egress_rule" {
-    defaults = {
-      arn = "arn:aws:ec2:us-east-1:123456789012:security-group-rule/sgr-0fedcba9876543210"
-    }
-  }
-
-  mock_resource "aws_vpc_security_group_ingress_rule" {
-    defaults = {
-      arn = "arn:aws:ec2:us-east-1:123456789012:security-group-rule/sgr-0123456789abcdef0"
-    }
-  }
+  source = "../../tests/mocks"
 }
 
 variables {
@@ -43,7 +13,7 @@ variables {
   public_subnet_ids  = ["subnet-0aaaaaaaaaaaaaaaa", "subnet-0bbbbbbbbbbbbbbbb"]
   domain_name        = "example.com"
   hosted_zone_id     = "Z0123456789ABCDEFGHIJ"
-  hostname_labels    = ["externalapi", "service1", "service2"]
+  hostname_labels    = { gateway = "externalapi", service1 = "service1", service2 = "service2" }
   access_logs_bucket = "mrapi-logs-us-east-1-123456789012"
   certificate_arn    = "arn:aws:acm:us-east-1:123456789012:certificate/01234567-89ab-cdef-0123-456789abcdef"
 }
@@ -87,24 +57,12 @@ run "certificate_and_regional_hostnames" {
   }
 
   assert {
-    condition     = aws_route53_record.regional["service2"].name == "service2.us-east-1.example.com" && aws_route53_record.regional["service2"].alias[0].name == "mrapi-123456789.us-east-1.elb.amazonaws.com"
+    condition     = aws_route53_record.regional["gateway"].name == "externalapi.us-east-1.example.com" && aws_route53_record.regional["service2"].alias[0].name == "mrapi-123456789.us-east-1.elb.amazonaws.com"
     error_message = "Each regional hostname must alias this region's load balancer."
   }
 
   assert {
-    condition     = output.regional_hostnames["externalapi"] == "externalapi.us-east-1.example.com"
-    error_message = "Regional hostnames are <label>.<region>.<domain>."
+    condition     = output.regional_hostnames == { gateway = "externalapi.us-east-1.example.com", service1 = "service1.us-east-1.example.com", service2 = "service2.us-east-1.example.com" }
+    error_message = "Regional hostnames are <label>.<region>.<domain>, keyed by app name."
   }
-}
-
-run "rejects_weak_tls_policy" {
-  command = plan
-
-  variables {
-    ssl_policy      = "ELBSecurityPolicy-2016-08"
-    region          = "useast1"
-    certificate_arn = "arn:aws:iam::123456789012:server-certificate/mrapi"
-  }
-
-  expect_failures = [var.ssl_policy, var.region, var.certificate_arn]
 }

@@ -1,73 +1,8 @@
-# Offline tests: the AWS provider is mocked, nothing is created.
+# Offline tests: the AWS provider is mocked (infra/tests/mocks), nothing is created. Input validation is the
+# callers' (the roots' variables.tf): these tests give valid inputs only.
 
 mock_provider "aws" {
-  mock_resource "aws_cloudwatch_log_group" {
-    defaults = {
-      arn = "arn:aws:logs:us-east-1:123456789012:log-group:/ecs/mrapi/gateway"
-    }
-  }
-
-  mock_resource "aws_iam_role" {
-    defaults = {
-      arn = "arn:aws:iam::123456789012:role/mrapi-gateway-us-east-1-execution"
-    }
-  }
-
-  mock_resource "aws_security_group" {
-    defaults = {
-      arn = "arn:aws:ec2:us-east-1:123456789012:security-group/sg-0123456789abcdef0"
-    }
-  }
-
-  mock_resource "aws_lb_target_group" {
-    defaults = {
-      arn        = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/mrapi-gateway/0123456789abcdef"
-      arn_suffix = "targetgroup/mrapi-gateway/0123456789abcdef"
-    }
-  }
-
-  mock_resource "aws_lb_listener_rule" {
-    defaults = {
-      arn = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener-rule/app/mrapi/0123456789abcdef/0123456789abcdef/0123456789abcdef"
-    }
-  }
-
-  mock_resource "aws_ecs_task_definition" {
-    defaults = {
-      arn                  = "arn:aws:ecs:us-east-1:123456789012:task-definition/mrapi-gateway:1"
-      arn_without_revision = "arn:aws:ecs:us-east-1:123456789012:task-definition/mrapi-gateway"
-    }
-  }
-
-  mock_resource "aws_ecs_service" {
-    defaults = {
-      id = "arn:aws:ecs:us-east-1:123456789012:service/mrapi/gateway"
-    }
-  }
-
-  mock_resource "aws_appautoscaling_target" {
-    defaults = {
-      arn = "arn:aws:application-autoscaling:us-east-1:123456789012:scalable-target/0123456789abcdef"
-    }
-  }
-
-  mock_resource "aws_appautoscaling_policy" {
-    defaults = {
-      arn = "arn:aws:autoscaling:us-east-1:123456789012:scalingPolicy:01234567-89ab-cdef-0123-456789abcdef:resource/ecs/service/mrapi/gateway:policyName/mrapi-gateway-cpu"
-    }
-  }
-
-  mock_resource "aws_vpc_security_group_egress_rule" {
-    defaults = {
-      arn = "arn:aws:ec2:us-east-1:123456789012:security-group-rule/sgr-0fedcba9876543210"
-    }
-  }
-
-  mock_resource "aws_vpc_security_group_ingress_rule" {
-    defaults = {
-      arn = "arn:aws:ec2:us-east-1:123456789012:security-group-rule/sgr-0123456789abcdef0"
-    }
-  }
+  source = "../../tests/mocks"
 }
 
 variables {
@@ -196,7 +131,7 @@ run "autoscaling" {
   }
 
   assert {
-    condition     = aws_appautoscaling_policy.requests.target_tracking_scaling_policy_configuration[0].predefined_metric_specification[0].resource_label == "app/mrapi/0123456789abcdef/targetgroup/mrapi-gateway/0123456789abcdef"
+    condition     = aws_appautoscaling_policy.requests.target_tracking_scaling_policy_configuration[0].predefined_metric_specification[0].resource_label == "app/mrapi/0123456789abcdef/targetgroup/mrapi-app/0123456789abcdef"
     error_message = "The request-count policy must name the load balancer and target group."
   }
 }
@@ -229,18 +164,4 @@ run "task_role_policy" {
     condition     = length(aws_iam_role_policy.task) == 1
     error_message = "The task role gets the given policy."
   }
-}
-
-run "rejects_bad_inputs" {
-  command = plan
-
-  variables {
-    cpu                = 300
-    stop_timeout       = 300
-    container_port     = 70000
-    image_tag          = "bad tag"
-    log_retention_days = 42
-  }
-
-  expect_failures = [var.cpu, var.stop_timeout, var.container_port, var.image_tag, var.log_retention_days]
 }

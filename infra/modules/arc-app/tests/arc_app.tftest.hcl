@@ -1,29 +1,8 @@
-# Offline tests: the AWS provider is mocked, nothing is created.
+# Offline tests: the AWS provider is mocked (infra/tests/mocks), nothing is created. Input validation is the
+# callers' (the roots' variables.tf): these tests give valid inputs only.
 
 mock_provider "aws" {
-  mock_resource "aws_route53recoverycontrolconfig_control_panel" {
-    defaults = {
-      arn = "arn:aws:route53-recovery-control::123456789012:controlpanel/1111"
-    }
-  }
-
-  mock_resource "aws_route53recoverycontrolconfig_routing_control" {
-    defaults = {
-      arn = "arn:aws:route53-recovery-control::123456789012:controlpanel/1111/routingcontrol/0000"
-    }
-  }
-
-  mock_resource "aws_route53recoverycontrolconfig_safety_rule" {
-    defaults = {
-      arn = "arn:aws:route53-recovery-control::123456789012:controlpanel/1111/safetyrule/9999"
-    }
-  }
-
-  mock_resource "aws_route53_health_check" {
-    defaults = {
-      arn = "arn:aws:route53:::healthcheck/01234567-89ab-cdef-0123-456789abcdef"
-    }
-  }
+  source = "../../tests/mocks"
 }
 
 override_resource {
@@ -159,24 +138,4 @@ run "swapped_regions" {
     condition     = output.routing_controls["us-west-2"].name == "service1-primary-rc"
     error_message = "The primary routing control belongs to the primary region."
   }
-}
-
-run "rejects_same_region" {
-  command = plan
-
-  variables {
-    secondary_region = "us-east-1"
-  }
-
-  expect_failures = [aws_route53recoverycontrolconfig_control_panel.this]
-}
-
-run "rejects_missing_load_balancer" {
-  command = plan
-
-  variables {
-    secondary_region = "eu-west-1"
-  }
-
-  expect_failures = [aws_route53recoverycontrolconfig_control_panel.this]
 }

@@ -1,71 +1,8 @@
-# Offline tests: the AWS provider is mocked, nothing is created.
+# Offline tests: the AWS provider is mocked (infra/tests/mocks), nothing is created. Input validation is the
+# callers' (the roots' variables.tf): these tests give valid inputs only.
 
 mock_provider "aws" {
-  mock_data "aws_region" {
-    defaults = {
-      name = "us-east-1"
-    }
-  }
-
-  mock_resource "aws_vpc" {
-    defaults = {
-      arn = "arn:aws:ec2:us-east-1:123456789012:vpc/vpc-0123456789abcdef0"
-    }
-  }
-
-  mock_resource "aws_flow_log" {
-    defaults = {
-      arn = "arn:aws:ec2:us-east-1:123456789012:vpc-flow-log/fl-0123456789abcdef0"
-    }
-  }
-
-  mock_resource "aws_default_security_group" {
-    defaults = {
-      arn = "arn:aws:ec2:us-east-1:123456789012:security-group/sg-0default000000000"
-    }
-  }
-
-  mock_resource "aws_eip" {
-    defaults = {
-      arn = "arn:aws:ec2:us-east-1:123456789012:elastic-ip/eipalloc-0123456789abcdef0"
-    }
-  }
-
-  mock_resource "aws_internet_gateway" {
-    defaults = {
-      arn = "arn:aws:ec2:us-east-1:123456789012:internet-gateway/igw-0123456789abcdef0"
-    }
-  }
-
-  mock_resource "aws_route_table" {
-    defaults = {
-      arn = "arn:aws:ec2:us-east-1:123456789012:route-table/rtb-0123456789abcdef0"
-    }
-  }
-
-  mock_resource "aws_subnet" {
-    defaults = {
-      arn = "arn:aws:ec2:us-east-1:123456789012:subnet/subnet-0123456789abcdef0"
-    }
-  }
-
-  mock_resource "aws_security_group" {
-    defaults = {
-      arn = "arn:aws:ec2:us-east-1:123456789012:security-group/sg-0123456789abcdef0"
-    }
-  }
-
-  mock_resource "aws_vpc_endpoint" {
-    defaults = {
-      arn = "arn:aws:ec2:us-east-1:123456789012:vpc-endpoint/vpce-0123456789abcdef0"
-    }
-  }
-
-  mock_resource "aws_vpc_security_group_ingress_rule" {
-    defaults = {
-      arn = "arn:aws:ec2:us-east-1:123456789012:security-group-rule/sgr-0123456789abcdef0"
-    }
-  }
+  source = "../../tests/mocks"
 }
 
 variables {
@@ -163,20 +100,4 @@ run "both" {
     condition     = length(aws_nat_gateway.this) == 2 && length(aws_vpc_endpoint.interface) == 3
     error_message = "Both NAT gateways and interface endpoints are expected."
   }
-}
-
-run "rejects_bad_inputs" {
-  command = plan
-
-  variables {
-    vpc_cidr           = "10.10.0.0/8"
-    egress_mode        = "internet"
-    availability_zones = ["us-east-1a"]
-  }
-
-  expect_failures = [
-    var.vpc_cidr,
-    var.egress_mode,
-    var.availability_zones,
-  ]
 }
