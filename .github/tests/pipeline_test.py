@@ -137,7 +137,7 @@ def status(app_regions, active, warnings=()):
     return {"apps": apps}
 
 
-def deploy_plan(tmp, answer, env=None, exit_code=0):
+def deploy_plan(tmp, answer, env=None, exit_code=0, app="service1"):
     fake = Path(tmp) / "failover"
     fake.write_text(textwrap.dedent(f"""\
         #!/usr/bin/env bash
@@ -152,8 +152,7 @@ def deploy_plan(tmp, answer, env=None, exit_code=0):
     e = {k: v for k, v in os.environ.items() if not k.startswith(("ACTIVE_REGION_", "GITHUB_"))}
     e.update({"FAILOVER": str(fake), "FAILOVER_CLUSTER": str(Path(tmp) / "cluster.json")})
     e.update(env or {})
-    p = subprocess.run([str(ROOT / ".github/scripts/deploy-plan.sh"), "service1"], env=e, capture_output=True,
-                       text=True)
+    p = subprocess.run([str(ROOT / ".github/scripts/deploy-plan.sh"), app], env=e, capture_output=True, text=True)
     out = dict(line.split("=", 1) for line in p.stdout.splitlines() if "=" in line)
     return p.returncode, out, p.stderr
 
@@ -185,9 +184,34 @@ def test_deploy_plan():
         check("no cluster document stops the plan", rc != 0, err)
 
 
+# --- The pipeline's apps are the regional root's (infra/region/variables.tf, the default of var.apps). ---
+
+def terraform_apps():
+    """{app: hostname_label} from the default of the regional root's apps variable."""
+    text = (ROOT / "infra/region/variables.tf").read_text()
+    block = text[text.index('variable "apps" {'):]
+    block = block[block.index("  default = {"):block.index("\n  }\n")]
+    return dict(re.findall(r'^    ([a-z][a-z0-9-]*) = \{\s*hostname_label\s*=\s*"([^"]+)"', block, re.M))
+
+
+def test_apps_match_terraform():
+    apps = terraform_apps()
+    check("the regional root's default apps are readable", set(apps) >= {"gateway", "service1", "service2"}, apps)
+    p = subprocess.run([str(ROOT / ".github/scripts/changed-apps.sh"), ""], capture_output=True, text=True,
+                       env={k: v for k, v in os.environ.items() if k != "GITHUB_OUTPUT"})
+    deployed = json.loads(p.stdout.strip().split("=", 1)[1]) if p.returncode == 0 else None
+    check("a manual run deploys every app of the regional root", deployed and sorted(deployed) == sorted(apps),
+          f"pipeline {deployed}, terraform {sorted(apps)}")
+    with tempfile.TemporaryDirectory() as tmp:
+        for app, label in sorted(apps.items()):
+            rc, out, err = deploy_plan(tmp, status({"us-east-1": "On", "us-west-2": "Off"}, "us-east-1"), app=app)
+            check(f"{app}: the smoke test's hostname label is its Terraform hostname_label ({label})",
+                  rc == 0 and out.get("hostname_label") == label, f"{out} {err}")
+
+
 def main():
     for test in (test_actions_pinned, test_default_branch_only, test_builds_once, test_rollback_wiring,
-                 test_live_plan_wiring, test_deploy_plan):
+                 test_live_plan_wiring, test_deploy_plan, test_apps_match_terraform):
         test()
     failed = [r for r in results if not r[1]]
     for name, ok, detail in results:
