@@ -3,79 +3,34 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::*;
+use testkit::ports::free_port;
+use testkit::process::{Output, Process, Spawn};
 
 const BIN: &str = env!("CARGO_BIN_EXE_gateway");
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
+/// A gateway binary listening on its `port`; killed when dropped.
 struct Running {
-    child: Child,
+    process: Process,
     port: u16,
 }
 
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
+/// Starts the binary with only `envs` (and free ports) and waits until it listens.
 async fn start(envs: &[(&str, String)]) -> Running {
     let port = free_port();
-    let mut cmd = Command::new(BIN);
-    cmd.env_clear()
+    let process = Spawn::new(BIN)
+        .env_clear()
         .env("PORT", port.to_string())
         .env("ADMIN_PORT", free_port().to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    for (k, v) in envs {
-        cmd.env(k, v);
-    }
-    let mut child = cmd.spawn().unwrap();
-    wait_listening(&mut child, port).await;
-    Running { child, port }
-}
-
-/// Waits until the child listens on `port`; fails at once, with its stderr, if it exits first.
-/// Generous deadline: CI machines are shared and a debug binary can start slowly under load.
-async fn wait_listening(child: &mut Child, port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .envs(envs.iter().map(|(k, v)| (k, v)))
+        .listens_on(port)
+        .start_async()
         .await
-        .is_err()
-    {
-        if let Ok(Some(status)) = child.try_wait() {
-            let mut err = String::new();
-            if let Some(mut e) = child.stderr.take() {
-                let _ = std::io::Read::read_to_string(&mut e, &mut err);
-            }
-            panic!("gateway exited before listening ({status}): {err}");
-        }
-        assert!(
-            Instant::now() < deadline,
-            "gateway did not listen on {port}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-fn sigterm(child: &Child) {
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
         .unwrap();
-    assert!(status.success());
+    Running { process, port }
 }
 
 #[tokio::test]
@@ -98,13 +53,12 @@ async fn runs_from_service_urls_alone_and_logs_one_json_line_per_request() {
     let (_, _, body) = get(&format!("{base}/service2")).await;
     assert_eq!(body, r#"{"service": "service2", "region": "us-west-2"}"#);
 
-    sigterm(&gw.child);
-    let status = gw.child.wait().unwrap();
+    gw.process.terminate().unwrap();
+    let status = gw.process.wait().unwrap();
     assert!(status.success(), "exit 0 after SIGTERM: {status:?}");
-    let out = BufReader::new(gw.child.stdout.take().unwrap());
+    let out = gw.process.stdout();
     let lines: Vec<serde_json::Value> = out
         .lines()
-        .map_while(Result::ok)
         .map(|l| serde_json::from_str(&l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}")))
         .collect();
     let line = lines
@@ -134,19 +88,18 @@ async fn sigterm_drains_in_flight_requests_then_exits_zero() {
     let url = format!("http://127.0.0.1:{}/service1/delay?ms=800", gw.port);
     let slow = tokio::spawn(async move { get(&url).await });
     tokio::time::sleep(Duration::from_millis(200)).await;
-    sigterm(&gw.child);
+    gw.process.terminate().unwrap();
     let (status, _, body) = slow.await.unwrap();
     assert_eq!(
         status, 200,
         "in-flight request completed during the drain: {body}"
     );
-    let exit = tokio::task::spawn_blocking(move || {
-        let s = gw.child.wait().unwrap();
-        drop(gw);
-        s
-    })
-    .await
-    .unwrap();
+    let exit = gw
+        .process
+        .wait_timeout_async(Duration::from_secs(30))
+        .await
+        .unwrap()
+        .expect("the gateway exits after the drain");
     assert!(exit.success(), "{exit:?}");
 }
 
@@ -204,9 +157,8 @@ fn bad_configuration_names_the_key_and_value() {
     assert!(e.contains("REGION") && e.contains("US_EAST"), "{e}");
     let e = run(&[("REGION", "us-east-1")]);
     assert!(e.contains("SERVICE1_URL"), "{e}");
-    let dir = std::env::temp_dir().join(format!("gw-config-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let file = dir.join("gateway.toml");
+    let dir = testkit::temp::dir("gw-config");
+    let file = dir.path().join("gateway.toml");
     std::fs::write(&file, "region = \"us-east-1\"\n[[route]]\nprefix = \"/service1\"\nupstream = \"http://a\"\nconnect_timeout = \"2 fortnights\"\n").unwrap();
     let e = run(&[("GATEWAY_CONFIG", file.to_str().unwrap())]);
     assert!(
@@ -215,7 +167,6 @@ fn bad_configuration_names_the_key_and_value() {
     );
     let e = run(&[("GATEWAY_CONFIG", "/nonexistent/gateway.toml")]);
     assert!(e.contains("/nonexistent/gateway.toml"), "{e}");
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 fn worker_threads_now(pid: u32) -> usize {
@@ -250,28 +201,27 @@ async fn runtime_is_sized_to_the_cpus_the_process_may_use() {
     let mut with_three = envs.to_vec();
     with_three.push(("WORKER_THREADS", "3".into()));
     let gw = start(&with_three).await;
-    assert_eq!(worker_threads(gw.child.id(), 3).await, 3);
+    assert_eq!(worker_threads(gw.process.id(), 3).await, 3);
     drop(gw);
 
     // Pinned to one CPU (as a 1-vCPU task would be), the runtime has one worker.
     if Command::new("taskset").arg("--version").output().is_ok() {
         let port = free_port();
-        let mut child = Command::new("taskset")
+        let pinned = Spawn::new("taskset")
             .args(["-c", "0", BIN])
             .env_clear()
-            .envs(envs.iter().map(|(k, v)| (k, v.as_str())))
+            .envs(envs.iter().map(|(k, v)| (k, v)))
             .env("PORT", port.to_string())
             .env("ADMIN_PORT", free_port().to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
+            .stdout(Output::Null)
+            .listens_on(port)
+            .start_async()
+            .await
             .unwrap();
-        wait_listening(&mut child, port).await;
         // Settle, so that a second worker (the bug this guards against) would have shown up.
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let n = worker_threads(child.id(), 1).await;
-        let _ = child.kill();
-        let _ = child.wait();
+        let n = worker_threads(pinned.id(), 1).await;
+        drop(pinned);
         assert_eq!(n, 1);
     }
 }

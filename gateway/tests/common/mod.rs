@@ -1,4 +1,5 @@
-//! Test fixtures: the gateway and team services on 127.0.0.1 ephemeral ports, an HTTP client, raw TCP.
+//! Test fixtures: the gateway and team services on 127.0.0.1 ephemeral ports, an HTTP client, raw TCP
+//! (testkit's), metrics (testkit's).
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
@@ -9,7 +10,6 @@ use gateway::config::{Config, Sources};
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -49,7 +49,9 @@ impl TestGateway {
     }
 
     pub async fn metrics(&self) -> String {
-        get(&format!("http://{}/metrics", self.admin)).await.2
+        testkit::metrics::scrape(self.admin)
+            .await
+            .expect("the admin listener serves /metrics")
     }
 }
 
@@ -133,34 +135,11 @@ pub fn json(body: &str) -> serde_json::Value {
     serde_json::from_str(body).unwrap_or_else(|e| panic!("not JSON ({e}): {body}"))
 }
 
-/// Writes `request` on a fresh connection and reads until the peer closes or 5 s pass.
-pub async fn raw(addr: SocketAddr, request: &[u8]) -> String {
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    s.write_all(request).await.unwrap();
-    read_until_close(&mut s, Duration::from_secs(5)).await
-}
-
-pub async fn read_until_close(s: &mut TcpStream, limit: Duration) -> String {
-    let mut out = Vec::new();
-    let _ = tokio::time::timeout(limit, s.read_to_end(&mut out)).await;
-    String::from_utf8_lossy(&out).into_owned()
-}
-
-/// The value of a metric line that starts with `prefix` (name and labels), if present.
-pub fn metric(metrics: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    metrics
-        .lines()
-        .filter(|l| l.starts_with(name) && !l.starts_with('#'))
-        .filter(|l| {
-            let rest = &l[name.len()..];
-            (rest.starts_with('{') || rest.starts_with(' '))
-                && labels
-                    .iter()
-                    .all(|(k, v)| l.contains(&format!("{k}=\"{v}\"")))
-        })
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .reduce(|a, b| a + b)
-}
+#[allow(unused_imports)]
+pub use testkit::http::{raw, read_head, read_until_close};
+/// The sum of the samples of metric `name` that carry `labels`, if any.
+#[allow(unused_imports)]
+pub use testkit::metrics::value as metric;
 
 /// An upstream that runs `handler` on every accepted connection: for faults no real server makes.
 pub async fn fake_upstream<F, Fut>(handler: F) -> SocketAddr
@@ -176,17 +155,4 @@ where
         }
     });
     addr
-}
-
-/// Reads one request head (up to the blank line) from a raw connection.
-pub async fn read_head(s: &mut TcpStream) -> String {
-    let mut buf = Vec::new();
-    let mut byte = [0u8; 1];
-    while !buf.ends_with(b"\r\n\r\n") {
-        match s.read(&mut byte).await {
-            Ok(1) => buf.push(byte[0]),
-            _ => break,
-        }
-    }
-    String::from_utf8_lossy(&buf).into_owned()
 }
