@@ -1,31 +1,18 @@
-//! `arc-local`: the command line. Serves a local Route 53 ARC cluster data plane on five ports, the
+//! `arc-local`: the command line of the `arc_local` library. Parses the options into
+//! [`arc_local::Settings`], then serves a local Route 53 ARC cluster data plane on five ports, the
 //! recovery-control-config API on one more, and Route 53 failover DNS for the apps' hostnames
 //! (`serve`, the default), optionally over HTTPS; checks a running instance (`healthcheck`), or
 //! prints the cluster document it serves (`document`).
 
-mod api;
-mod catalog;
-mod config_api;
-mod dns;
-mod rules;
-mod state;
-mod tls;
-mod topology;
-mod wire;
-
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use arc_local::{EndpointFault, Settings, TlsSettings, TopologySource};
 use clap::{Args, Parser, Subcommand};
 use recovery::local::{DEFAULT_API_PORT, DEFAULT_DNS_PORT, ENDPOINT_REGIONS};
-
-use crate::api::Fault;
-use crate::state::{StateFile, Store};
-use crate::topology::Topology;
 
 const ABOUT: &str = "A local Route 53 ARC cluster (routing-control data plane and recovery-control-config API) and Route 53 failover DNS.";
 
@@ -157,7 +144,7 @@ struct Options {
 
 /// The fault of each of the five endpoints.
 #[derive(Clone, Debug, Default)]
-struct Faults([Option<Fault>; 5]);
+struct Faults([Option<EndpointFault>; 5]);
 
 fn parse_bind(s: &str) -> Result<IpAddr, String> {
     s.trim().parse().map_err(|_| {
@@ -244,7 +231,7 @@ fn parse_faults(s: &str) -> Result<Faults, String> {
         faults.0[index] = Some(
             fault
                 .trim()
-                .parse()
+                .parse::<EndpointFault>()
                 .map_err(|e| format!("--faults / ARC_LOCAL_FAULTS: {e}"))?,
         );
     }
@@ -314,23 +301,24 @@ fn main() -> ExitCode {
 }
 
 fn healthcheck(options: &Options) -> ExitCode {
-    let port = options.api_port;
     let result = (|| -> anyhow::Result<()> {
         let timeout = bootstrap::env::parse::<u64>("HEALTHCHECK_TIMEOUT_MS")?.map_or(
             bootstrap::healthcheck::DEFAULT_TIMEOUT,
             Duration::from_millis,
         );
-        if options.tls {
-            let dir = options.tls_dir.as_deref().context(
-                "--tls needs --tls-dir DIR (ARC_LOCAL_TLS_DIR), where the CA certificate is",
-            )?;
-            return tls::probe(port, "/health", &dir.join(tls::CA_FILE), timeout)
-                .map_err(anyhow::Error::msg);
-        }
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()?;
-        rt.block_on(bootstrap::healthcheck::probe(port, "/health", timeout))?;
+        let ca_file = match options.tls {
+            true => Some(
+                options
+                    .tls_dir
+                    .as_deref()
+                    .context(
+                        "--tls needs --tls-dir DIR (ARC_LOCAL_TLS_DIR), where the CA certificate is",
+                    )?
+                    .join(arc_local::CA_FILE),
+            ),
+            false => None,
+        };
+        arc_local::healthcheck(options.api_port, ca_file.as_deref(), timeout)?;
         Ok(())
     })();
     match result {
@@ -346,228 +334,41 @@ fn document(options: &Options, api_host: &str) -> anyhow::Result<String> {
     if api_host.is_empty() || api_host.contains(['/', ' ']) {
         anyhow::bail!("--api-host {api_host:?} is not a host name or address");
     }
-    let topology = Topology::load(options.topology.as_deref())?;
-    let doc = topology.served_document(scheme(options), api_host, options.api_port);
+    let doc = settings(options).cluster_document(api_host)?;
     Ok(serde_json::to_string_pretty(&doc)?)
 }
 
-fn scheme(options: &Options) -> &'static str {
-    if options.tls {
-        "https"
-    } else {
-        "http"
+/// The library's settings from the options.
+fn settings(options: &Options) -> Settings {
+    Settings {
+        topology: options
+            .topology
+            .clone()
+            .map_or(TopologySource::Default, TopologySource::File),
+        state_file: options.state.clone(),
+        bind: options.bind,
+        api_port: options.api_port,
+        config_port: options.config_port,
+        dns_port: options.dns_port,
+        ttl: options.ttl,
+        endpoint_host: options.endpoint_host.clone(),
+        account_id: options.account_id.clone(),
+        deploy_delay_ms: options.deploy_delay_ms,
+        tls: options.tls.then(|| TlsSettings {
+            dir: options.tls_dir.clone().unwrap_or_default(),
+            names: options.tls_names.clone(),
+        }),
+        endpoint_faults: options.faults.0,
     }
-}
-
-/// The host clients reach this instance at: --endpoint-host, else the listen address (127.0.0.1
-/// when listening on all addresses).
-fn endpoint_host(options: &Options) -> String {
-    match &options.endpoint_host {
-        Some(h) => h.clone(),
-        None if options.bind.is_unspecified() => "127.0.0.1".into(),
-        None => options.bind.to_string(),
-    }
-}
-
-/// The config API's port: --config-port, else the first data-plane port + 10.
-fn config_port(options: &Options) -> anyhow::Result<u16> {
-    match options.config_port {
-        Some(p) => Ok(p),
-        None => options.api_port.checked_add(10).context(
-            "the default config port (--api-port + 10) is out of range: set --config-port / ARC_LOCAL_CONFIG_PORT",
-        ),
-    }
-}
-
-/// Serves `app` on `listener` until `stop` turns true.
-fn spawn_server<L>(
-    servers: &mut tokio::task::JoinSet<anyhow::Result<()>>,
-    listener: L,
-    app: axum::Router,
-    mut stop: tokio::sync::watch::Receiver<bool>,
-    what: String,
-) where
-    L: axum::serve::Listener<Addr = SocketAddr>,
-{
-    servers.spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stop.wait_for(|s| *s).await;
-            })
-            .await
-            .with_context(|| format!("{what} failed"))
-    });
 }
 
 async fn serve(options: Options) -> anyhow::Result<()> {
-    let topology = Arc::new(Topology::load(options.topology.as_deref())?);
-    let config_port = config_port(&options)?;
-    let host = endpoint_host(&options);
-    // Make the certificates before anything listens: a bad TLS setup stops the start.
-    let tls = if options.tls {
-        let dir = options.tls_dir.as_deref().context(
-            "--tls needs --tls-dir DIR (ARC_LOCAL_TLS_DIR): where the CA certificate is written",
-        )?;
-        let mut names = options.tls_names.clone();
-        names.push(host.clone());
-        let names = tls::server_names(&names)?;
-        Some(tls::prepare(dir, names)?)
-    } else {
-        None
-    };
-    let store = Arc::new(Store::open(
-        topology.clone(),
-        StateFile::new(&options.state),
-        options.deploy_delay_ms,
-    )?);
-
-    // Bind everything first: a port in use is an error before anything is served.
-    let mut listeners = Vec::new();
-    for i in 0..5u16 {
-        let addr = SocketAddr::new(options.bind, options.api_port + i);
-        let listener = tokio::net::TcpListener::bind(addr).await.with_context(|| {
-            format!(
-                "cannot listen on {addr} (API endpoint {} of 5; --api-port / ARC_LOCAL_API_PORT)",
-                i + 1
-            )
-        })?;
-        listeners.push(listener);
-    }
-    let config_addr = SocketAddr::new(options.bind, config_port);
-    let config_listener = tokio::net::TcpListener::bind(config_addr)
-        .await
-        .with_context(|| {
-            format!(
-                "cannot listen on {config_addr} (recovery-control-config API; --config-port / ARC_LOCAL_CONFIG_PORT)"
-            )
-        })?;
-    let dns_addr = SocketAddr::new(options.bind, options.dns_port);
-    let udp = tokio::net::UdpSocket::bind(dns_addr)
-        .await
-        .with_context(|| {
-            format!("cannot listen on {dns_addr}/udp (--dns-port / ARC_LOCAL_DNS_PORT)")
-        })?;
-    let tcp = tokio::net::TcpListener::bind(dns_addr)
-        .await
-        .with_context(|| {
-            format!("cannot listen on {dns_addr}/tcp (--dns-port / ARC_LOCAL_DNS_PORT)")
-        })?;
-
-    let mut dns = hickory_server::Server::new(dns::FailoverDns::new(store.clone(), options.ttl));
-    dns.register_socket(udp);
-    dns.register_listener(tcp, dns::TCP_TIMEOUT, 64);
-
-    let scheme = scheme(&options);
-    let url_host = if host.contains(':') && !host.starts_with('[') {
-        format!("[{host}]")
-    } else {
-        host.clone()
-    };
-    let settings = config_api::Settings {
-        endpoints: ENDPOINT_REGIONS
-            .iter()
-            .enumerate()
-            .map(|(i, region)| {
-                (
-                    (*region).to_owned(),
-                    format!("{scheme}://{url_host}:{}", options.api_port + i as u16),
-                )
-            })
-            .collect(),
-        account: options.account_id.clone(),
-    };
-
-    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let mut servers = tokio::task::JoinSet::new();
-    let mut endpoints = Vec::new();
-    let acceptor = tls.as_ref().map(|t| t.acceptor.clone());
-    let serve_on = |servers: &mut tokio::task::JoinSet<anyhow::Result<()>>,
-                    listener: tokio::net::TcpListener,
-                    app: axum::Router,
-                    what: String|
-     -> anyhow::Result<()> {
-        match &acceptor {
-            Some(acceptor) => {
-                let listener = tls::TlsListener::new(listener, acceptor.clone())?;
-                spawn_server(servers, listener, app, stop_rx.clone(), what);
-            }
-            None => spawn_server(servers, listener, app, stop_rx.clone(), what),
-        }
-        Ok(())
-    };
-    for (i, listener) in listeners.into_iter().enumerate() {
-        let region = ENDPOINT_REGIONS[i];
-        let fault = options.faults.0[i];
-        let app = api::router(store.clone(), region, fault);
-        let addr = listener.local_addr()?;
-        endpoints.push(match fault {
-            Some(f) => format!("{region}={addr} (fault: {f:?})"),
-            None => format!("{region}={addr}"),
-        });
-        serve_on(&mut servers, listener, app, format!("API endpoint {addr}"))?;
-    }
-    let config_app = config_api::router(store.clone(), settings.clone());
-    serve_on(
-        &mut servers,
-        config_listener,
-        config_app,
-        format!("recovery-control-config API {config_addr}"),
-    )?;
-
-    let states = store.snapshot();
-    let active: Vec<String> = topology
-        .document()
-        .apps
-        .keys()
-        .map(|app| {
-            let region = topology.active_region(app, &states).unwrap_or("?");
-            format!("{app}={region}")
-        })
-        .collect();
-    if let Some(tls) = &tls {
-        tracing::info!(
-            ca_file = %tls.ca_file.display(),
-            new_ca = tls.new_ca,
-            names = %tls.names.join(", "),
-            "HTTPS on every API port: give clients the CA certificate"
+    if options.tls && options.tls_dir.is_none() {
+        anyhow::bail!(
+            "--tls needs --tls-dir DIR (ARC_LOCAL_TLS_DIR): where the CA certificate is written"
         );
     }
-    tracing::info!(
-        topology = %topology.source(),
-        state_file = %options.state.display(),
-        endpoints = %endpoints.join(", "),
-        config_api = %config_addr,
-        endpoint_urls = %settings.endpoints.iter().map(|(_, u)| u.as_str()).collect::<Vec<_>>().join(", "),
-        tls = options.tls,
-        dns = %dns_addr,
-        ttl = options.ttl,
-        active_regions = %active.join(", "),
-        "arc-local ready (SigV4 signatures are not verified)"
-    );
-
-    let outcome = tokio::select! {
-        _ = bootstrap::shutdown::signal() => Ok(()),
-        Some(joined) = servers.join_next() => match joined {
-            Ok(Ok(())) => Err(anyhow::anyhow!("an API endpoint stopped unexpectedly")),
-            Ok(Err(e)) => Err(e),
-            Err(e) => Err(anyhow::anyhow!("an API endpoint task failed: {e}")),
-        },
-        result = dns.block_until_done() => match result {
-            Ok(()) => Err(anyhow::anyhow!("the DNS server stopped unexpectedly")),
-            Err(e) => Err(anyhow::anyhow!("the DNS server failed: {e}")),
-        },
-    };
-
-    // In-flight requests finish (and every accepted change is already on disk).
-    let _ = stop_tx.send(true);
-    let drained = tokio::time::timeout(Duration::from_secs(10), async {
-        while servers.join_next().await.is_some() {}
-        let _ = dns.shutdown_gracefully().await;
-    })
-    .await;
-    if drained.is_err() {
-        tracing::warn!("some connections were still open after 10 s; stopping anyway");
-    }
-    tracing::info!("arc-local stopped");
-    outcome
+    let settings = settings(&options);
+    arc_local::serve(settings, bootstrap::shutdown::signal()).await?;
+    Ok(())
 }

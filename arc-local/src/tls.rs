@@ -255,49 +255,63 @@ impl axum::serve::Listener for TlsListener {
     }
 }
 
+/// Why the HTTPS healthcheck failed.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ProbeError(String);
+
+impl ProbeError {
+    fn new(message: String) -> ProbeError {
+        ProbeError(message)
+    }
+}
+
 /// `GET <path>` over HTTPS to 127.0.0.1:`port`, trusting only the CA in `ca_file`: Ok when the
 /// answer is 2xx. For the `healthcheck` subcommand (blocking).
-pub fn probe(port: u16, path: &str, ca_file: &Path, timeout: Duration) -> Result<(), String> {
+pub fn probe(port: u16, path: &str, ca_file: &Path, timeout: Duration) -> Result<(), ProbeError> {
     use std::io::{Read, Write};
     let mut roots = rustls::RootCertStore::empty();
     let certs = CertificateDer::pem_file_iter(ca_file)
-        .map_err(|e| format!("cannot read {}: {e}", ca_file.display()))?;
+        .map_err(|e| ProbeError::new(format!("cannot read {}: {e}", ca_file.display())))?;
     for cert in certs {
-        let cert = cert.map_err(|e| format!("cannot read {}: {e}", ca_file.display()))?;
+        let cert =
+            cert.map_err(|e| ProbeError::new(format!("cannot read {}: {e}", ca_file.display())))?;
         roots
             .add(cert)
-            .map_err(|e| format!("{}: {e}", ca_file.display()))?;
+            .map_err(|e| ProbeError::new(format!("{}: {e}", ca_file.display())))?;
     }
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let config = rustls::ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
-        .map_err(|e| e.to_string())?
+        .map_err(|e| ProbeError::new(e.to_string()))?
         .with_root_certificates(roots)
         .with_no_client_auth();
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     let server = ServerName::IpAddress(std::net::Ipv4Addr::LOCALHOST.into());
-    let conn =
-        rustls::ClientConnection::new(Arc::new(config), server).map_err(|e| e.to_string())?;
+    let conn = rustls::ClientConnection::new(Arc::new(config), server)
+        .map_err(|e| ProbeError::new(e.to_string()))?;
     let sock = std::net::TcpStream::connect_timeout(&addr, timeout)
-        .map_err(|e| format!("cannot connect to {addr}: {e}"))?;
+        .map_err(|e| ProbeError::new(format!("cannot connect to {addr}: {e}")))?;
     sock.set_read_timeout(Some(timeout))
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| ProbeError::new(e.to_string()))?;
     sock.set_write_timeout(Some(timeout))
-        .map_err(|e| e.to_string())?;
+        .map_err(|e| ProbeError::new(e.to_string()))?;
     let mut tls = rustls::StreamOwned::new(conn, sock);
     let request = format!(
         "GET {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUser-Agent: healthcheck\r\nConnection: close\r\n\r\n"
     );
     tls.write_all(request.as_bytes())
-        .map_err(|e| format!("HTTPS exchange with {addr} failed: {e}"))?;
+        .map_err(|e| ProbeError::new(format!("HTTPS exchange with {addr} failed: {e}")))?;
     let mut head = Vec::new();
     let mut buf = [0u8; 512];
     while !head.windows(2).any(|w| w == b"\r\n") {
         let n = tls
             .read(&mut buf)
-            .map_err(|e| format!("HTTPS exchange with {addr} failed: {e}"))?;
+            .map_err(|e| ProbeError::new(format!("HTTPS exchange with {addr} failed: {e}")))?;
         if n == 0 {
-            return Err(format!("{addr} closed the connection without an answer"));
+            return Err(ProbeError::new(format!(
+                "{addr} closed the connection without an answer"
+            )));
         }
         head.extend_from_slice(&buf[..n]);
     }
@@ -306,7 +320,7 @@ pub fn probe(port: u16, path: &str, ca_file: &Path, timeout: Duration) -> Result
     if status.starts_with('2') {
         Ok(())
     } else {
-        Err(format!("{addr} answered {status}"))
+        Err(ProbeError::new(format!("{addr} answered {status}")))
     }
 }
 

@@ -107,7 +107,7 @@ impl Topology {
         for (app_name, app) in &doc.apps {
             for (i, rule) in app.safety_rules.iter().enumerate() {
                 let at = format!("apps.{app_name}.safety_rules[{i}]");
-                check_rule(rule, &by_arn, &at).map_err(invalid)?;
+                check_rule(rule, &by_arn, &at).map_err(|e| invalid(e.0))?;
                 for id in std::iter::once(rule.name()).chain(rule.arn()) {
                     if !rule_ids.insert(id.to_owned()) {
                         return Err(invalid(format!(
@@ -136,23 +136,10 @@ impl Topology {
         &self.doc
     }
 
-    /// The document with the endpoints arc-local serves: `<scheme>://<host>:<api_port + i>` for
-    /// the five emulated endpoint regions.
-    pub fn served_document(&self, scheme: &str, host: &str, api_port: u16) -> ClusterDocument {
+    /// The document with the endpoints arc-local serves (see [`endpoint_urls`]).
+    pub fn served_document(&self, endpoints: Vec<Endpoint>) -> ClusterDocument {
         let mut doc = self.doc.clone();
-        let host = if host.contains(':') && !host.starts_with('[') {
-            format!("[{host}]")
-        } else {
-            host.to_owned()
-        };
-        doc.endpoints = ENDPOINT_REGIONS
-            .iter()
-            .enumerate()
-            .map(|(i, region)| Endpoint {
-                region: (*region).to_owned(),
-                url: format!("{scheme}://{host}:{}", api_port + i as u16),
-            })
-            .collect();
+        doc.endpoints = endpoints;
         doc
     }
 
@@ -204,6 +191,29 @@ impl Topology {
     }
 }
 
+/// The five emulated endpoints (us-east-1, us-west-2, eu-west-1, ap-northeast-1,
+/// ap-southeast-2), `<scheme>://<host>:<port>` with `ports` in that order; an IPv6 host is
+/// bracketed.
+pub fn endpoint_urls(
+    scheme: &str,
+    host: &str,
+    ports: impl IntoIterator<Item = u16>,
+) -> Vec<Endpoint> {
+    let host = if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]")
+    } else {
+        host.to_owned()
+    };
+    ENDPOINT_REGIONS
+        .iter()
+        .zip(ports)
+        .map(|(region, port)| Endpoint {
+            region: (*region).to_owned(),
+            url: format!("{scheme}://{host}:{port}"),
+        })
+        .collect()
+}
+
 /// The rule an app without safety rules gets: at least one of its controls On.
 fn default_rule(app_name: &str, app: &recovery::AppEntry) -> SafetyRule {
     let name = format!("{app_name}-at-least-one-on");
@@ -224,10 +234,15 @@ fn default_rule(app_name: &str, app: &recovery::AppEntry) -> SafetyRule {
     }
 }
 
+/// What is wrong with a rule of the document.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct BadRule(String);
+
 /// A rule must name existing controls, and its threshold must be reachable.
-fn check_rule(rule: &SafetyRule, by_arn: &HashSet<String>, at: &str) -> Result<(), String> {
+fn check_rule(rule: &SafetyRule, by_arn: &HashSet<String>, at: &str) -> Result<(), BadRule> {
     if rule.name().is_empty() {
-        return Err(format!("{at}.name is empty"));
+        return Err(BadRule(format!("{at}.name is empty")));
     }
     let lists: Vec<(&str, &Vec<String>)> = match rule {
         SafetyRule::Assertion {
@@ -244,13 +259,13 @@ fn check_rule(rule: &SafetyRule, by_arn: &HashSet<String>, at: &str) -> Result<(
     };
     for (field, arns) in &lists {
         if arns.is_empty() {
-            return Err(format!("{at}.{field} is empty"));
+            return Err(BadRule(format!("{at}.{field} is empty")));
         }
         for (j, arn) in arns.iter().enumerate() {
             if !by_arn.contains(arn) {
-                return Err(format!(
+                return Err(BadRule(format!(
                     "{at}.{field}[{j}] = {arn:?}: not the ARN of a routing control in this document"
-                ));
+                )));
             }
         }
     }
@@ -269,10 +284,10 @@ fn check_rule(rule: &SafetyRule, by_arn: &HashSet<String>, at: &str) -> Result<(
     if config.kind == recovery::RuleType::Atleast
         && (config.threshold == 0 || config.threshold as usize > judged)
     {
-        return Err(format!(
+        return Err(BadRule(format!(
             "{at}.rule_config.threshold = {}: an ATLEAST rule needs a threshold from 1 to the number of its controls ({judged})",
             config.threshold
-        ));
+        )));
     }
     Ok(())
 }
@@ -409,9 +424,12 @@ mod tests {
     #[test]
     fn served_document_uses_our_ports() {
         let t = Topology::load(None).unwrap();
-        let doc = t.served_document("http", "arc", 9000);
+        let doc = t.served_document(endpoint_urls("http", "arc", 9000..));
         assert_eq!(doc.endpoints.len(), 5);
         assert_eq!(doc.endpoints[4].url, "http://arc:9004");
         assert!(!doc.apps["service1"].safety_rules.is_empty());
+        let v6 = endpoint_urls("https", "::1", [1, 2, 3, 4, 5]);
+        assert_eq!(v6[0].url, "https://[::1]:1");
+        assert_eq!(v6[4].region, "ap-southeast-2");
     }
 }

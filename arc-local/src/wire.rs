@@ -1,12 +1,33 @@
-//! What the data plane (awsJson1_0) and the config API (REST-JSON) share on the wire: request
-//! bodies, constraint checks reported as one ValidationException, and opaque page tokens.
+//! What the data plane (awsJson1_0) and the config API (REST-JSON) share on the wire: the SigV4
+//! header check, request bodies, constraint checks reported as one ValidationException, and
+//! opaque page tokens.
 
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
 /// The prefix of every page token arc-local issues.
 pub const TOKEN_TAG: &str = "arc-local/v1";
+
+/// Why an unsigned request is refused (AccessDeniedException), on both APIs.
+pub const UNSIGNED: &str = "the request is not signed: send a SigV4 Authorization header (AWS4-HMAC-SHA256; arc-local accepts any credentials and does not verify signatures)";
+
+/// Whether the request carries a SigV4 `Authorization` header. The signature is not verified.
+pub fn is_signed(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("AWS4-HMAC-SHA256 "))
+}
+
+/// A request body that is not a JSON object (a SerializationException).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BodyError {
+    #[error("the request body must be a JSON object, not {0}")]
+    NotAnObject(&'static str),
+    #[error("the request body is not valid JSON: {0}")]
+    NotJson(String),
+}
 
 /// A JSON answer with a request id (`x-amzn-requestid`), as AWS services give.
 pub fn json_response(status: StatusCode, content_type: &'static str, body: &Value) -> Response {
@@ -44,18 +65,15 @@ pub fn kind(v: &Value) -> &'static str {
     }
 }
 
-/// The body as a JSON object; an empty body is `{}`. Err: the SerializationException message.
-pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, String> {
+/// The body as a JSON object; an empty body is `{}`.
+pub fn parse_object(body: &[u8]) -> Result<Map<String, Value>, BodyError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(Map::new());
     }
     match serde_json::from_slice::<Value>(body) {
         Ok(Value::Object(m)) => Ok(m),
-        Ok(other) => Err(format!(
-            "the request body must be a JSON object, not {}",
-            kind(&other)
-        )),
-        Err(e) => Err(format!("the request body is not valid JSON: {e}")),
+        Ok(other) => Err(BodyError::NotAnObject(kind(&other))),
+        Err(e) => Err(BodyError::NotJson(e.to_string())),
     }
 }
 
