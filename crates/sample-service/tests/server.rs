@@ -5,7 +5,8 @@ use std::time::{Duration, Instant};
 
 use futures_util::{SinkExt, StreamExt};
 use sample_service::{router, serve_with, Limits, ServeSettings, ServiceInfo};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use testkit::http::{read_response, wait_closed};
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -59,54 +60,16 @@ impl Server {
     }
 }
 
-/// Sends one keep-alive request on `conn` and reads its whole response; returns the status line.
+/// Sends one keep-alive request on `conn` and reads its whole response (nothing may follow it);
+/// returns the status line.
 async fn exchange(conn: &mut TcpStream, path: &str) -> String {
     conn.write_all(format!("GET {path} HTTP/1.1\r\nhost: service1.example.com\r\n\r\n").as_bytes())
         .await
         .unwrap();
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    loop {
-        let n = tokio::time::timeout(Duration::from_secs(10), conn.read(&mut chunk))
-            .await
-            .expect("a response within 10 s")
-            .unwrap();
-        assert!(
-            n > 0,
-            "connection closed before the response ended: {buf:?}"
-        );
-        buf.extend_from_slice(&chunk[..n]);
-        let text = String::from_utf8_lossy(&buf).into_owned();
-        let Some(end) = text.find("\r\n\r\n") else {
-            continue;
-        };
-        let length: usize = text[..end]
-            .lines()
-            .find_map(|l| {
-                l.to_ascii_lowercase()
-                    .strip_prefix("content-length:")
-                    .map(|v| v.trim().parse().unwrap())
-            })
-            .expect("a content-length");
-        if buf.len() >= end + 4 + length {
-            assert_eq!(buf.len(), end + 4 + length, "nothing after the response");
-            return text.lines().next().unwrap().to_owned();
-        }
-    }
-}
-
-/// Waits for the server to close `conn`; returns how long that took. Panics after `limit`.
-async fn closed_after(conn: &mut TcpStream, limit: Duration) -> Duration {
-    let start = Instant::now();
-    let mut chunk = [0u8; 256];
-    match tokio::time::timeout(limit, conn.read(&mut chunk)).await {
-        Ok(Ok(0)) | Ok(Err(_)) => start.elapsed(),
-        Ok(Ok(n)) => panic!(
-            "unexpected bytes: {:?}",
-            String::from_utf8_lossy(&chunk[..n])
-        ),
-        Err(_) => panic!("still open after {limit:?}"),
-    }
+    read_response(conn, Duration::from_secs(10))
+        .await
+        .unwrap()
+        .status_line
 }
 
 #[tokio::test]
@@ -120,7 +83,7 @@ async fn idle_keep_alive_outlasts_header_read_and_ends_at_keepalive() {
     assert_eq!(exchange(&mut conn, "/").await, "HTTP/1.1 200 OK");
 
     // Then idle until keepalive closes it, counted from the end of the last response.
-    let idle = closed_after(&mut conn, KEEPALIVE * 4).await;
+    let idle = wait_closed(&mut conn, KEEPALIVE * 4).await.unwrap();
     assert!(
         idle >= KEEPALIVE - Duration::from_millis(100) && idle < KEEPALIVE * 2,
         "closed after {idle:?}, keepalive is {KEEPALIVE:?}"
@@ -131,7 +94,7 @@ async fn idle_keep_alive_outlasts_header_read_and_ends_at_keepalive() {
 async fn a_silent_connection_is_closed_after_header_read() {
     let server = Server::start(settings(Duration::from_secs(5))).await;
     let mut conn = TcpStream::connect(server.addr).await.unwrap();
-    let silent = closed_after(&mut conn, KEEPALIVE * 4).await;
+    let silent = wait_closed(&mut conn, KEEPALIVE * 4).await.unwrap();
     assert!(
         silent >= HEADER_READ - Duration::from_millis(100) && silent < KEEPALIVE,
         "closed after {silent:?}, header_read is {HEADER_READ:?}"
@@ -147,7 +110,7 @@ async fn a_request_head_must_arrive_within_header_read() {
     conn.write_all(b"GET /health HTTP/1.1\r\nhost: serv")
         .await
         .unwrap();
-    let cut = closed_after(&mut conn, KEEPALIVE * 4).await;
+    let cut = wait_closed(&mut conn, KEEPALIVE * 4).await.unwrap();
     assert!(
         cut >= HEADER_READ - Duration::from_millis(100) && cut < KEEPALIVE,
         "cut after {cut:?}, header_read is {HEADER_READ:?}"
@@ -187,7 +150,9 @@ async fn drain_lets_requests_in_flight_finish_and_closes_idle_connections() {
     server.shutdown();
 
     // The idle keep-alive connection is closed at once, not at keepalive.
-    let closed = closed_after(&mut idle, Duration::from_secs(3)).await;
+    let closed = wait_closed(&mut idle, Duration::from_secs(3))
+        .await
+        .unwrap();
     assert!(
         closed < HEADER_READ,
         "idle connection closed after {closed:?}"

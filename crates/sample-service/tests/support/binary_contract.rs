@@ -1,41 +1,25 @@
 // The interface contract every service binary keeps, checked against the real binary
 // (included by service1/tests and service2/tests with BIN and NAME defined).
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
+use testkit::ports::free_port;
+use testkit::process::{Output, Process, Spawn};
+
 include!("http.rs");
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn wait_for(port: u16) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .is_err()
-    {
-        assert!(Instant::now() < deadline, "{NAME} did not start");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 #[tokio::test]
 async fn serves_the_original_body_checks_health_and_stops_on_sigterm() {
     let port = free_port();
-    let mut child = Command::new(BIN)
+    let mut service = Spawn::new(BIN)
         .env_clear()
         .env("AWS_REGION", "eu-west-1")
         .env("PORT", port.to_string())
-        .stdout(Stdio::piped())
-        .spawn()
+        .listens_on(port)
+        .start_async()
+        .await
         .unwrap();
-    wait_for(port).await;
     let (status, headers, body) = call("GET", &format!("http://127.0.0.1:{port}/"), "").await;
     assert_eq!(status, 200);
     assert_eq!(
@@ -64,15 +48,11 @@ async fn serves_the_original_body_checks_health_and_stops_on_sigterm() {
     let url = format!("http://127.0.0.1:{port}/delay?ms=500");
     let slow = tokio::spawn(async move { call("GET", &url, "").await });
     tokio::time::sleep(Duration::from_millis(150)).await;
-    assert!(Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap()
-        .success());
+    service.terminate().unwrap();
     assert_eq!(slow.await.unwrap().0, 200);
-    let status = child.wait().unwrap();
+    let status = service.wait().unwrap();
     assert!(status.success(), "{status:?}");
-    let log = std::io::read_to_string(child.stdout.take().unwrap()).unwrap();
+    let log = service.stdout();
     let request_lines: Vec<serde_json::Value> = log
         .lines()
         .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
@@ -87,25 +67,25 @@ async fn serves_the_original_body_checks_health_and_stops_on_sigterm() {
     );
 }
 
-/// Starts the binary on a free port with `env`; returns it, its port and the time it answered.
-async fn spawn_with(env: &[(&str, &str)]) -> (std::process::Child, u16) {
+/// Starts the binary on a free port with `env`; returns it and its port once it listens.
+async fn spawn_with(env: &[(&str, &str)]) -> (Process, u16) {
     let port = free_port();
-    let mut cmd = Command::new(BIN);
-    cmd.env_clear()
+    let service = Spawn::new(BIN)
+        .env_clear()
         .env("REGION", "us-east-1")
         .env("PORT", port.to_string())
-        .stdout(Stdio::null());
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let child = cmd.spawn().unwrap();
-    wait_for(port).await;
-    (child, port)
+        .envs(env.iter().copied())
+        .stdout(Output::Null)
+        .listens_on(port)
+        .start_async()
+        .await
+        .unwrap();
+    (service, port)
 }
 
 #[tokio::test]
 async fn refusals_are_json_with_the_request_id() {
-    let (mut child, port) = spawn_with(&[]).await;
+    let (mut service, port) = spawn_with(&[]).await;
     let (status, headers, body) = call("POST", &format!("http://127.0.0.1:{port}/"), "").await;
     assert_eq!(status, 405);
     assert!(headers.contains_key("allow"));
@@ -118,14 +98,12 @@ async fn refusals_are_json_with_the_request_id() {
         serde_json::from_str::<serde_json::Value>(&body).unwrap()["error"],
         "not_found"
     );
-    child.kill().unwrap();
-    child.wait().unwrap();
+    service.kill().unwrap();
 }
 
 #[tokio::test]
 async fn connection_deadlines_come_from_the_environment() {
-    use tokio::io::AsyncReadExt;
-    let (mut child, port) = spawn_with(&[
+    let (mut service, port) = spawn_with(&[
         ("HEADER_READ_TIMEOUT", "300ms"),
         ("KEEPALIVE_TIMEOUT", "2s"),
     ])
@@ -134,44 +112,29 @@ async fn connection_deadlines_come_from_the_environment() {
     let mut conn = tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
         .unwrap();
-    let start = Instant::now();
-    let mut buf = [0u8; 64];
-    let n = tokio::time::timeout(Duration::from_secs(5), conn.read(&mut buf))
+    let took = testkit::http::wait_closed(&mut conn, Duration::from_secs(5))
         .await
-        .expect("closed")
-        .unwrap_or(0);
-    let took = start.elapsed();
-    assert_eq!(n, 0);
+        .expect("closed without an answer");
     assert!(
         took >= Duration::from_millis(250) && took < Duration::from_secs(2),
         "closed after {took:?}"
     );
-    child.kill().unwrap();
-    child.wait().unwrap();
+    service.kill().unwrap();
 }
 
 #[tokio::test]
 async fn sigterm_exits_within_the_drain_deadline_with_a_request_in_flight() {
-    let (mut child, port) = spawn_with(&[("DRAIN_TIMEOUT", "800ms")]).await;
+    let (mut service, port) = spawn_with(&[("DRAIN_TIMEOUT", "800ms")]).await;
     let url = format!("http://127.0.0.1:{port}/delay?ms=20000");
     let slow = tokio::spawn(async move { response_status(&url).await });
     tokio::time::sleep(Duration::from_millis(200)).await;
     let start = Instant::now();
-    assert!(Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
+    service.terminate().unwrap();
+    let status = service
+        .wait_timeout_async(Duration::from_secs(10))
+        .await
         .unwrap()
-        .success());
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "{NAME} still running 10 s after SIGTERM"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+        .unwrap_or_else(|| panic!("{NAME} still running 10 s after SIGTERM"));
     let took = start.elapsed();
     assert!(status.success(), "{status:?}");
     assert!(
