@@ -235,11 +235,7 @@ fn sigterm_ends_the_run_with_a_summary() {
     }
     assert!(rounds(&seen).len() >= 3, "{seen}");
     assert!(seen.contains("until Ctrl-C"), "{seen}");
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(killed.success());
+    testkit::process::signal(child.id(), testkit::process::Signal::Term).unwrap();
     let mut rest = String::new();
     std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
     let status = child.wait().unwrap();
