@@ -14,12 +14,33 @@ use recovery::{ClusterDocument, DocumentError};
 /// The host arc-local's default topology is reached on when no document is given.
 pub const DEFAULT_HOST: &str = "127.0.0.1";
 
+/// Printed after an unreachable-cluster error when no document was given.
+pub const DEFAULT_UNREACHABLE_HINT: &str = "hint: no --cluster given, so this is arc-local's default topology at 127.0.0.1:8600-8604: is arc-local running? For a real cluster, pass --cluster FILE.";
+
 /// A loaded document and where it came from, for messages.
 #[derive(Debug)]
 pub struct Loaded {
     pub document: ClusterDocument,
     /// `None` for the built-in default topology.
     pub source: Option<String>,
+}
+
+impl Loaded {
+    /// `<cluster arn> (<n> endpoints, <where from>)`, for the status heading.
+    pub fn describe(&self) -> String {
+        let doc = &self.document;
+        let from = match self.source.as_deref() {
+            None => "arc-local default topology, no --cluster given".to_owned(),
+            Some("-") => "from stdin".to_owned(),
+            Some(s) => format!("from {s}"),
+        };
+        format!(
+            "{} ({} endpoint{}, {from})",
+            doc.cluster_arn,
+            doc.endpoints.len(),
+            if doc.endpoints.len() == 1 { "" } else { "s" }
+        )
+    }
 }
 
 /// Loads the document named by `--cluster` (a path or `-`), or the default topology (with
@@ -92,6 +113,9 @@ mod tests {
     fn no_argument_means_the_local_default_topology() {
         let loaded = load(None, false).unwrap();
         assert!(loaded.source.is_none());
+        assert!(loaded
+            .describe()
+            .ends_with("(5 endpoints, arc-local default topology, no --cluster given)"));
         assert_eq!(loaded.document.endpoints[0].url, "http://127.0.0.1:8600");
         assert_eq!(loaded.document.endpoints[4].url, "http://127.0.0.1:8604");
     }

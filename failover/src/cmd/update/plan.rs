@@ -1,24 +1,19 @@
-//! `failover activate <app> <region>` and `failover deactivate <app> <region>`: one
-//! `UpdateRoutingControlStates` call each, so a change is applied together or not at all.
+//! What `activate` and `deactivate` send: the request checked against the cluster document and
+//! turned into the entries of one `UpdateRoutingControlStates` call, with `--override` names
+//! resolved to rule ARNs (only rules of the app's own control panel).
 //!
 //! - activate: that region's routing control On and every other region's control of the app Off
 //!   (the On entry first).
-//! - deactivate: that region's routing control Off, nothing else (with the default safety rules,
-//!   turning the last On control Off is blocked: the rare deliberate all-Off state takes
-//!   `--override`).
-//!
-//! This module validates the request against the cluster document ([`plan`]), resolves
-//! `--override` names to rule ARNs (only rules of the app's own control panel), and, when a safety
-//! rule blocks the change, works out which rule it was and how to override it deliberately
-//! ([`explain_conflict`]).
+//! - deactivate: that region's routing control Off, nothing else.
 
 use std::fmt;
 
-use recovery::{AppEntry, ClusterDocument, ControlState, RuleConfig, RuleType, SafetyRule};
+use recovery::{AppEntry, ClusterDocument, ControlState, SafetyRule};
 
-use crate::status::AppStatus;
+use crate::cmd::status::AppStatus;
+use crate::suggest::{did_you_mean, join};
 
-/// A request that does not fit the cluster document. Exit status 2.
+/// A request that does not fit the cluster document (exit status 2).
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum InputError {
     #[error("unknown app {app:?} (apps: {known}){hint}")]
@@ -215,7 +210,7 @@ pub fn plan(
 /// A rule of the app's control panel, by name or ARN, mapped to its ARN; or an ARN the document
 /// does not list under the app's control panel (a rule added outside it), as given. Anything else,
 /// another app's rule included, is refused: an override passes only the changed app's rules.
-fn resolve_override(
+pub(super) fn resolve_override(
     doc: &ClusterDocument,
     app: &str,
     entry: &AppEntry,
@@ -271,229 +266,8 @@ fn resolve_override(
 }
 
 /// How the ARNs of a control panel's safety rules begin (`<panel ARN>/safetyrule/`).
-fn rule_prefix(app: &AppEntry) -> String {
+pub(super) fn rule_prefix(app: &AppEntry) -> String {
     format!("{}/safetyrule/", app.control_panel_arn)
-}
-
-/// A routing control named by a safety rule, described for people.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ControlRef {
-    pub arn: String,
-    /// `app/region (control-name)` when the document knows the control.
-    pub label: Option<String>,
-}
-
-/// A safety rule, described for people.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct RuleView {
-    pub name: String,
-    pub arn: Option<String>,
-    pub kind: &'static str,
-    /// e.g. `ATLEAST 1`, `AND`, `NOT OR`.
-    pub config: String,
-    /// What the rule demands, in words.
-    pub meaning: String,
-    pub wait_period_ms: u64,
-    /// `(role, controls)`: `asserted` for assertion rules; `gating` and `target` for gating rules.
-    pub controls: Vec<(&'static str, Vec<ControlRef>)>,
-}
-
-/// Why a change was blocked, and how to override it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ConflictExplanation {
-    /// The service's message (it names the rule).
-    pub message: String,
-    /// The rules the message names (found in the document), or, when it names none the document
-    /// knows, every rule of the app's control panel as candidates.
-    pub rules: Vec<RuleView>,
-    /// Whether `rules` are the rules the message names (true) or only candidates (false).
-    pub identified: bool,
-    /// The ARN to pass to `--override`, when known (from the document, else from the message).
-    pub override_arn: Option<String>,
-}
-
-/// Works out which rule of the app's control panel blocked `plan` from the service's conflict
-/// message and the document. Only what `--override` accepts for the app is offered.
-pub fn explain_conflict(doc: &ClusterDocument, plan: &Plan, message: &str) -> ConflictExplanation {
-    let app = doc.apps.get(&plan.app);
-    let app_rules: &[SafetyRule] = app.map(|a| a.safety_rules.as_slice()).unwrap_or_default();
-    let mut named: Vec<&SafetyRule> = Vec::new();
-    for rule in app_rules {
-        let by_arn = rule.arn().is_some_and(|arn| message.contains(arn));
-        if (by_arn || mentions(message, rule.name())) && !named.contains(&rule) {
-            named.push(rule);
-        }
-    }
-    let arn_in_message = arns_in(message).into_iter().find(|a| {
-        doc.control(a).is_none()
-            && app.is_some_and(|entry| resolve_override(doc, &plan.app, entry, a).is_ok())
-    });
-    let identified = !named.is_empty();
-    let rules: Vec<&SafetyRule> = if identified {
-        named
-    } else {
-        app_rules.iter().collect()
-    };
-    let override_arn = if identified && rules.len() == 1 {
-        rules[0].arn().map(str::to_owned).or(arn_in_message)
-    } else {
-        arn_in_message
-    };
-    ConflictExplanation {
-        message: message.to_owned(),
-        rules: rules.into_iter().map(|r| view(doc, r)).collect(),
-        identified,
-        override_arn,
-    }
-}
-
-/// Describes a rule with its controls labelled from the document.
-pub fn view(doc: &ClusterDocument, rule: &SafetyRule) -> RuleView {
-    let refs = |arns: &[String]| -> Vec<ControlRef> {
-        arns.iter()
-            .map(|arn| ControlRef {
-                arn: arn.clone(),
-                label: doc.control(arn).map(|(app, region)| {
-                    let name = &doc.apps[app].regions[region].routing_control_name;
-                    format!("{app}/{region} ({name})")
-                }),
-            })
-            .collect()
-    };
-    match rule {
-        SafetyRule::Assertion {
-            name,
-            arn,
-            asserted_controls,
-            rule_config,
-            wait_period_ms,
-        } => RuleView {
-            name: name.clone(),
-            arn: arn.clone(),
-            kind: "assertion",
-            config: config_text(rule_config),
-            meaning: format!(
-                "after every change, {} of the asserted controls must be On",
-                demand(rule_config, asserted_controls.len())
-            ),
-            wait_period_ms: *wait_period_ms,
-            controls: vec![("asserted", refs(asserted_controls))],
-        },
-        SafetyRule::Gating {
-            name,
-            arn,
-            gating_controls,
-            target_controls,
-            rule_config,
-            wait_period_ms,
-        } => RuleView {
-            name: name.clone(),
-            arn: arn.clone(),
-            kind: "gating",
-            config: config_text(rule_config),
-            meaning: format!(
-                "the target controls may change only while {} of the gating controls are On",
-                demand(rule_config, gating_controls.len())
-            ),
-            wait_period_ms: *wait_period_ms,
-            controls: vec![
-                ("gating", refs(gating_controls)),
-                ("target", refs(target_controls)),
-            ],
-        },
-    }
-}
-
-fn config_text(c: &RuleConfig) -> String {
-    let base = match c.kind {
-        RuleType::Atleast => format!("ATLEAST {}", c.threshold),
-        RuleType::And => "AND".to_owned(),
-        RuleType::Or => "OR".to_owned(),
-    };
-    if c.inverted {
-        format!("NOT {base} (inverted)")
-    } else {
-        base
-    }
-}
-
-/// "at least 1", "all 2", "at least one"; inverted: "fewer than 1", "not all", "none".
-fn demand(c: &RuleConfig, total: usize) -> String {
-    match (c.kind, c.inverted) {
-        (RuleType::Atleast, false) => format!("at least {}", c.threshold),
-        (RuleType::Atleast, true) => format!("fewer than {}", c.threshold),
-        (RuleType::And, false) => format!("all {total}"),
-        (RuleType::And, true) => format!("not all {total}"),
-        (RuleType::Or, false) => "at least one".to_owned(),
-        (RuleType::Or, true) => "none".to_owned(),
-    }
-}
-
-/// Whether `message` names `name` as a whole word (rule names often share prefixes).
-fn mentions(message: &str, name: &str) -> bool {
-    if name.is_empty() {
-        return false;
-    }
-    let word = |c: char| c.is_ascii_alphanumeric() || c == '-' || c == '_';
-    message.match_indices(name).any(|(i, _)| {
-        let before = message[..i].chars().next_back();
-        let after = message[i + name.len()..].chars().next();
-        !before.is_some_and(word) && !after.is_some_and(word)
-    })
-}
-
-/// ARN-looking words of a message.
-fn arns_in(message: &str) -> Vec<String> {
-    message
-        .split(|c: char| c.is_whitespace() || matches!(c, '"' | '\'' | '(' | ')' | '[' | ']' | ','))
-        .map(|w| w.trim_end_matches(['.', ';', ':']))
-        .filter(|w| w.starts_with("arn:") && w.len() > 4)
-        .map(str::to_owned)
-        .collect()
-}
-
-fn join<I, S>(items: I) -> String
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<str>,
-{
-    items
-        .into_iter()
-        .map(|s| s.as_ref().to_owned())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-/// `; did you mean "x"?` for the closest known value within a small edit distance.
-fn did_you_mean<I, S>(given: &str, known: I) -> String
-where
-    I: IntoIterator<Item = S>,
-    S: AsRef<str>,
-{
-    let best = known
-        .into_iter()
-        .map(|k| (distance(given, k.as_ref()), k.as_ref().to_owned()))
-        .min();
-    match best {
-        Some((d, k)) if d > 0 && d <= 2.max(given.len() / 4) => format!("; did you mean {k:?}?"),
-        _ => String::new(),
-    }
-}
-
-/// Levenshtein distance over chars.
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
 }
 
 #[cfg(test)]
@@ -615,57 +389,5 @@ mod tests {
             p.command(Some("c.json")),
             "failover --cluster c.json deactivate service2 us-east-1"
         );
-    }
-
-    #[test]
-    fn conflict_names_the_rule_by_name_or_arn() {
-        let d = doc();
-        let p = plan(&d, Action::Activate, "service1", "us-west-2", &[]).unwrap();
-        let arn = d.apps["service1"].safety_rules[0].arn().unwrap().to_owned();
-        let x = explain_conflict(
-            &d,
-            &p,
-            "Update violates safety rule service1-at-least-one-on.",
-        );
-        assert!(x.identified);
-        assert_eq!(x.rules.len(), 1);
-        assert_eq!(x.rules[0].config, "ATLEAST 1");
-        assert_eq!(x.override_arn.as_deref(), Some(arn.as_str()));
-        assert_eq!(
-            x.rules[0].controls[0].1[0].label.as_deref(),
-            Some("service1/us-east-1 (service1-primary-rc)")
-        );
-
-        let x = explain_conflict(&d, &p, &format!("blocked by {arn}"));
-        assert!(x.identified && x.override_arn.as_deref() == Some(arn.as_str()));
-
-        // A prefix of a rule name is not the rule; an unknown ARN of the app's panel in the
-        // message is the hint.
-        let unlisted = format!("{}/safetyrule/z", d.apps["service1"].control_panel_arn);
-        let x = explain_conflict(
-            &d,
-            &p,
-            &format!("blocked by service1-at-least-one-on-extra {unlisted}."),
-        );
-        assert!(!x.identified);
-        assert_eq!(x.rules.len(), 1, "candidates: the app's rules");
-        assert_eq!(x.override_arn.as_deref(), Some(unlisted.as_str()));
-
-        // Another app's rule, or an ARN outside the app's panel, is never offered.
-        let x = explain_conflict(
-            &d,
-            &p,
-            "blocked by service2-at-least-one-on arn:aws:x::1:controlpanel/p/safetyrule/z.",
-        );
-        assert!(!x.identified);
-        assert_eq!(x.rules[0].name, "service1-at-least-one-on");
-        assert_eq!(x.override_arn, None);
-    }
-
-    #[test]
-    fn edit_distance() {
-        assert_eq!(distance("servce1", "service1"), 1);
-        assert_eq!(distance("", "ab"), 2);
-        assert_eq!(distance("us-west-2", "us-west-2"), 0);
     }
 }

@@ -1,11 +1,40 @@
 //! `failover status`: the routing-control states of every app, read with one
 //! `ListRoutingControls` call per control panel, and the region Route 53 answers from by its
-//! failover rule ([`recovery::active_region`]).
+//! failover rule ([`recovery::active_region`]). [`render`] prints them as a table or JSON; the
+//! update commands show an app's line of it before and after their call.
+
+pub mod render;
 
 use std::collections::BTreeMap;
+use std::process::ExitCode;
 
 use futures_util::future::join_all;
 use recovery::{active_region, ArcClient, ArcError, ClusterDocument, ControlInfo, ControlState};
+
+use crate::cluster::Cluster;
+use crate::error::Error;
+use crate::out;
+
+/// The arguments of `status`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Print a machine-readable JSON object instead of the table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Runs `status`: reads every app's controls and prints them.
+pub async fn run(args: Args, cluster: &Cluster) -> Result<ExitCode, Error> {
+    let loaded = cluster.load()?;
+    let client = cluster.client(&loaded).await;
+    let status = fetch(&loaded.document, &client, &[]).await?;
+    if args.json {
+        out::line(&render::json(&status));
+    } else {
+        out::text(&render::table(&status, &loaded.describe()));
+    }
+    Ok(ExitCode::SUCCESS)
+}
 
 /// A list call for one control panel failed.
 #[derive(Debug, thiserror::Error)]

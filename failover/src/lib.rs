@@ -1,0 +1,25 @@
+//! `failover`: the operator's command for Route 53 ARC routing controls, against a real cluster or
+//! the local emulator `arc-local`, with the same commands. The binary parses the command line and
+//! hands over to [`cmd`]; everything else lives here.
+//!
+//! - [`cmd`]: `status`, `activate`/`deactivate` ([`cmd::update`]) and `probe`, each with its
+//!   arguments, its model and its text and JSON output.
+//! - [`cluster`] and [`document`]: the cluster a command works on, its document and the
+//!   routing-control client.
+//! - [`hops`]: which region served each hop of a request and when an app moved, shared with the
+//!   drill.
+//! - [`error`]: every failure with its message and exit status.
+//! - [`out`], [`table`], [`duration`], [`suggest`]: writing to stdout, text columns, the duration
+//!   flags, and suggestions for unknown names.
+
+pub mod cluster;
+pub mod cmd;
+pub mod document;
+pub mod duration;
+pub mod error;
+pub mod hops;
+pub mod out;
+pub mod suggest;
+pub mod table;
+
+pub use error::Error;
