@@ -44,6 +44,8 @@ pub enum ProxyError {
     UpstreamMalformed,
     #[error("the upstream request failed")]
     Upstream,
+    #[error("the upstream request's URI could not be built")]
+    UpstreamUri,
 }
 
 impl ProxyError {
@@ -62,6 +64,7 @@ impl ProxyError {
             Self::Connect | Self::UpstreamClosed | Self::UpstreamMalformed | Self::Upstream => {
                 StatusCode::BAD_GATEWAY
             }
+            Self::UpstreamUri => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -83,12 +86,16 @@ impl ProxyError {
             Self::UpstreamClosed => "upstream_closed",
             Self::UpstreamMalformed => "upstream_malformed",
             Self::Upstream => "upstream_error",
+            Self::UpstreamUri => "upstream_uri",
         }
     }
 
     /// Whether the fault lies with the upstream (counted as an upstream error).
     pub fn is_upstream(&self) -> bool {
-        self.status().is_server_error()
+        matches!(
+            self.status(),
+            StatusCode::BAD_GATEWAY | StatusCode::GATEWAY_TIMEOUT
+        )
     }
 
     /// Classifies a failed upstream exchange by walking the error's source chain.
@@ -154,8 +161,8 @@ impl ProxyError {
     }
 
     /// The JSON answer for this error.
-    pub fn to_response(&self, request_id: Option<&HeaderValue>) -> Response {
-        let id = request_id.and_then(|v| v.to_str().ok()).unwrap_or("");
+    pub fn to_response(&self, request_id: &HeaderValue) -> Response {
+        let id = request_id.to_str().unwrap_or("");
         let mut resp = (self.status(), self.body(id)).into_response();
         resp.headers_mut().insert(
             header::CONTENT_TYPE,

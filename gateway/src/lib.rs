@@ -1,24 +1,27 @@
-//! The external API: an axum/hyper reverse proxy in front of the team services.
+//! The external API: a hyper reverse proxy in front of the team services.
 //!
-//! A request's path through the code: a [`worker`] thread's [`server`] loop accepts it; the
-//! layers in [`app`] give it a request id, log and measure it ([`telemetry`]) and refuse or
-//! normalise it ([`sanitize`], [`path`]); the router answers `/`, `/health`, `/ready` itself and hands everything else to
-//! [`proxy`], which picks a route ([`routes`]), rewrites headers ([`hop`], [`forwarding`]) and
-//! sends it through the route's [`upstream`] client ([`client`], [`body`]). Failures become
-//! [`error`] answers. [`config`] holds every setting; [`metrics`] names every metric.
+//! A request's path through the code: a [`worker`] thread's [`server`] loop accepts it (with
+//! [`framing`]'s raw-head checks) and hands it to [`pipeline::handle`], which runs its phases in
+//! order on one record ([`telemetry::Exchange`]): request filter ([`sanitize`], [`path`]), route
+//! ([`own`] endpoints or [`routes`]), then the proxy phases ([`proxy`]: upstream request with
+//! [`hop`] and [`forwarding`], send through the route's [`upstream`] client ([`client`],
+//! [`body`]), upstream response), and finally the answer for any [`error`], the response fields
+//! and the log line. [`upstream`] also holds failover following: each route's upstream and the
+//! follower that keeps it pointed at the active region. [`config`] declares every setting;
+//! [`metrics`] names every metric; [`gateway`] is the state requests share.
 
-pub mod app;
-pub mod arc;
 pub mod body;
 pub mod client;
 pub mod config;
-pub mod dns;
 pub mod error;
 pub mod forwarding;
 pub mod framing;
+pub mod gateway;
 pub mod hop;
 pub mod metrics;
+pub mod own;
 pub mod path;
+pub mod pipeline;
 pub mod proxy;
 pub mod routes;
 pub mod sanitize;
@@ -58,9 +61,12 @@ pub async fn run(
     config: Config,
     listeners: Listeners,
     shutdown: impl Future<Output = ()>,
-) -> Result<(), app::BuildError> {
+) -> Result<(), upstream::BuildError> {
     let handle = metrics::install();
-    let (gw, followers) = app::Gateway::build(&config).await?;
+    for w in &config.warnings {
+        tracing::warn!(warning = %w, "configuration");
+    }
+    let (gw, followers) = gateway::Gateway::build(&config).await?;
     let gw = Arc::new(gw);
     let followers: Vec<_> = followers.into_iter().map(tokio::spawn).collect();
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -78,9 +84,9 @@ pub async fn run(
         routes = ?gw.routes.iter().map(|r| format!("{} -> {}", r.prefix, r.upstream.label)).collect::<Vec<_>>(),
         "gateway listening"
     );
-    let router = app::router(gw.clone());
-    let region =
-        http::HeaderValue::from_str(&config.region).map_err(|_| app::BuildError::region())?;
+    let region = gw.region_header.clone();
+    let shared = gw.clone();
+    let handler = move |req, peer| pipeline::handle(shared.clone(), req, peer);
     let server_cfg = config.server.clone();
     let slots = Arc::new(tokio::sync::Semaphore::new(server_cfg.max_connections));
     let stopped_worker = stopped.clone();
@@ -88,7 +94,7 @@ pub async fn run(
         worker::start(server_cfg.workers, listener, move |listener| {
             server::serve(
                 listener,
-                router.clone(),
+                handler.clone(),
                 server_cfg.clone(),
                 region.clone(),
                 slots.clone(),
@@ -104,7 +110,7 @@ pub async fn run(
             for f in followers {
                 f.abort();
             }
-            return Err(app::BuildError::io(e));
+            return Err(upstream::BuildError::Workers(e));
         }
     };
     let admin = tokio::spawn(

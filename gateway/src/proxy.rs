@@ -1,97 +1,88 @@
-//! The proxy handler: a request's whole trip from the route table to the upstream and back.
-//!
-//! In order: find the route; refuse an oversized body (413) before contacting the upstream; strip
-//! hop-by-hop fields ([`crate::hop`]); add forwarding fields ([`crate::forwarding`]); set `Host`
-//! to the upstream's authority; send with the route's timeouts, retrying only a failed connect;
-//! strip the response's hop-by-hop fields; stream the body back under the total timeout; relay an
-//! HTTP/1.1 upgrade (WebSocket) as a byte tunnel. Failures become JSON errors ([`crate::error`]).
+//! The proxy phases of a routed request, in order: [`upstream_request`] (refuse an oversized
+//! body before the upstream hears of it, strip hop-by-hop fields ([`crate::hop`]), add
+//! forwarding fields ([`crate::forwarding`]), set `Host` and the URI to the upstream's),
+//! [`send`] (the route's timeouts, retrying only a failed connect), and [`upstream_response`]
+//! (strip the response's hop-by-hop fields, stream the body back under the total timeout, or
+//! relay an HTTP/1.1 upgrade as a byte tunnel). [`forward`] runs them; failures are returned as
+//! [`ProxyError`]s for the pipeline to answer ([`crate::pipeline`]).
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
 use axum::response::Response;
 use http::header::{CONTENT_LENGTH, HOST};
+use http::request::Parts;
 use http::{StatusCode, Uri, Version};
 use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use tokio::time::Instant;
 
-use crate::app::Gateway;
 use crate::body::{BodySlot, DeadlineBody, LimitWatch};
 use crate::error::ProxyError;
+use crate::forwarding::Forwarding;
 use crate::routes::{self, Route};
-use crate::telemetry::{self, Exchange};
+use crate::telemetry::Exchange;
+use crate::upstream::Endpoint;
 use crate::{hop, metrics};
 
-/// The fallback handler: everything that is not one of the gateway's own endpoints.
-pub async fn handle(
-    State(gw): State<Arc<Gateway>>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
-    req: Request,
-) -> Response {
-    let request_id = req.headers().get(&telemetry::X_REQUEST_ID).cloned();
-    let Some(route) = gw.routes.find(req.uri().path()).cloned() else {
-        let mut resp = ProxyError::NoRoute.to_response(request_id.as_ref());
-        resp.extensions_mut()
-            .insert(Exchange::unrouted(ProxyError::NoRoute.code()));
-        return resp;
-    };
-    let mut exchange = Exchange::new(&route.name, &route.upstream.label);
-    let mut resp = match forward(&gw, &route, peer, req, &mut exchange).await {
-        Ok(resp) => resp,
-        Err(e) => {
-            if e.is_upstream() {
-                metrics::upstream_error(&route.name, e.code());
-            }
-            exchange.error = Some(e.code());
-            e.to_response(request_id.as_ref())
-        }
-    };
-    if let Some(id) = request_id {
-        resp.headers_mut()
-            .insert(telemetry::X_REQUEST_ID.clone(), id);
-    }
-    resp.extensions_mut().insert(exchange);
-    resp
+/// A request's upstream side, ready to send: head fields and URI rewritten, the client's upgrade
+/// (if it asked for one) taken aside.
+pub struct UpstreamHead {
+    parts: Parts,
+    uri: Uri,
+    client_upgrade: Option<OnUpgrade>,
 }
 
-async fn forward(
-    gw: &Gateway,
+/// Runs the proxy phases for a request the pipeline routed to `route`.
+pub async fn forward(
     route: &Route,
+    forwarding: &Forwarding,
     peer: SocketAddr,
-    req: Request,
-    exchange: &mut Exchange,
+    req: http::Request<Body>,
+    ex: &mut Exchange,
 ) -> Result<Response, ProxyError> {
     let settings = &route.upstream.settings;
-    let (mut parts, body) = req.into_parts();
-
+    let (parts, body) = req.into_parts();
     // 413 before the upstream hears of it, when the client declared the size.
-    if let Some(len) = parts
+    if declared_length(&parts).is_some_and(|len| len > settings.max_body_bytes) {
+        metrics::body_limit(&route.name, metrics::BodyLimitStage::BeforeResponse);
+        crate::body::linger(body);
+        return Err(ProxyError::BodyTooLarge {
+            limit: settings.max_body_bytes,
+        });
+    }
+    // Taken once: this request stays on this endpoint even if the upstream switches meanwhile.
+    let target = route.upstream.endpoint();
+    let head = upstream_request(route, &target, forwarding, peer, parts)?;
+    let slot = BodySlot::new(body, settings.max_body_bytes);
+    let deadline = Instant::now() + settings.total_timeout;
+    let resp = send(route, &target, &head, &slot, deadline, ex).await?;
+    upstream_response(route, head, resp, slot, deadline, ex)
+}
+
+fn declared_length(parts: &Parts) -> Option<u64> {
+    parts
         .headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok())
-    {
-        if len > settings.max_body_bytes {
-            metrics::body_limit(&route.name, metrics::BodyLimitStage::BeforeResponse);
-            crate::body::linger(body);
-            return Err(ProxyError::BodyTooLarge {
-                limit: settings.max_body_bytes,
-            });
-        }
-    }
+}
 
+/// The upstream request's head: hop-by-hop fields out, forwarding fields in, `Host` and URI
+/// pointing at `target`.
+fn upstream_request(
+    route: &Route,
+    target: &Endpoint,
+    forwarding: &Forwarding,
+    peer: SocketAddr,
+    mut parts: Parts,
+) -> Result<UpstreamHead, ProxyError> {
     let upgrade = hop::upgrade_protocol(&parts.headers);
     let client_upgrade = upgrade
         .as_ref()
         .and_then(|_| parts.extensions.remove::<OnUpgrade>());
     hop::strip(&mut parts.headers, upgrade);
-    gw.forwarding.apply(&mut parts.headers, peer, "http");
-
-    // Taken once: this request stays on this endpoint even if the upstream switches meanwhile.
-    let target = route.upstream.endpoint();
+    forwarding.apply(&mut parts.headers, peer, "http");
     parts.headers.insert(HOST, target.host.clone());
     let path = routes::upstream_path(
         &target.base_path,
@@ -108,24 +99,39 @@ async fn forward(
         .authority(target.authority.clone())
         .path_and_query(path_and_query)
         .build()
-        .map_err(|_| ProxyError::BadPath(crate::path::PathError::BadEscape))?;
+        .map_err(|_| ProxyError::UpstreamUri)?;
+    Ok(UpstreamHead {
+        parts,
+        uri,
+        client_upgrade,
+    })
+}
 
-    let deadline = Instant::now() + settings.total_timeout;
+/// Sends the request, retrying a failed connect while the body is untouched, until the
+/// response head arrives or the response-header deadline passes.
+async fn send(
+    route: &Route,
+    target: &Endpoint,
+    head: &UpstreamHead,
+    slot: &BodySlot,
+    deadline: Instant,
+    ex: &mut Exchange,
+) -> Result<http::Response<hyper::body::Incoming>, ProxyError> {
+    let settings = &route.upstream.settings;
     let head_deadline = deadline.min(Instant::now() + settings.response_header_timeout);
-    let slot = BodySlot::new(body, settings.max_body_bytes);
     let mut attempt = 0;
-    let resp = loop {
-        let mut upstream_req = http::Request::new(slot.attempt());
-        *upstream_req.method_mut() = parts.method.clone();
-        *upstream_req.uri_mut() = uri.clone();
-        *upstream_req.version_mut() = Version::HTTP_11;
-        *upstream_req.headers_mut() = parts.headers.clone();
-        match tokio::time::timeout_at(head_deadline, target.client().request(upstream_req)).await {
-            Ok(Ok(resp)) => break resp,
+    loop {
+        let mut req = http::Request::new(slot.attempt());
+        *req.method_mut() = head.parts.method.clone();
+        *req.uri_mut() = head.uri.clone();
+        *req.version_mut() = Version::HTTP_11;
+        *req.headers_mut() = head.parts.headers.clone();
+        match tokio::time::timeout_at(head_deadline, target.client().request(req)).await {
+            Ok(Ok(resp)) => return Ok(resp),
             Ok(Err(e)) => {
                 if e.is_connect() && attempt < settings.retries && slot.untouched() {
                     attempt += 1;
-                    exchange.retries = attempt;
+                    ex.retries = attempt;
                     metrics::retry(&route.name);
                     tracing::debug!(error = ?e, attempt, "upstream connect failed, retrying");
                     tokio::time::sleep(settings.retry_backoff * attempt).await;
@@ -144,12 +150,23 @@ async fn forward(
                 ))
             }
         }
-    };
+    }
+}
 
+/// The client's response: hop-by-hop fields out, HTTP/1.1, the body under the total deadline;
+/// or, for a 101, the upgrade relayed as a tunnel.
+fn upstream_response(
+    route: &Route,
+    head: UpstreamHead,
+    resp: http::Response<hyper::body::Incoming>,
+    slot: BodySlot,
+    deadline: Instant,
+    ex: &mut Exchange,
+) -> Result<Response, ProxyError> {
     let (mut rparts, rbody) = resp.into_parts();
     // The region of the hop this gateway called, as that hop says it: a gateway's own region
     // (x-gateway-region, when this is an edge in front of gateways), else the service's.
-    exchange.upstream_region = rparts
+    ex.upstream_region = rparts
         .headers
         .get(bootstrap::GATEWAY_REGION_HEADER)
         .or_else(|| rparts.headers.get(bootstrap::SERVICE_REGION_HEADER))
@@ -159,7 +176,7 @@ async fn forward(
         let protocol = hop::upgrade_protocol(&rparts.headers);
         let upstream_upgrade = rparts.extensions.remove::<OnUpgrade>();
         let (Some(client_side), Some(upstream_side), Some(protocol)) =
-            (client_upgrade, upstream_upgrade, protocol)
+            (head.client_upgrade, upstream_upgrade, protocol)
         else {
             // 101 to a request that did not ask for it, or without Upgrade: not a valid answer.
             return Err(ProxyError::UpstreamMalformed);
@@ -178,7 +195,7 @@ async fn forward(
     let limit = slot.has_body().then(|| LimitWatch {
         hit: slot.limit_hit(),
         route: route.name.clone(),
-        request_id: parts.headers.get(&telemetry::X_REQUEST_ID).cloned(),
+        request_id: Some(ex.request_id.clone()),
     });
     Ok(Response::from_parts(
         rparts,

@@ -1,14 +1,11 @@
 //! What must never reach routing: ambiguous message framing, a missing or doubtful `Host`,
 //! methods a reverse proxy does not relay, and unsafe path spellings.
 //!
-//! Runs before the router (it wraps the whole router, see [`crate::app::router`]), so the
-//! gateway's own endpoints and the proxy both see the normalised path ([`crate::path`]).
+//! Runs before routing ([`crate::pipeline`]), so the gateway's own endpoints and the proxy both
+//! see the normalised path ([`crate::path`]).
 
 use std::borrow::Cow;
 
-use axum::extract::Request;
-use axum::middleware::Next;
-use axum::response::Response;
 use http::header::HOST;
 use http::uri::PathAndQuery;
 use http::{Method, Version};
@@ -16,19 +13,8 @@ use http::{Method, Version};
 use crate::error::ProxyError;
 use crate::framing::Ambiguous;
 use crate::path;
-use crate::telemetry::{Exchange, X_REQUEST_ID};
 
-/// axum middleware: refuses or normalises the request.
-pub async fn sanitize(mut req: Request, next: Next) -> Response {
-    match check(&mut req) {
-        Ok(()) => next.run(req).await,
-        Err(e) => {
-            let mut resp = e.to_response(req.headers().get(&X_REQUEST_ID));
-            resp.extensions_mut().insert(Exchange::unrouted(e.code()));
-            resp
-        }
-    }
-}
+type Request = http::Request<axum::body::Body>;
 
 /// The methods the gateway relays, for the `allow` field of a 405.
 pub const PROXIED_METHODS: &str = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS";
@@ -89,7 +75,8 @@ fn valid_host(v: &[u8]) -> bool {
     host_ok && port_ok
 }
 
-fn check(req: &mut Request) -> Result<(), ProxyError> {
+/// The request_filter phase: refuses the request, or normalises its path in place.
+pub fn check(req: &mut Request) -> Result<(), ProxyError> {
     // RFC 9112 section 6.1: a request with both is a smuggling attempt or a broken client; a
     // server may reject it, and a proxy that forwards it risks desynchronising the upstream.
     // hyper drops Content-Length from such a head, so the mark comes from [`crate::framing`].

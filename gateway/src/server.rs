@@ -22,39 +22,31 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ConnectInfo;
 use bootstrap::conn::{self, Deadlines, Drain, GuardedBody};
 use http::{header, HeaderValue, StatusCode};
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
-use tower::ServiceExt;
 
 use crate::config::ServerConfig;
 use crate::framing::{self, Ambiguous, FramingWatch, Tracker, Verdicts};
 use crate::metrics;
 
-/// Serves `app` on `listener` until `shutdown` resolves, then stops accepting and gives in-flight
+/// Serves `handler` (the request pipeline, [`crate::pipeline::handle`]) on `listener` until `shutdown` resolves, then stops accepting and gives in-flight
 /// requests up to `drain_timeout` to finish. Idle keep-alive connections are closed at once.
 /// `slots` holds the `max_connections` permits, shared by every worker serving the listener.
 /// `region` names this gateway in answers written before a request reaches the router.
-pub async fn serve<A>(
+pub async fn serve<H, F>(
     listener: TcpListener,
-    app: A,
+    handler: H,
     cfg: ServerConfig,
     region: HeaderValue,
     slots: Arc<Semaphore>,
     shutdown: impl Future<Output = ()>,
 ) where
-    A: tower::Service<
-            hyper::Request<Incoming>,
-            Response = axum::response::Response,
-            Error = std::convert::Infallible,
-            Future: Send,
-        > + Clone
-        + Send
-        + 'static,
+    H: Fn(hyper::Request<Incoming>, SocketAddr) -> F + Clone + Send + 'static,
+    F: Future<Output = axum::response::Response> + Send + 'static,
 {
     let (hard_buf, hard_headers) = framing::hard_limits(cfg.max_header_bytes, cfg.max_headers);
     let mut http = hyper::server::conn::http1::Builder::new();
@@ -89,7 +81,7 @@ pub async fn serve<A>(
         if let Err(e) = stream.set_nodelay(true) {
             tracing::debug!(error = %e, "cannot set TCP_NODELAY");
         }
-        let app = app.clone();
+        let handler = handler.clone();
         let verdicts = Arc::new(Verdicts::default());
         let (watched, exchanges) = conn::watch(stream, deadlines);
         let io = FramingWatch::new(
@@ -100,17 +92,13 @@ pub async fn serve<A>(
         let ex = exchanges.clone();
         let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
             let guard = ex.start();
-            req.extensions_mut().insert(ConnectInfo::<SocketAddr>(peer));
             if verdicts.next_is_ambiguous() {
                 req.extensions_mut().insert(Ambiguous);
             }
             let verdicts = verdicts.clone();
-            let call = app.clone().oneshot(req);
+            let call = handler(req, peer);
             async move {
-                let mut resp = match call.await {
-                    Ok(resp) => resp,
-                    Err(never) => match never {},
-                };
+                let mut resp = call.await;
                 if resp.status() == StatusCode::SWITCHING_PROTOCOLS {
                     guard.upgraded();
                 } else if verdicts.untracked() {

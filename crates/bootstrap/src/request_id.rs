@@ -24,10 +24,10 @@ pub fn acceptable(v: &HeaderValue) -> bool {
     !b.is_empty() && b.len() <= MAX_LEN && b.iter().all(|c| (0x21..=0x7e).contains(c))
 }
 
-/// axum middleware: keeps an acceptable `x-request-id`, else sets a new one (logging that a
-/// caller's id was replaced), and returns it on the response.
-pub async fn layer(mut req: Request, next: Next) -> Response {
-    let id = match req.headers().get(&X_REQUEST_ID) {
+/// The request's id: the caller's `x-request-id` when acceptable, else a new one (logging that a
+/// caller's id was replaced), set on the request's fields either way.
+pub fn ensure(headers: &mut http::HeaderMap) -> HeaderValue {
+    let id = match headers.get(&X_REQUEST_ID) {
         Some(v) if acceptable(v) => v.clone(),
         other => {
             let new = generate();
@@ -41,7 +41,13 @@ pub async fn layer(mut req: Request, next: Next) -> Response {
             new
         }
     };
-    req.headers_mut().insert(X_REQUEST_ID.clone(), id.clone());
+    headers.insert(X_REQUEST_ID.clone(), id.clone());
+    id
+}
+
+/// axum middleware: [`ensure`], then returns the id on the response.
+pub async fn layer(mut req: Request, next: Next) -> Response {
+    let id = ensure(req.headers_mut());
     let mut resp = next.run(req).await;
     resp.headers_mut().insert(X_REQUEST_ID.clone(), id);
     resp

@@ -1,68 +1,57 @@
-//! An upstream: where a route's requests go now, and how that changes on a failover.
+//! Failover following: where a route's requests go now, and how that changes on a failover.
 //!
-//! The current [`Endpoint`] sits behind an atomic pointer. A request takes the endpoint once, at
-//! its start, and keeps it to the end, so requests in flight finish where they started while new
-//! requests go wherever the latest switch points. Switches come from a follower: [`crate::dns`]
-//! (the upstream's hostname is re-resolved by TTL) or [`crate::arc`] (the app's routing controls
-//! pick a regional URL). An upstream whose host is an IP address has no follower.
+//! The current [`Endpoint`] sits behind an atomic pointer in the route's [`Upstream`]. A request
+//! takes the endpoint once, at its start, and keeps it to the end, so requests in flight finish
+//! where they started while new requests go wherever the latest switch points. Switches come
+//! only from a follower ([`follow`]): [`dns`] (the upstream's hostname is re-resolved by TTL) or
+//! [`arc`] (the app's routing controls pick a regional URL). An upstream whose host is an IP
+//! address has none. [`build`] turns a configured route into its upstream and follower.
+//!
+//! Adding a failover mode: one file implementing [`follow::Follow`], one `RouteTarget` variant
+//! in the configuration, one arm in [`build`].
+
+pub mod arc;
+pub mod build;
+pub mod dns;
+mod endpoint;
+pub mod follow;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
 
 use arc_swap::ArcSwap;
-use http::uri::{Authority, Scheme};
-use http::HeaderValue;
 use serde::Serialize;
 
-use crate::client::{self, Addresses, HttpClient};
 use crate::config::UpstreamSettings;
 
-/// One place requests can be sent: a base URL and a client per worker thread (each with its own
-/// connection pool).
-pub struct Endpoint {
-    pub scheme: Scheme,
-    pub authority: Authority,
-    pub base_path: String,
-    /// The `Host` field the upstream expects: its own authority (RFC 9110 section 7.2).
-    pub host: HeaderValue,
-    clients: Box<[HttpClient]>,
+pub use build::{BuildError, Builder, FollowerTask};
+pub use endpoint::Endpoint;
+pub use follow::FollowError;
+
+/// How an upstream follows failovers.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FollowMode {
+    /// An IP-address URL: nothing to follow.
+    Static,
+    Dns,
+    Arc,
 }
 
-impl Endpoint {
-    pub fn new(
-        uri: &http::Uri,
-        settings: &UpstreamSettings,
-        template: &client::Template,
-        addresses: Addresses,
-    ) -> Endpoint {
-        let scheme = uri.scheme().cloned().unwrap_or(Scheme::HTTP);
-        let authority = uri
-            .authority()
-            .cloned()
-            .expect("validated: upstream URL has a host");
-        Endpoint {
-            host: HeaderValue::from_str(authority.as_str())
-                .expect("an authority is a valid header value"),
-            clients: template.build(settings, addresses),
-            base_path: uri.path().to_owned(),
-            scheme,
-            authority,
+impl FollowMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FollowMode::Static => "static",
+            FollowMode::Dns => "dns",
+            FollowMode::Arc => "arc",
         }
-    }
-}
-
-impl Endpoint {
-    /// The calling worker's client: its connections are driven by this thread's runtime.
-    pub fn client(&self) -> &HttpClient {
-        &self.clients[crate::worker::index() % self.clients.len()]
     }
 }
 
 /// How an upstream follows failovers, and how that is going (for `/ready` and logs).
 #[derive(Clone, Debug, Serialize)]
 pub struct FollowStatus {
-    /// `static`, `dns` or `arc`.
-    pub mode: &'static str,
+    pub mode: FollowMode,
     /// What requests go to now: the region (arc) or the resolved addresses (dns).
     pub target: String,
     /// Whether the last look at DNS or the control plane succeeded.
@@ -89,7 +78,7 @@ impl Upstream {
         settings: UpstreamSettings,
         label: String,
         first: Arc<Endpoint>,
-        mode: &'static str,
+        mode: FollowMode,
         target: String,
     ) -> Upstream {
         Upstream {
@@ -113,8 +102,8 @@ impl Upstream {
     }
 
     /// Points new requests at `next`. The previous endpoint lives on until its last request ends;
-    /// then its pool, and every idle connection in it, is dropped.
-    pub fn switch(&self, next: Arc<Endpoint>, target: String) {
+    /// then its pool, and every idle connection in it, is dropped. Called only by a follower.
+    pub(crate) fn switch(&self, next: Arc<Endpoint>, target: String) {
         self.current.store(next);
         if let Ok(mut s) = self.status.lock() {
             s.target = target;
@@ -123,7 +112,7 @@ impl Upstream {
     }
 
     /// Records the outcome of a look at DNS or the control plane.
-    pub fn observe(&self, result: Result<(), String>) {
+    pub(crate) fn observe(&self, result: Result<(), &FollowError>) {
         if let Ok(mut s) = self.status.lock() {
             match result {
                 Ok(()) => {
@@ -133,7 +122,7 @@ impl Upstream {
                 }
                 Err(e) => {
                     s.healthy = false;
-                    s.error = Some(e);
+                    s.error = Some(e.to_string());
                 }
             }
         }
