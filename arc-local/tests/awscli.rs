@@ -7,7 +7,7 @@ mod common;
 use std::path::PathBuf;
 use std::process::Output;
 
-use common::{arn, Emulator, TempDir};
+use common::{arn, temp_dir, Emulator, TempDir};
 
 struct Cli<'a> {
     aws: PathBuf,
@@ -58,7 +58,7 @@ fn aws_cli_lists_and_updates_routing_controls() {
     let Some(aws) = common::aws_cli("the AWS CLI test") else {
         return;
     };
-    let dir = TempDir::new("awscli");
+    let dir = temp_dir("awscli");
     let emu = Emulator::start(&dir);
     let cli = Cli {
         aws,

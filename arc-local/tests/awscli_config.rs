@@ -9,7 +9,7 @@ mod common;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use common::{Emulator, TempDir};
+use common::{temp_dir, Emulator, TempDir};
 use serde_json::{json, Value};
 
 struct Cli<'a> {
@@ -95,7 +95,7 @@ fn aws_cli_creates_describes_lists_updates_and_deletes_every_resource_type() {
     let Some(aws) = common::aws_cli("the AWS CLI config API test") else {
         return;
     };
-    let dir = TempDir::new("awscli-config");
+    let dir = temp_dir("awscli-config");
     // Long enough that the describe right after a delete still sees PENDING_DELETION on a busy
     // machine, where each `aws` invocation can take over a second.
     let emu = Emulator::start_with(&dir, None, &[("ARC_LOCAL_DEPLOY_DELAY_MS", "5000")]);

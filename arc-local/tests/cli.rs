@@ -6,7 +6,7 @@ mod common;
 
 use std::process::{Command, Output};
 
-use common::{Emulator, TempDir, BIN};
+use common::{temp_dir, Emulator, BIN};
 
 fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(BIN);
@@ -77,7 +77,7 @@ fn bad_values_name_the_flag_or_variable_and_the_value() {
 
 #[test]
 fn bad_topology_files_are_reported_with_their_path() {
-    let dir = TempDir::new("cli-topology");
+    let dir = temp_dir("cli-topology");
     let missing = dir.path().join("missing.json");
     let out = run(&["--topology", missing.to_str().unwrap(), "document"], &[]);
     assert!(!out.status.success());
@@ -129,7 +129,7 @@ fn document_prints_the_served_topology() {
     assert_eq!(doc.apps["service1"].safety_rules.len(), 1);
 
     // Default host 127.0.0.1 and port 8600; a topology file's apps, with the default rule added.
-    let dir = TempDir::new("cli-document");
+    let dir = temp_dir("cli-document");
     let mut file_doc = recovery::local::default_document("10.1.2.3", 1234);
     for app in file_doc.apps.values_mut() {
         app.safety_rules.clear();
@@ -155,7 +155,7 @@ fn document_prints_the_served_topology() {
 
 #[test]
 fn healthcheck_reports_by_exit_code() {
-    let dir = TempDir::new("cli-health");
+    let dir = temp_dir("cli-health");
     let mut emu = Emulator::start(&dir);
     let port = emu.api_port.to_string();
     let out = run(&["healthcheck"], &[("ARC_LOCAL_API_PORT", &port)]);
@@ -194,7 +194,7 @@ fn help_says_signatures_are_not_verified() {
 fn a_port_in_use_is_a_clear_error() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = taken.local_addr().unwrap().port();
-    let dir = TempDir::new("cli-port");
+    let dir = temp_dir("cli-port");
     let state = dir.path().join("s.json");
     // The API ports start at the taken port.
     let out = run(

@@ -6,7 +6,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{encode, http, Emulator, HttpResponse, TempDir};
+use common::{encode, http, temp_dir, Emulator, ErrorType, HttpResponse};
 use serde_json::{json, Value};
 
 fn ok(r: HttpResponse) -> Value {
@@ -93,7 +93,7 @@ fn wait_status(emu: &Emulator, path: &str, key: &str, want: Option<&str>) -> Dur
 
 #[test]
 fn wire_shapes_and_errors() {
-    let dir = TempDir::new("config-errors");
+    let dir = temp_dir("config-errors");
     let emu = Emulator::start(&dir);
 
     // The topology's cluster is listed, with the five endpoints this instance serves.
@@ -253,7 +253,7 @@ fn wire_shapes_and_errors() {
 
 #[test]
 fn pending_then_deployed_then_pending_deletion_then_gone() {
-    let dir = TempDir::new("config-status");
+    let dir = temp_dir("config-status");
     let emu = Emulator::start_with(&dir, None, &[("ARC_LOCAL_DEPLOY_DELAY_MS", "700")]);
     let cluster = create_cluster(&emu, "slow");
     assert_eq!(cluster["Status"], "PENDING");
@@ -310,7 +310,7 @@ fn pending_then_deployed_then_pending_deletion_then_gone() {
 
 #[test]
 fn created_controls_are_served_by_the_data_plane_rules_block_and_all_survive_a_restart() {
-    let dir = TempDir::new("config-dataplane");
+    let dir = temp_dir("config-dataplane");
     let mut emu = Emulator::start(&dir);
     let cluster = create_cluster(&emu, "demo");
     let cluster = cluster["ClusterArn"].as_str().unwrap().to_owned();

@@ -5,7 +5,7 @@ mod common;
 
 use std::net::{IpAddr, Ipv4Addr};
 
-use common::{dns_tcp, dns_udp, Emulator, TempDir};
+use common::{dns_tcp, dns_udp, temp_dir, Emulator, TempDir};
 use hickory_proto::op::ResponseCode;
 use hickory_proto::rr::{RData, RecordType};
 use hickory_resolver::config::{ConnectionConfig, NameServerConfig, ResolverConfig, ResolverOpts};
@@ -93,7 +93,7 @@ fn ip(s: &str) -> Ipv4Addr {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn dns_answers_follow_routing_controls_with_the_ttl() {
-    let dir = TempDir::new("dns");
+    let dir = temp_dir("dns");
     let topology = topology(&dir);
     let emu = Emulator::start_with(&dir, Some(&topology), &[("ARC_LOCAL_TTL", "7")]);
     let port = emu.dns_port;
@@ -159,7 +159,7 @@ async fn dns_answers_follow_routing_controls_with_the_ttl() {
 
 #[test]
 fn dns_edge_cases_over_udp_and_tcp() {
-    let dir = TempDir::new("dns-edge");
+    let dir = temp_dir("dns-edge");
     let topology = topology(&dir);
     let emu = Emulator::start_with(&dir, Some(&topology), &[]);
     let port = emu.dns_port;
@@ -209,7 +209,7 @@ fn dns_edge_cases_over_udp_and_tcp() {
 /// hostname outside containers too (`dig @127.0.0.1 -p 8653 service1.example.com`).
 #[test]
 fn the_default_topology_answers_loopback_addresses() {
-    let dir = TempDir::new("dns-default");
+    let dir = temp_dir("dns-default");
     let emu = Emulator::start(&dir);
     let port = emu.dns_port;
     for (name, expected) in [

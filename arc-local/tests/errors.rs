@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{arn, http, Emulator, TempDir};
+use common::{arn, http, temp_dir, Emulator, ErrorType};
 use serde_json::json;
 
 const SIGNED: (&str, &str) = (
@@ -19,7 +19,7 @@ fn raw(emu: &Emulator, headers: &[(&str, &str)], body: &[u8]) -> common::HttpRes
 
 #[test]
 fn protocol_errors() {
-    let dir = TempDir::new("errors-protocol");
+    let dir = temp_dir("errors-protocol");
     let emu = Emulator::start(&dir);
     let get = ("X-Amz-Target", "ToggleCustomerAPI.GetRoutingControlState");
 
@@ -132,7 +132,7 @@ fn protocol_errors() {
 
 #[test]
 fn validation_not_found_and_conflict_errors() {
-    let dir = TempDir::new("errors-model");
+    let dir = temp_dir("errors-model");
     let emu = Emulator::start(&dir);
     let validation = |op: &str, body: serde_json::Value| {
         let r = emu.call(op, &body.to_string());
@@ -291,7 +291,7 @@ fn validation_not_found_and_conflict_errors() {
 
 #[test]
 fn get_and_list_answer_the_model_shapes() {
-    let dir = TempDir::new("shapes");
+    let dir = temp_dir("shapes");
     let emu = Emulator::start(&dir);
     let r = emu.call(
         "GetRoutingControlState",

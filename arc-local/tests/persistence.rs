@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{arn, Emulator, TempDir};
+use common::{arn, temp_dir, Emulator};
 use serde_json::json;
 
 fn set(emu: &Emulator, arn: &str, state: &str) -> common::HttpResponse {
@@ -24,7 +24,7 @@ fn get(emu: &Emulator, arn: &str) -> String {
 
 #[test]
 fn state_survives_a_restart_and_every_change_is_in_the_file() {
-    let dir = TempDir::new("persist");
+    let dir = temp_dir("persist");
     let mut emu = Emulator::start(&dir);
     // No state file before: the initial states are written at start.
     assert_eq!(emu.state_in_file(&arn("service1", "primary")), "On");
@@ -90,7 +90,7 @@ fn state_survives_a_restart_and_every_change_is_in_the_file() {
 
 #[test]
 fn a_batch_is_written_whole() {
-    let dir = TempDir::new("persist-batch");
+    let dir = temp_dir("persist-batch");
     let emu = Emulator::start(&dir);
     let r = emu.call(
         "UpdateRoutingControlStates",
@@ -117,7 +117,7 @@ fn a_batch_is_written_whole() {
 
 #[test]
 fn unknown_arns_in_the_file_are_ignored_with_a_warning() {
-    let dir = TempDir::new("persist-unknown");
+    let dir = temp_dir("persist-unknown");
     let state = dir.path().join("state.json");
     std::fs::write(
         &state,
@@ -145,7 +145,7 @@ fn unknown_arns_in_the_file_are_ignored_with_a_warning() {
 
 #[test]
 fn a_corrupt_state_file_stops_the_start() {
-    let dir = TempDir::new("persist-corrupt");
+    let dir = temp_dir("persist-corrupt");
     let state = dir.path().join("state.json");
     std::fs::write(&state, r#"{"version": 1, "controls": {"#).unwrap();
     let out = std::process::Command::new(common::BIN)
@@ -169,7 +169,7 @@ fn a_corrupt_state_file_stops_the_start() {
 
 #[test]
 fn concurrent_changes_leave_the_file_and_the_api_in_agreement() {
-    let dir = TempDir::new("persist-concurrent");
+    let dir = temp_dir("persist-concurrent");
     let emu = Emulator::start(&dir);
     let port = emu.api_port;
     // Secondaries may flip freely while the primaries stay On; 8 clients on all five endpoints.

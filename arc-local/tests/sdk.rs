@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{arn, Emulator, TempDir};
+use common::{arn, temp_dir, Emulator, ErrorType, TempDir};
 use recovery::{ArcClient, ArcError, ClientOptions, ControlState};
 use ControlState::{Off, On};
 
@@ -13,7 +13,7 @@ async fn client(emu: &Emulator) -> ArcClient {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sdk_get_list_update_conflict_override_validation_not_found() {
-    let dir = TempDir::new("sdk");
+    let dir = temp_dir("sdk");
     let emu = Emulator::start(&dir);
     let arc = client(&emu).await;
 
@@ -155,7 +155,7 @@ fn big_topology(dir: &TempDir, apps: usize) -> std::path::PathBuf {
 #[tokio::test(flavor = "multi_thread")]
 async fn sdk_list_follows_pagination() {
     // 120 controls: more than the SDK client's page of 100, so it must follow NextToken.
-    let dir = TempDir::new("paging");
+    let dir = temp_dir("paging");
     let topology = big_topology(&dir, 60);
     let emu = Emulator::start_with(&dir, Some(&topology), &[]);
 
@@ -193,7 +193,7 @@ async fn sdk_list_follows_pagination() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn sdk_rotates_past_failing_endpoints() {
-    let dir = TempDir::new("faults");
+    let dir = temp_dir("faults");
     let emu = Emulator::start_with(
         &dir,
         None,

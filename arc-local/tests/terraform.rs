@@ -12,7 +12,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Output};
 
-use common::{encode, Emulator, TempDir};
+use common::{encode, temp_dir, Emulator};
 use serde_json::{json, Value};
 
 const CONFIG: &str = r#"
@@ -152,7 +152,7 @@ fn terraform_applies_plans_and_destroys_arc_resources() {
         println!("NOTE: skipping the Terraform test: no working `terraform` on PATH");
         return;
     }
-    let dir = TempDir::new("terraform");
+    let dir = temp_dir("terraform");
     let emu = Emulator::start(&dir);
     let work = dir.path().join("tf");
     std::fs::create_dir_all(&work).unwrap();

@@ -7,7 +7,7 @@ mod common;
 use std::process::Command;
 
 use common::tls::{https, roots_from};
-use common::{arn, Emulator, TempDir, BIN};
+use common::{arn, temp_dir, Emulator, BIN};
 use serde_json::json;
 
 const SIGNED: (&str, &str) = (
@@ -29,7 +29,7 @@ fn headers<'a>(h: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> 
 
 #[test]
 fn https_with_the_local_ca_is_trusted_and_refused_without_it() {
-    let dir = TempDir::new("tls");
+    let dir = temp_dir("tls");
     let tls_dir = dir.path().join("tls");
     let tls_dir_s = tls_dir.display().to_string();
     let mut emu = Emulator::start_with(
@@ -186,7 +186,7 @@ fn aws_cli_over_https_with_the_ca_bundle() {
     let Some(aws) = common::aws_cli("the AWS CLI HTTPS test") else {
         return;
     };
-    let dir = TempDir::new("tls-awscli");
+    let dir = temp_dir("tls-awscli");
     let tls_dir = dir.path().join("tls").display().to_string();
     let emu = Emulator::start_with(
         &dir,

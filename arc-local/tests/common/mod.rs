@@ -1,83 +1,37 @@
 //! Test helpers: start the real `arc-local` binary on free 127.0.0.1 ports with a temporary state
 //! file, stop it with SIGTERM, and talk to it over real sockets (raw HTTP/1.1, HTTPS, raw DNS,
-//! the AWS CLI).
+//! the AWS CLI). Processes, ports, raw HTTP and temporary directories come from testkit.
 
 #![allow(dead_code)]
 
 pub mod tls;
 
 use std::io::{Read, Write};
-use std::net::{Ipv4Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::net::{Ipv4Addr, SocketAddr, TcpStream, UdpSocket};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitStatus, Stdio};
-use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::process::{Command, ExitStatus};
+use std::time::Duration;
 
 use hickory_proto::op::{Message, Query};
 use hickory_proto::rr::{Name, RecordType};
 use serde_json::Value;
+use testkit::ports::{free_port, free_range, free_tcp_udp_port};
+use testkit::process::{Output, Process, Spawn, StartFailure};
+
+pub use testkit::http::Response as HttpResponse;
+pub use testkit::temp::{dir as temp_dir, TempDir};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_arc-local");
-
-/// A directory removed on drop.
-pub struct TempDir(pub PathBuf);
-
-impl TempDir {
-    pub fn new(tag: &str) -> TempDir {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let nanos = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .subsec_nanos();
-        let dir = std::env::temp_dir().join(format!(
-            "arc-local-test-{tag}-{}-{nanos}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-/// A pseudo-random number, different per call and per process.
-fn random() -> u64 {
-    static N: AtomicU32 = AtomicU32::new(0);
-    let t = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_nanos() as u64;
-    let mut x = t
-        ^ ((std::process::id() as u64) << 32)
-        ^ (N.fetch_add(1, Ordering::Relaxed) as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    x ^= x >> 33;
-    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    x ^ (x >> 33)
-}
 
 /// Five consecutive free TCP ports, one port free for both UDP and TCP, and one more free TCP
 /// port (the config API), on 127.0.0.1.
 fn free_ports() -> (u16, u16, u16) {
     loop {
-        let base = 20_000 + (random() % 40_000) as u16;
-        let dns = 20_000 + (random() % 40_000) as u16;
-        let config = 20_000 + (random() % 40_000) as u16;
-        if (base..base + 5).contains(&dns) || (base..base + 5).contains(&config) || config == dns {
-            continue;
-        }
-        let tcp_ok = (base..base + 5)
-            .chain([dns, config])
-            .all(|p| TcpListener::bind((Ipv4Addr::LOCALHOST, p)).is_ok());
-        if tcp_ok && UdpSocket::bind((Ipv4Addr::LOCALHOST, dns)).is_ok() {
+        let base = free_range(5);
+        let dns = free_tcp_udp_port();
+        let config = free_port();
+        let api = base..base + 5;
+        if !api.contains(&dns) && !api.contains(&config) && config != dns {
             return (base, dns, config);
         }
     }
@@ -85,7 +39,7 @@ fn free_ports() -> (u16, u16, u16) {
 
 /// A running `arc-local serve`.
 pub struct Emulator {
-    child: Option<Child>,
+    process: Option<Process>,
     pub api_port: u16,
     pub dns_port: u16,
     /// The recovery-control-config API.
@@ -105,7 +59,7 @@ impl Emulator {
     /// Starts with an optional topology file and extra environment (ARC_LOCAL_* etc.).
     pub fn start_with(dir: &TempDir, topology: Option<&Path>, env: &[(&str, &str)]) -> Emulator {
         let mut emu = Emulator {
-            child: None,
+            process: None,
             api_port: 0,
             dns_port: 0,
             config_port: 0,
@@ -123,67 +77,54 @@ impl Emulator {
 
     /// (Re)starts the process on fresh free ports with the same state file and options.
     pub fn restart(&mut self) {
-        assert!(self.child.is_none(), "stop it first");
+        assert!(self.process.is_none(), "stop it first");
         for _attempt in 0..10 {
             let (api, dns, config) = free_ports();
-            let log = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(&self.log)
-                .unwrap();
-            let mut cmd = Command::new(BIN);
-            cmd.arg("serve")
-                .arg("--api-port")
-                .arg(api.to_string())
-                .arg("--dns-port")
-                .arg(dns.to_string())
-                .arg("--config-port")
-                .arg(config.to_string())
+            let ca = self.tls_ca();
+            let mut spawn = Spawn::new(BIN)
+                .arg("serve")
+                .args(["--api-port", &api.to_string()])
+                .args(["--dns-port", &dns.to_string()])
+                .args(["--config-port", &config.to_string()])
                 .arg("--state")
-                .arg(&self.state)
-                .env_remove("ARC_LOCAL_TOPOLOGY")
-                .env_remove("ARC_LOCAL_FAULTS")
-                .env_remove("ARC_LOCAL_TTL")
-                .env_remove("ARC_LOCAL_BIND")
-                .env_remove("ARC_LOCAL_ENDPOINT_HOST")
-                .env_remove("ARC_LOCAL_ACCOUNT_ID")
-                .env_remove("ARC_LOCAL_DEPLOY_DELAY_MS")
-                .env_remove("ARC_LOCAL_TLS")
-                .env_remove("ARC_LOCAL_TLS_DIR")
-                .env_remove("ARC_LOCAL_TLS_NAMES")
+                .arg(&self.state);
+            for var in [
+                "ARC_LOCAL_TOPOLOGY",
+                "ARC_LOCAL_FAULTS",
+                "ARC_LOCAL_TTL",
+                "ARC_LOCAL_BIND",
+                "ARC_LOCAL_ENDPOINT_HOST",
+                "ARC_LOCAL_ACCOUNT_ID",
+                "ARC_LOCAL_DEPLOY_DELAY_MS",
+                "ARC_LOCAL_TLS",
+                "ARC_LOCAL_TLS_DIR",
+                "ARC_LOCAL_TLS_NAMES",
+            ] {
+                spawn = spawn.env_remove(var);
+            }
+            spawn = spawn
                 .env("RUST_LOG", "info")
                 .env("LOG_FORMAT", "json")
-                .stdout(Stdio::from(log.try_clone().unwrap()))
-                .stderr(Stdio::from(log));
+                .stdout(Output::File(self.log.clone()))
+                .stderr(Output::File(self.log.clone()))
+                .ready_when(move || healthy(api, ca.as_deref()))
+                .start_timeout(Duration::from_secs(15));
             if let Some(t) = &self.topology {
-                cmd.arg("--topology").arg(t);
+                spawn = spawn.arg("--topology").arg(t);
             }
-            for (k, v) in &self.extra_env {
-                cmd.env(k, v);
-            }
-            let mut child = cmd.spawn().expect("start arc-local");
-            let deadline = Instant::now() + Duration::from_secs(15);
-            loop {
-                if let Some(status) = child.try_wait().unwrap() {
-                    // Most likely a port taken between the check and the bind: try other ports.
-                    eprintln!("arc-local exited during start ({status}); retrying on other ports");
-                    break;
-                }
-                if self.healthy(api) {
+            match spawn.envs(self.extra_env.clone()).start() {
+                Ok(process) => {
                     self.api_port = api;
                     self.dns_port = dns;
                     self.config_port = config;
-                    self.child = Some(child);
+                    self.process = Some(process);
                     return;
                 }
-                if Instant::now() > deadline {
-                    let _ = child.kill();
-                    panic!(
-                        "arc-local did not become healthy; log:\n{}",
-                        self.log_text()
-                    );
+                // Most likely a port taken between the check and the bind: try other ports.
+                Err(e) if matches!(e.failure, StartFailure::Exited(_)) => {
+                    eprintln!("arc-local exited during start; retrying on other ports: {e}");
                 }
-                std::thread::sleep(Duration::from_millis(20));
+                Err(e) => panic!("arc-local did not become healthy: {e}"),
             }
         }
         panic!("arc-local could not start; log:\n{}", self.log_text());
@@ -203,53 +144,21 @@ impl Emulator {
         dir.filter(|_| on).map(|d| d.join("ca.pem"))
     }
 
-    fn healthy(&self, api: u16) -> bool {
-        match self.tls_ca() {
-            None => get(api, "/health").map(|r| r.status) == Some(200),
-            Some(ca) => {
-                ca.exists()
-                    && tls::https(
-                        api,
-                        "127.0.0.1",
-                        ("GET", "/health"),
-                        &[],
-                        b"",
-                        tls::roots_from(&ca),
-                    )
-                    .is_ok_and(|r| r.status == 200)
-            }
-        }
-    }
-
     /// A signed request to the recovery-control-config API (plain HTTP).
     pub fn config(&self, method: &str, path: &str, body: Option<&Value>) -> HttpResponse {
         config_call(self.config_port, method, path, body)
     }
 
     pub fn pid(&self) -> u32 {
-        self.child.as_ref().expect("running").id()
+        self.process.as_ref().expect("running").id()
     }
 
     /// SIGTERM, then waits for the exit.
     pub fn stop(&mut self) -> ExitStatus {
-        let mut child = self.child.take().expect("running");
-        let ok = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "kill -TERM failed");
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                return status;
-            }
-            if Instant::now() > deadline {
-                let _ = child.kill();
-                panic!("arc-local did not stop on SIGTERM");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let mut process = self.process.take().expect("running");
+        process
+            .stop(Duration::from_secs(15))
+            .unwrap_or_else(|e| panic!("arc-local did not stop on SIGTERM: {e}"))
     }
 
     pub fn log_text(&self) -> String {
@@ -298,38 +207,35 @@ impl Emulator {
     }
 }
 
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
+/// Whether arc-local answers `GET /health` with 200 on `api`: over HTTPS trusting `ca` when given
+/// (once arc-local has written it), else plain HTTP.
+fn healthy(api: u16, ca: Option<&Path>) -> bool {
+    match ca {
+        None => get(api, "/health").map(|r| r.status) == Some(200),
+        Some(ca) => {
+            ca.exists()
+                && tls::https(
+                    api,
+                    "127.0.0.1",
+                    ("GET", "/health"),
+                    &[],
+                    b"",
+                    tls::roots_from(ca),
+                )
+                .is_ok_and(|r| r.status == 200)
         }
     }
 }
 
-/// An HTTP answer.
-#[derive(Debug)]
-pub struct HttpResponse {
-    pub status: u16,
-    pub headers: Vec<(String, String)>,
-    pub body: String,
+/// The error code of an AWS error answer.
+pub trait ErrorType {
+    /// The error code, checked to agree between the `x-amzn-errortype` header and the body's
+    /// `__type`.
+    fn error_type(&self) -> String;
 }
 
-impl HttpResponse {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub fn json(&self) -> Value {
-        serde_json::from_str(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {:?}", self.body))
-    }
-
-    /// The error code, checked to agree between the header and the body.
-    pub fn error_type(&self) -> String {
+impl ErrorType for HttpResponse {
+    fn error_type(&self) -> String {
         let header = self
             .header("x-amzn-errortype")
             .expect("x-amzn-errortype")
@@ -347,15 +253,14 @@ pub fn http(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> std::io::Result<HttpResponse> {
-    let mut stream = TcpStream::connect(SocketAddr::from((Ipv4Addr::LOCALHOST, port)))?;
-    stream.set_read_timeout(Some(Duration::from_secs(10)))?;
-    stream.write_all(&request_bytes(port, method, path, headers, body))?;
-    let mut raw = Vec::new();
-    stream.read_to_end(&mut raw)?;
-    Ok(parse_response(&raw))
+    testkit::http::exchange(
+        SocketAddr::from((Ipv4Addr::LOCALHOST, port)),
+        &request_bytes(port, method, path, headers, body),
+        Duration::from_secs(10),
+    )
 }
 
-/// The bytes of an HTTP/1.1 request with `Connection: close`.
+/// The bytes of an HTTP/1.1 request to 127.0.0.1:`port` with `Connection: close`.
 pub fn request_bytes(
     port: u16,
     method: &str,
@@ -363,59 +268,15 @@ pub fn request_bytes(
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> Vec<u8> {
-    let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nConnection: close\r\nContent-Length: {}\r\n",
-        body.len()
-    );
-    for (k, v) in headers {
-        req.push_str(&format!("{k}: {v}\r\n"));
-    }
-    req.push_str("\r\n");
-    let mut bytes = req.into_bytes();
-    bytes.extend_from_slice(body);
-    bytes
-}
-
-/// Parses a whole HTTP/1.1 answer (chunked bodies are decoded).
-pub fn parse_response(raw: &[u8]) -> HttpResponse {
-    let text = String::from_utf8_lossy(raw).into_owned();
-    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
-    let mut lines = head.lines();
-    let status = lines
-        .next()
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
-    let headers = lines
-        .filter_map(|l| l.split_once(':'))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-        .collect::<Vec<_>>();
-    let chunked = headers
-        .iter()
-        .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
-    let body = if chunked {
-        dechunk(body)
-    } else {
-        body.to_owned()
-    };
-    HttpResponse {
-        status,
-        headers,
-        body,
-    }
-}
-
-fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = s.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 || rest.len() < n {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        s = rest[n..].trim_start_matches("\r\n");
-    }
-    out
+    let host = format!("127.0.0.1:{port}");
+    let length = body.len().to_string();
+    let mut all = vec![
+        ("Host", host.as_str()),
+        ("Connection", "close"),
+        ("Content-Length", length.as_str()),
+    ];
+    all.extend_from_slice(headers);
+    testkit::http::request(method, path, &all, body)
 }
 
 pub fn get(port: u16, path: &str) -> Option<HttpResponse> {
@@ -569,7 +430,7 @@ pub fn dns_tcp(port: u16, name: &str, kind: RecordType) -> Message {
 
 fn dns_message(name: &str, kind: RecordType) -> Message {
     let mut m = Message::query();
-    m.metadata.id = (random() & 0xffff) as u16;
+    m.metadata.id = testkit::fastrand::u16(..);
     m.metadata.recursion_desired = true;
     m.add_query(Query::query(Name::from_ascii(name).unwrap(), kind));
     m

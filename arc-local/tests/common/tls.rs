@@ -9,7 +9,7 @@ use std::time::Duration;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 
-use super::{parse_response, request_bytes, HttpResponse};
+use super::{request_bytes, HttpResponse};
 
 /// The certificates of a PEM file as trusted roots.
 pub fn roots_from(pem: &Path) -> rustls::RootCertStore {
@@ -54,5 +54,5 @@ pub fn https(
         Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof && !raw.is_empty() => {}
         Err(e) => return Err(e.to_string()),
     }
-    Ok(parse_response(&raw))
+    Ok(HttpResponse::parse(&raw))
 }
