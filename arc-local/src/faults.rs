@@ -6,7 +6,8 @@
 //! endpoint or all, only requests that do not override a given safety rule) and how many times
 //! (the next N matching calls, or every one until removed). Faults are checked in the order they
 //! were added, after the request's target, content type and signature are found acceptable and
-//! before its body is read; the first that matches applies. [`Faults`] is the live table, shared
+//! before its body is read: the first matching error, delay or drop applies, and short pages
+//! combine with it. [`Faults`] is the live table, shared
 //! by the five endpoints and changed at any time through [`crate::Emulator::faults`].
 //!
 //! An unreachable endpoint (its port refusing connections) is not a fault of a call: see
@@ -258,29 +259,46 @@ impl Faults {
         }
     }
 
-    /// What happens to this call: the first fault that matches, counted (and dropped when it has
-    /// run out).
-    pub(crate) fn take(
-        &self,
-        endpoint: usize,
-        operation: Operation,
-        input: &Value,
-    ) -> Option<Misbehaviour> {
+    /// What happens to this call: the first matching fault that fails, delays or drops it, and
+    /// the first matching [`Misbehaviour::ShortPages`], each counted (and dropped when it has run
+    /// out).
+    pub(crate) fn take(&self, endpoint: usize, operation: Operation, input: &Value) -> Verdict {
         let mut table = self.table();
-        let i = table
-            .entries
-            .iter()
-            .position(|(_, f)| f.matches(endpoint, operation, input))?;
-        let fault = &mut table.entries[i].1;
-        let misbehaviour = fault.misbehaviour.clone();
-        if let Some(n) = &mut fault.times {
-            *n -= 1;
-            if *n == 0 {
-                table.entries.remove(i);
+        let mut verdict = Verdict::default();
+        let mut spent = Vec::new();
+        for (i, (_, fault)) in table.entries.iter_mut().enumerate() {
+            if !fault.matches(endpoint, operation, input) {
+                continue;
+            }
+            match &fault.misbehaviour {
+                Misbehaviour::ShortPages(n) if verdict.page_limit.is_none() => {
+                    verdict.page_limit = Some(*n)
+                }
+                Misbehaviour::ShortPages(_) => continue,
+                m if verdict.misbehaviour.is_none() => verdict.misbehaviour = Some(m.clone()),
+                _ => continue,
+            }
+            if let Some(n) = &mut fault.times {
+                *n -= 1;
+                if *n == 0 {
+                    spent.push(i);
+                }
             }
         }
-        Some(misbehaviour)
+        for i in spent.into_iter().rev() {
+            table.entries.remove(i);
+        }
+        verdict
     }
+}
+
+/// What the fault hook does to one call.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Verdict {
+    /// An error, a delay or a dropped connection.
+    pub misbehaviour: Option<Misbehaviour>,
+    /// The page size cap of a ListRoutingControls call.
+    pub page_limit: Option<usize>,
 }
 
 /// The error a [`Misbehaviour::Error`] answers with, at the endpoint in `region`.
@@ -355,30 +373,23 @@ mod tests {
         );
         let slow = faults.add(Fault::delay(Duration::from_millis(5)));
         let list = Operation::ListRoutingControls;
-        assert_eq!(
-            faults.take(0, list, &json!({})),
-            Some(Misbehaviour::Delay(Duration::from_millis(5)))
-        );
+        let take = |endpoint| faults.take(endpoint, list, &json!({})).misbehaviour;
+        let slowly = Some(Misbehaviour::Delay(Duration::from_millis(5)));
+        assert_eq!(take(0), slowly);
         assert!(matches!(
-            faults.take(1, list, &json!({})),
+            take(1),
             Some(Misbehaviour::Error {
                 code: ErrorCode::Throttling,
                 ..
             })
         ));
         assert_eq!(faults.remaining(throttle), Some(1));
-        assert!(matches!(
-            faults.take(1, list, &json!({})),
-            Some(Misbehaviour::Error { .. })
-        ));
+        assert!(matches!(take(1), Some(Misbehaviour::Error { .. })));
         assert_eq!(faults.remaining(throttle), Some(0));
-        assert_eq!(
-            faults.take(1, list, &json!({})),
-            Some(Misbehaviour::Delay(Duration::from_millis(5)))
-        );
+        assert_eq!(take(1), slowly);
         assert_eq!(faults.remaining(slow), None);
         faults.remove(slow);
-        assert_eq!(faults.take(1, list, &json!({})), None);
+        assert_eq!(take(1), None);
     }
 
     #[test]
@@ -386,16 +397,39 @@ mod tests {
         let faults = Faults::default();
         faults.add(Fault::conflict("arn:rule", "blocked").unless_overriding("arn:rule"));
         let update = Operation::UpdateRoutingControlStates;
-        let e = faults.take(0, update, &json!({})).unwrap();
+        let e = faults.take(0, update, &json!({})).misbehaviour.unwrap();
         let e = error_of(&e, "us-east-1").unwrap();
         assert_eq!(
             (e.code(), e.to_string().as_str()),
             ("ConflictException", "blocked")
         );
         let overriding = json!({"SafetyRulesToOverride": ["arn:rule"]});
-        assert_eq!(faults.take(0, update, &overriding), None);
+        assert_eq!(faults.take(0, update, &overriding), Verdict::default());
         faults.clear();
-        assert_eq!(faults.take(0, update, &json!({})), None);
+        assert_eq!(faults.take(0, update, &json!({})), Verdict::default());
+    }
+
+    #[test]
+    fn short_pages_combine_with_the_first_failure() {
+        let faults = Faults::default();
+        faults.add(Fault::short_pages(1));
+        let denied = faults.add(Fault::error(ErrorCode::AccessDenied).times(1));
+        let list = Operation::ListRoutingControls;
+        let v = faults.take(0, list, &json!({}));
+        assert_eq!(v.page_limit, Some(1));
+        assert!(matches!(
+            v.misbehaviour,
+            Some(Misbehaviour::Error {
+                code: ErrorCode::AccessDenied,
+                ..
+            })
+        ));
+        assert_eq!(faults.remaining(denied), Some(0));
+        let v = faults.take(0, list, &json!({}));
+        assert_eq!((v.page_limit, v.misbehaviour), (Some(1), None));
+        // Short pages concern ListRoutingControls only.
+        let v = faults.take(0, Operation::GetRoutingControlState, &json!({}));
+        assert_eq!(v, Verdict::default());
     }
 
     #[test]

@@ -1,25 +1,31 @@
-//! `failover activate` against a fake ARC data plane.
+//! `failover activate` against arc-local in-process, with safety-rule conflicts, refused reads
+//! and throttled updates from its fault hook.
 
 mod common;
 
+use arc_local::{ErrorCode, Fault, Operation};
 use common::*;
-use recovery::ControlState::{self, Off, On};
+use recovery::ControlState::{Off, On};
 use serde_json::{json, Value};
 
 const PANEL: &str = "arn:aws:route53-recovery-control::000000000000:controlpanel/service1";
+const UPDATE: Operation = Operation::UpdateRoutingControlStates;
 
-fn primary_on(_: &str, region: &str) -> ControlState {
-    if region == "us-east-1" {
-        On
-    } else {
-        Off
-    }
+/// A cluster with every app's primary control On, and its document file.
+fn setup() -> (Cluster, String) {
+    let arc = Cluster::start();
+    let file = arc.doc_file.clone();
+    (arc, file)
 }
 
-fn setup() -> (FakeArc, String) {
-    let arc = FakeArc::start(&document_at("http://127.0.0.1:1"), primary_on);
-    let file = doc_file(&document_at(&arc.url()));
-    (arc, file)
+/// Makes the cluster refuse every update that does not override `rule_arn`, as a safety rule
+/// that blocks the change would.
+fn block(arc: &Cluster, rule_arn: &str, message: &str) {
+    arc.faults().add(
+        Fault::conflict(rule_arn, message)
+            .on(UPDATE)
+            .unless_overriding(rule_arn),
+    );
 }
 
 #[test]
@@ -38,14 +44,16 @@ fn activate_sends_one_update_with_the_region_on_first_and_the_others_off() {
             {"RoutingControlArn": PRIMARY_RC, "RoutingControlState": "Off"},
         ])
     );
-    let updates = arc.calls_of("UpdateRoutingControlStates");
+    let updates = arc.calls_of(UPDATE);
     let overrides = updates[0]
         .get("SafetyRulesToOverride")
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
     assert!(overrides.is_empty(), "{overrides:?}");
-    assert!(arc.calls_of("UpdateRoutingControlState").is_empty());
+    assert!(arc
+        .calls_of(Operation::UpdateRoutingControlState)
+        .is_empty());
     assert_eq!(arc.state_of(SECONDARY_RC), On);
     assert_eq!(arc.state_of(PRIMARY_RC), Off);
 
@@ -81,13 +89,18 @@ fn activate_sends_one_update_with_the_region_on_first_and_the_others_off() {
 #[test]
 fn a_failed_state_read_does_not_stop_the_update() {
     let (arc, file) = setup();
-    arc.state.lock().unwrap().deny_list = true;
+    // An IAM policy that allows updates only.
+    arc.faults().add(
+        Fault::error(ErrorCode::AccessDenied)
+            .message("not authorized to perform route53-recovery-cluster:ListRoutingControls")
+            .on(Operation::ListRoutingControls),
+    );
     let (stdout, stderr, code) = text(&run(
         &["--cluster", &file, "activate", "service1", "us-west-2"],
         None,
     ));
     assert_eq!(code, 0, "{stdout}\n{stderr}");
-    assert_eq!(arc.calls_of("UpdateRoutingControlStates").len(), 1);
+    assert_eq!(arc.calls_of(UPDATE).len(), 1);
     assert_eq!(arc.state_of(SECONDARY_RC), On);
     let before = stdout.lines().find(|l| l.starts_with("before:")).unwrap();
     assert!(
@@ -118,7 +131,8 @@ fn an_unreachable_cluster_exits_1() {
 #[test]
 fn a_conflict_explains_the_rule_and_how_to_override_and_exits_1() {
     let (arc, file) = setup();
-    arc.block(
+    block(
+        &arc,
         RULE_ARN,
         "Cannot update routing control states: violates safety rule service1-at-least-one-on",
     );
@@ -127,7 +141,7 @@ fn a_conflict_explains_the_rule_and_how_to_override_and_exits_1() {
         None,
     ));
     assert_eq!(code, 1, "{stdout}\n{stderr}");
-    assert_eq!(arc.calls_of("UpdateRoutingControlStates").len(), 1);
+    assert_eq!(arc.calls_of(UPDATE).len(), 1);
     assert_eq!(arc.state_of(PRIMARY_RC), On, "nothing changed");
     assert!(stdout.contains(": blocked in "), "{stdout}");
     for expected in [
@@ -148,7 +162,7 @@ fn a_conflict_naming_an_unknown_rule_offers_its_arn() {
     let (arc, file) = setup();
     let other =
         "arn:aws:route53-recovery-control::000000000000:controlpanel/service1/safetyrule/gate";
-    arc.block(other, &format!("Blocked by gating rule {other}."));
+    block(&arc, other, &format!("Blocked by gating rule {other}."));
     let (_, stderr, code) = text(&run(
         &["--cluster", &file, "activate", "service1", "us-west-2"],
         None,
@@ -167,7 +181,11 @@ fn a_conflict_naming_an_unknown_rule_offers_its_arn() {
 #[test]
 fn override_maps_a_rule_name_to_its_arn() {
     let (arc, file) = setup();
-    arc.block(RULE_ARN, "violates safety rule service1-at-least-one-on");
+    block(
+        &arc,
+        RULE_ARN,
+        "violates safety rule service1-at-least-one-on",
+    );
     let (stdout, stderr, code) = text(&run(
         &[
             "--cluster",
@@ -181,7 +199,7 @@ fn override_maps_a_rule_name_to_its_arn() {
         None,
     ));
     assert_eq!(code, 0, "{stdout}\n{stderr}");
-    let updates = arc.calls_of("UpdateRoutingControlStates");
+    let updates = arc.calls_of(UPDATE);
     assert_eq!(updates.len(), 1);
     assert_eq!(updates[0]["SafetyRulesToOverride"], json!([RULE_ARN]));
     assert_eq!(arc.state_of(SECONDARY_RC), On);
@@ -309,6 +327,64 @@ fn override_takes_only_rules_of_the_apps_control_panel() {
         }
     }
     assert!(arc.calls().is_empty(), "nothing sent: {:?}", arc.calls());
+    assert_eq!(arc.state_of(PRIMARY_RC), On);
+    assert_eq!(arc.state_of(SECONDARY_RC), Off);
+}
+
+/// The first update attempt is throttled: the client sends the same update to another endpoint,
+/// which applies it; nothing is reported as failed.
+#[test]
+fn a_throttled_update_is_sent_again_to_another_endpoint() {
+    let (arc, file) = setup();
+    arc.faults()
+        .add(Fault::error(ErrorCode::Throttling).on(UPDATE).times(1));
+    let (stdout, stderr, code) = text(&run(
+        &["--cluster", &file, "activate", "service1", "us-west-2"],
+        None,
+    ));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let updates: Vec<_> = arc
+        .emulator()
+        .calls()
+        .into_iter()
+        .filter(|c| c.operation == Some(UPDATE))
+        .collect();
+    assert_eq!(updates.len(), 2, "{updates:?}");
+    assert_eq!(
+        (updates[0].status, updates[0].error),
+        (Some(429), Some("ThrottlingException"))
+    );
+    assert_eq!((updates[1].status, updates[1].error), (Some(200), None));
+    assert_ne!(updates[0].endpoint, updates[1].endpoint);
+    assert_eq!(updates[0].input, updates[1].input, "the same update");
+    assert_eq!(arc.state_of(SECONDARY_RC), On);
+    assert_eq!(arc.state_of(PRIMARY_RC), Off);
+    assert!(line_of(&stdout, "sent:").contains(": ok in "), "{stdout}");
+}
+
+/// Every endpoint refuses the update as unavailable: the command exits 1 naming each endpoint,
+/// and nothing changed.
+#[test]
+fn an_update_no_endpoint_accepts_exits_1_and_changes_nothing() {
+    let (arc, file) = setup();
+    arc.faults()
+        .add(Fault::error(ErrorCode::EndpointTemporarilyUnavailable).on(UPDATE));
+    let (stdout, stderr, code) = text(&run(
+        &["--cluster", &file, "activate", "service1", "us-west-2"],
+        None,
+    ));
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert_eq!(arc.calls_of(UPDATE).len(), 5, "one attempt per endpoint");
+    assert!(stdout.contains(": failed in "), "{stdout}");
+    for region in recovery::local::ENDPOINT_REGIONS {
+        let expected = format!(
+            "{region}: EndpointTemporarilyUnavailableException: cluster endpoint {region} is configured to fail"
+        );
+        assert!(
+            stderr.contains(&expected),
+            "missing {expected:?} in:\n{stderr}"
+        );
+    }
     assert_eq!(arc.state_of(PRIMARY_RC), On);
     assert_eq!(arc.state_of(SECONDARY_RC), Off);
 }

@@ -1,5 +1,5 @@
-//! `failover deactivate` against a fake ARC data plane and against the real arc-local, whose
-//! default safety rules keep one control of each app On.
+//! `failover deactivate` against arc-local in-process, whose default safety rules keep one
+//! control of each app On.
 
 mod common;
 
@@ -36,10 +36,10 @@ fn regions(file: &str) -> Value {
 
 #[test]
 fn deactivate_sends_one_update_turning_only_that_region_off() {
-    let arc = FakeArc::start(&document_at("http://127.0.0.1:1"), both_on);
-    let file = doc_file(&document_at(&arc.url()));
+    let arc = Cluster::with_states(both_on);
+    let file = &arc.doc_file;
     let (stdout, stderr, code) = text(&run(
-        &["--cluster", &file, "deactivate", "service1", "us-east-1"],
+        &["--cluster", file, "deactivate", "service1", "us-east-1"],
         None,
     ));
     assert_eq!(code, 0, "{stdout}\n{stderr}");
@@ -65,11 +65,11 @@ fn deactivate_sends_one_update_turning_only_that_region_off() {
 
 #[test]
 fn deactivate_dry_run_sends_nothing_in_text_and_json() {
-    let arc = FakeArc::start(&document_at("http://127.0.0.1:1"), both_on);
-    let file = doc_file(&document_at(&arc.url()));
+    let arc = Cluster::with_states(both_on);
+    let file = &arc.doc_file;
     let args = [
         "--cluster",
-        &file,
+        file,
         "deactivate",
         "service1",
         "us-west-2",
@@ -113,7 +113,7 @@ fn deactivate_dry_run_sends_nothing_in_text_and_json() {
 /// rule's name passes it, leaving both Off.
 #[test]
 fn the_last_on_control_is_blocked_by_arc_local_and_override_passes_it() {
-    let arc = ArcLocal::start();
+    let arc = Cluster::start();
     let file = &arc.doc_file;
     let (stdout, stderr, code) = text(&run(
         &["--cluster", file, "deactivate", "service1", "us-east-1"],
@@ -172,7 +172,7 @@ fn the_last_on_control_is_blocked_by_arc_local_and_override_passes_it() {
 
 #[test]
 fn json_reports_the_block_with_its_rule_and_then_the_override() {
-    let arc = ArcLocal::start();
+    let arc = Cluster::start();
     let file = &arc.doc_file;
     let (v, stderr, code) = deactivate_json(file, "service2", &[]);
     assert_eq!(code, 1, "{v}\n{stderr}");

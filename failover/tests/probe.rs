@@ -1,4 +1,4 @@
-//! `failover probe` against fake external APIs that answer with the region headers.
+//! `failover probe` against stand-ins for the external API that answer with the region headers.
 
 mod common;
 
@@ -6,6 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use common::external_api::{ExternalApi, Reply};
 use common::*;
 use serde_json::Value;
 
@@ -34,7 +35,7 @@ fn rounds(stdout: &str) -> Vec<&str> {
 
 #[test]
 fn probe_prints_regions_marks_the_switch_and_summarises() {
-    let api = fake_api(rehearsal);
+    let api = ExternalApi::start(rehearsal);
     let url = api.url();
     let (stdout, stderr, code) = text(&run(
         &["probe", "--url", &url, "--interval", "50ms", "--count", "4"],
@@ -99,7 +100,7 @@ fn probe_prints_regions_marks_the_switch_and_summarises() {
 #[test]
 fn every_request_opens_a_new_connection() {
     // A pooled connection would keep reaching the old region after a DNS failover.
-    let api = fake_api(rehearsal);
+    let api = ExternalApi::start(rehearsal);
     let url = api.url();
     let (stdout, stderr, code) = text(&run(
         &["probe", "--url", &url, "--interval", "20ms", "--count", "4"],
@@ -115,7 +116,7 @@ fn every_request_opens_a_new_connection() {
 #[test]
 fn failed_requests_are_shown_counted_and_exit_1() {
     // service2 answers 503 on its second request, times out on its third.
-    let api = fake_api(|path, n| match (path, n) {
+    let api = ExternalApi::start(|path, n| match (path, n) {
         ("/service2", 2) => Reply {
             status: 503,
             ..Reply::ok("us-east-1", None)
@@ -173,7 +174,7 @@ fn failed_requests_are_shown_counted_and_exit_1() {
 #[test]
 fn without_region_headers_the_identity_body_names_the_region() {
     // The original pattern: no headers, bodies like {"service": "service1", "region": "us-west-2"}.
-    let api = fake_api(|path, _| Reply {
+    let api = ExternalApi::start(|path, _| Reply {
         headers: false,
         ..match path {
             "/" => Reply::ok("us-east-1", None),
@@ -214,7 +215,7 @@ fn unreachable_api_counts_every_request_as_failed() {
 
 #[test]
 fn sigterm_ends_the_run_with_a_summary() {
-    let api = fake_api(rehearsal);
+    let api = ExternalApi::start(rehearsal);
     let url = api.url();
     let mut child = failover()
         .args(["probe", "--url", &url, "--interval", "50ms"])
@@ -246,7 +247,7 @@ fn sigterm_ends_the_run_with_a_summary() {
 
 #[test]
 fn duration_bounds_the_run() {
-    let api = fake_api(rehearsal);
+    let api = ExternalApi::start(rehearsal);
     let url = api.url();
     let started = Instant::now();
     let (stdout, stderr, code) = text(&run(
@@ -272,7 +273,7 @@ fn duration_bounds_the_run() {
 
 #[test]
 fn json_lines_and_summary() {
-    let api = fake_api(rehearsal);
+    let api = ExternalApi::start(rehearsal);
     let url = api.url();
     let (stdout, stderr, code) = text(&run(
         &[

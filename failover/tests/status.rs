@@ -1,7 +1,10 @@
-//! `failover status` against a fake ARC data plane.
+//! `failover status` against arc-local in-process, healthy and with failing endpoints.
 
 mod common;
 
+use std::time::Duration;
+
+use arc_local::{ErrorCode, Fault, Operation};
 use common::*;
 use recovery::ControlState::{self, Off, On};
 use serde_json::Value;
@@ -17,9 +20,9 @@ fn states(app: &str, region: &str) -> ControlState {
 
 #[test]
 fn status_table_shows_states_active_region_and_warnings() {
-    let arc = FakeArc::start(&document_at("http://127.0.0.1:1"), states);
-    let file = doc_file(&document_at(&arc.url()));
-    let (stdout, stderr, code) = text(&run(&["--cluster", &file, "status"], None));
+    let arc = Cluster::with_states(states);
+    let file = &arc.doc_file;
+    let (stdout, stderr, code) = text(&run(&["--cluster", file, "status"], None));
     assert_eq!(code, 0, "{stdout}\n{stderr}");
 
     let row = |app: &str| {
@@ -49,7 +52,7 @@ fn status_table_shows_states_active_region_and_warnings() {
     );
 
     // One ListRoutingControls call per control panel (plus page follow-ups), each for its panel.
-    let lists = arc.calls_of("ListRoutingControls");
+    let lists = arc.calls_of(Operation::ListRoutingControls);
     let first_pages: Vec<&str> = lists
         .iter()
         .filter(|b| b.get("NextToken").is_none())
@@ -65,20 +68,25 @@ fn status_table_shows_states_active_region_and_warnings() {
             "arn:aws:route53-recovery-control::000000000000:controlpanel/service2",
         ]
     );
-    assert!(arc.calls_of("UpdateRoutingControlStates").is_empty());
+    assert!(
+        lists.len() > first_pages.len(),
+        "pages were followed with NextToken: {lists:?}"
+    );
+    assert!(arc
+        .calls_of(Operation::UpdateRoutingControlStates)
+        .is_empty());
 }
 
 #[test]
 fn status_warns_when_both_controls_are_on() {
-    let arc = FakeArc::start(&document_at("http://127.0.0.1:1"), |app, _| {
+    let arc = Cluster::with_states(|app, _| {
         if app == "service1" {
             On
         } else {
             states(app, "us-east-1")
         }
     });
-    let file = doc_file(&document_at(&arc.url()));
-    let (stdout, stderr, code) = text(&run(&["--cluster", &file, "status"], None));
+    let (stdout, stderr, code) = text(&run(&["--cluster", &arc.doc_file, "status"], None));
     assert_eq!(code, 0, "{stderr}");
     let row = stdout.lines().find(|l| l.starts_with("service1 ")).unwrap();
     assert!(row.contains("! both On"), "{row}");
@@ -86,8 +94,8 @@ fn status_warns_when_both_controls_are_on() {
 
 #[test]
 fn status_json_reads_the_document_from_stdin_in_terraform_string_form() {
-    let arc = FakeArc::start(&document_at("http://127.0.0.1:1"), states);
-    let doc = serde_json::to_string(&document_at(&arc.url())).unwrap();
+    let arc = Cluster::with_states(states);
+    let doc = serde_json::to_string(arc.document()).unwrap();
     // `terraform output -json cluster_document` prints the object as a JSON string.
     let as_string = serde_json::to_string(&doc).unwrap();
     let (stdout, stderr, code) = text(&run(
@@ -123,6 +131,121 @@ fn status_exits_1_when_no_endpoint_answers() {
         stderr.contains("us-east-1: unreachable: Connection refused"),
         "{stderr}"
     );
+}
+
+/// Four of the five endpoints fail every call, each its own way (throttled, 500, connection
+/// closed without an answer, port closed): the client tries the endpoints in a random order and
+/// the one that answers gives the whole table.
+#[test]
+fn status_reads_through_the_one_endpoint_that_answers() {
+    let arc = Cluster::start();
+    let faults = arc.faults();
+    faults.add(Fault::error(ErrorCode::Throttling).at_endpoint(0));
+    faults.add(Fault::error(ErrorCode::InternalServer).at_endpoint(1));
+    faults.add(Fault::drop_connection().at_endpoint(2));
+    arc.emulator().set_reachable(3, false).unwrap();
+    for _ in 0..3 {
+        let (stdout, stderr, code) = text(&run(&["--cluster", &arc.doc_file, "status"], None));
+        assert_eq!(code, 0, "{stdout}\n{stderr}");
+        for app in ["external-api", "service1", "service2"] {
+            let row = stdout
+                .lines()
+                .find(|l| l.starts_with(&format!("{app} ")))
+                .unwrap_or_else(|| panic!("no row for {app}:\n{stdout}"));
+            assert!(
+                row.split_whitespace().collect::<Vec<_>>()[1..4] == ["On", "Off", "us-east-1"],
+                "{row}"
+            );
+        }
+    }
+    // Each endpoint answered as its fault says; the closed one saw nothing.
+    let calls = arc.emulator().calls();
+    assert!(calls.iter().any(|c| c.endpoint == 4), "{calls:?}");
+    for c in &calls {
+        let expected = match c.endpoint {
+            0 => (Some(429), Some("ThrottlingException")),
+            1 => (Some(500), Some("InternalServerException")),
+            2 => (None, None),
+            4 => (Some(200), None),
+            other => panic!("a call reached endpoint {other}, which is closed: {c:?}"),
+        };
+        assert_eq!((c.status, c.error), expected, "{c:?}");
+    }
+}
+
+/// The first ListRoutingControls attempt is throttled and the next one times out: the client
+/// moves on to other endpoints each time, and the command succeeds.
+#[test]
+fn a_throttled_or_slow_endpoint_is_skipped() {
+    let arc = Cluster::start();
+    let list = Operation::ListRoutingControls;
+    let throttled = arc
+        .faults()
+        .add(Fault::error(ErrorCode::Throttling).on(list).times(1));
+    let slow = arc
+        .faults()
+        .add(Fault::delay(Duration::from_secs(3)).on(list).times(1));
+    let (stdout, stderr, code) = text(&run(
+        &[
+            "--cluster",
+            &arc.doc_file,
+            "--timeout",
+            "1s",
+            "status",
+            "--json",
+        ],
+        None,
+    ));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    for app in ["external-api", "service1", "service2"] {
+        assert_eq!(v["apps"][app]["active_region"], "us-east-1", "{app}: {v}");
+        assert_eq!(v["apps"][app]["regions"]["us-east-1"], "On", "{app}: {v}");
+    }
+    assert_eq!(arc.faults().remaining(throttled), Some(0));
+    assert_eq!(arc.faults().remaining(slow), Some(0));
+    let calls = arc.emulator().calls();
+    let first = &calls[0];
+    assert_eq!(
+        (first.status, first.error),
+        (Some(429), Some("ThrottlingException"))
+    );
+    assert_ne!(
+        calls[1].endpoint, first.endpoint,
+        "the next attempt goes to another endpoint: {calls:?}"
+    );
+}
+
+/// No endpoint answers: the command exits 1 and says what each one did.
+#[test]
+fn status_exits_1_saying_what_each_endpoint_did() {
+    let arc = Cluster::start();
+    let faults = arc.faults();
+    faults.add(Fault::error(ErrorCode::Throttling).at_endpoint(0));
+    faults.add(Fault::error(ErrorCode::InternalServer).at_endpoint(1));
+    faults.add(Fault::drop_connection().at_endpoint(2));
+    faults.add(Fault::delay(Duration::from_secs(3)).at_endpoint(3));
+    arc.emulator().set_reachable(4, false).unwrap();
+    let (stdout, stderr, code) = text(&run(
+        &["--cluster", &arc.doc_file, "--timeout", "1s", "status"],
+        None,
+    ));
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    for expected in [
+        "no cluster endpoint answered",
+        "us-east-1: ThrottlingException: cluster endpoint us-east-1 is configured to fail: rate exceeded",
+        "us-west-2: InternalServerException: cluster endpoint us-west-2 is configured to fail: internal error",
+        "eu-west-1: unreachable: connection closed before message completed",
+        "ap-northeast-1: timed out",
+        "ap-southeast-2: unreachable: Connection refused",
+    ] {
+        assert!(stderr.contains(expected), "missing {expected:?} in:\n{stderr}");
+    }
+    // Reachable again: the same command works.
+    arc.faults().clear();
+    arc.emulator().set_reachable(4, true).unwrap();
+    let (stdout, stderr, code) = text(&run(&["--cluster", &arc.doc_file, "status"], None));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
 }
 
 #[test]

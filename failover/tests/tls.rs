@@ -8,7 +8,7 @@ use common::*;
 
 #[test]
 fn https_endpoints_are_verified_with_the_extra_ca_and_no_os_store() {
-    let arc = ArcLocal::start_tls();
+    let arc = Cluster::start_tls();
     let ca = arc.ca_file.clone().expect("TLS is on");
     // No operating-system trust store anywhere: the answer must not depend on one.
     let no_os_store = |cmd: &mut std::process::Command| {
@@ -43,6 +43,9 @@ fn https_endpoints_are_verified_with_the_extra_ca_and_no_os_store() {
         .unwrap();
     let (stdout, stderr, code) = text(&out);
     assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let secondary = recovery::local::control_arn("service2", "service2-secondary-rc");
+    assert_eq!(arc.state_of(&secondary), recovery::ControlState::On);
+    let before = arc.emulator().calls().len();
 
     // Without the CA the server is not trusted: no endpoint answers, nothing changes.
     let out = failover()
@@ -53,6 +56,11 @@ fn https_endpoints_are_verified_with_the_extra_ca_and_no_os_store() {
     let (stdout, stderr, code) = text(&out);
     assert_ne!(code, 0, "{stdout}\n{stderr}");
     assert!(stderr.contains("no cluster endpoint answered"), "{stderr}");
+    assert_eq!(
+        arc.emulator().calls().len(),
+        before,
+        "no request got past the handshake"
+    );
 }
 
 #[test]

@@ -141,17 +141,17 @@ async fn data_plane(
 
 /// The operation, as the fault hook lets it run.
 async fn handle(ep: &Endpoint, op: Operation, input: &Value, body: &[u8]) -> Outcome {
-    let mut page_limit = None;
-    match ep.faults.take(ep.index, op, input) {
+    let verdict = ep.faults.take(ep.index, op, input);
+    match verdict.misbehaviour {
         None => {}
         Some(Misbehaviour::Drop) => return Outcome::Dropped,
         Some(Misbehaviour::Delay(delay)) => tokio::time::sleep(delay).await,
-        Some(Misbehaviour::ShortPages(size)) => page_limit = Some(size),
         Some(error) => {
-            let e = faults::error_of(&error, &ep.region).expect("the other misbehaviours");
+            let e = faults::error_of(&error, &ep.region).expect("an error: the others are above");
             return Outcome::Answer(Err(e));
         }
     }
+    let page_limit = verdict.page_limit;
     let result = match protocol::parse_object(body) {
         Err(e) => Err(e),
         Ok(input) => match op {
