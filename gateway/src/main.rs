@@ -1,5 +1,6 @@
 //! `gateway`: the external API binary. `gateway` (or `gateway serve`) runs it; `gateway healthcheck`
-//! probes a running instance for container health checks. Configuration: see [`gateway::config`].
+//! probes a running instance for container health checks; `gateway config` prints the effective
+//! configuration with the source of each value. Configuration: see [`gateway::config`].
 
 use std::process::ExitCode;
 
@@ -28,12 +29,17 @@ enum Command {
     Serve,
     /// Exit 0 when the local instance answers GET /health on PORT, non-zero otherwise.
     Healthcheck,
+    /// Print the effective configuration (environment, GATEWAY_CONFIG file and defaults merged)
+    /// as TOML, each value commented with where it came from; exit 1 if it is invalid.
+    Config,
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Some(Command::Healthcheck) = cli.command {
-        return bootstrap::healthcheck::run("/health");
+    match cli.command {
+        Some(Command::Healthcheck) => return bootstrap::healthcheck::run("/health"),
+        Some(Command::Config) => return print_config(),
+        Some(Command::Serve) | None => {}
     }
     bootstrap::logging::init();
     match serve() {
@@ -41,6 +47,19 @@ fn main() -> ExitCode {
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "gateway stopped");
             eprintln!("gateway: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn print_config() -> ExitCode {
+    match gateway::config::Config::from_env() {
+        Ok(config) => {
+            print!("{}", config.to_toml());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("gateway: invalid configuration: {e}");
             ExitCode::FAILURE
         }
     }

@@ -192,3 +192,119 @@ fn prefixes() {
         assert!(validate_prefix(bad).is_err(), "{bad}");
     }
 }
+
+#[test]
+fn errors_name_where_a_value_came_from() {
+    let e = load(
+        Some("region = \"nowhere 1\"\n[[route]]\nprefix = \"/a\"\nupstream = \"http://x\""),
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.starts_with("region = \"nowhere 1\""),
+        "the file's key, not REGION: {e}"
+    );
+    let e = load(
+        Some("[[route]]\nprefix = \"/a\"\nupstream = \"http://x\""),
+        &[("REGION", "us-east-1"), ("PORT", "0")],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.starts_with("server.port (from PORT) = \"0\""), "{e}");
+    let e = load(
+        Some("[defaults]\nconnect_timeout = \"2m\"\n[[route]]\nprefix = \"/a\"\nupstream = \"http://x\""),
+        &[("REGION", "us-east-1")],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.starts_with("route[0].connect_timeout (from [defaults])"),
+        "{e}"
+    );
+    let e = load(
+        None,
+        &[
+            ("REGION", "us-east-1"),
+            ("SERVICE1_URL", "http://x"),
+            ("ARC_POLL_INTERVAL", "1h"),
+        ],
+    );
+    assert!(e.is_ok(), "ARC_* without an arc route is only a warning");
+}
+
+#[test]
+fn settings_that_do_nothing_are_warned_about() {
+    let c = load(
+        Some("[arc]\npoll_interval = \"2s\"\n[dns]\nmin_ttl = \"5s\"\n[[route]]\nprefix = \"/a\"\nupstream = \"http://10.0.0.1\""),
+        &[("REGION", "us-east-1"), ("ARC_CLUSTER_FILE", "/nonexistent.json")],
+    )
+    .unwrap();
+    assert_eq!(c.warnings.len(), 3, "{:?}", c.warnings);
+    assert!(c.warnings[0].starts_with("[arc] has no effect"));
+    assert!(c.warnings[1].starts_with("ARC_CLUSTER_FILE has no effect"));
+    assert!(c.warnings[2].starts_with("[dns] / DNS_SERVER has no effect"));
+    let quiet = load(
+        Some("[[route]]\nprefix = \"/a\"\nupstream = \"http://service1.example.com\""),
+        &[("REGION", "us-east-1")],
+    )
+    .unwrap();
+    assert!(quiet.warnings.is_empty(), "{:?}", quiet.warnings);
+}
+
+#[test]
+fn worker_threads_follow_the_services_rule() {
+    for (v, ok) in [("1", true), ("1024", true), ("0", false), ("1025", false)] {
+        let vars: &'static [(&'static str, &'static str)] = Box::leak(Box::new([
+            ("REGION", "us-east-1"),
+            ("SERVICE1_URL", "http://x"),
+            ("WORKER_THREADS", v),
+        ]));
+        assert_eq!(load(None, vars).is_ok(), ok, "WORKER_THREADS={v}");
+        assert_eq!(
+            bootstrap::runtime::WORKERS.contains(&v.parse().unwrap()),
+            ok
+        );
+    }
+}
+
+#[test]
+fn the_effective_configuration_parses_back_to_the_same() {
+    let text = r#"
+        [server]
+        trusted_proxy_hops = 1
+        [defaults]
+        connect_timeout = "500ms"
+        [dns]
+        server = "127.0.0.1:5353"
+        [[route]]
+        prefix = "/service1"
+        upstream = "http://service1.example.com:8080/base"
+        retries = 0
+        [[route]]
+        prefix = "/"
+        upstream = "http://10.0.0.1"
+        strip_prefix = false
+    "#;
+    let c = load(Some(text), &[("REGION", "eu-west-1"), ("PORT", "8081")]).unwrap();
+    let printed = c.to_toml();
+    assert!(printed.contains("region = \"eu-west-1\""), "{printed}");
+    assert!(printed.contains("# env REGION"), "{printed}");
+    assert!(printed.contains("port = 8081"), "{printed}");
+    assert!(printed.contains("# env PORT"), "{printed}");
+    assert!(
+        printed.contains("connect_timeout = \"500ms\"") && printed.contains("# [defaults]"),
+        "{printed}"
+    );
+    let again = load(Some(&printed), &[]).unwrap();
+    assert_eq!(again.region, c.region);
+    assert_eq!(again.server, c.server);
+    assert_eq!(again.dns, c.dns);
+    assert_eq!(again.routes.len(), c.routes.len());
+    for (a, b) in again.routes.iter().zip(&c.routes) {
+        assert_eq!(
+            (&a.prefix, a.strip_prefix, &a.settings),
+            (&b.prefix, b.strip_prefix, &b.settings)
+        );
+    }
+}
