@@ -2,11 +2,12 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use recovery::{ArcClient, ClientOptions, ClusterDocument, ControlState, Endpoint};
+use testkit::process::{Output, Process, Spawn};
+use testkit::temp::TempDir;
 
 use crate::bins;
 
@@ -53,42 +54,32 @@ pub fn address(app: &str, region: &str) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(127, 0, r, a))
 }
 
-/// A port free on every loopback address the drill uses (checked on 127.0.0.1 and the region addresses).
+/// Every loopback address the drill listens on: 127.0.0.1 (arc-local) and each region's apps.
+const LOOPBACKS: [IpAddr; 7] = [
+    IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1)),
+    IpAddr::V4(Ipv4Addr::new(127, 0, 1, 1)),
+    IpAddr::V4(Ipv4Addr::new(127, 0, 1, 2)),
+    IpAddr::V4(Ipv4Addr::new(127, 0, 1, 3)),
+    IpAddr::V4(Ipv4Addr::new(127, 0, 2, 1)),
+    IpAddr::V4(Ipv4Addr::new(127, 0, 2, 2)),
+    IpAddr::V4(Ipv4Addr::new(127, 0, 2, 3)),
+];
+
+/// The first of `count` consecutive ports free on every loopback address the drill uses.
 fn free_port(count: u16) -> u16 {
-    for _ in 0..200 {
-        let base = 20000 + fastrand_u16() % 40000;
-        let ok = (0..count).all(|i| {
-            [
-                "127.0.0.1",
-                "127.0.1.1",
-                "127.0.1.2",
-                "127.0.1.3",
-                "127.0.2.1",
-                "127.0.2.2",
-                "127.0.2.3",
-            ]
-            .iter()
-            .all(|ip| std::net::TcpListener::bind((*ip, base + i)).is_ok())
-        });
-        if ok {
-            return base;
-        }
-    }
-    panic!("no free port range on loopback");
+    testkit::ports::free_range_on(count, &LOOPBACKS)
 }
 
-fn fastrand_u16() -> u16 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .subsec_nanos();
-    (nanos ^ std::process::id().wrapping_mul(2654435761)) as u16
-}
+/// How long a process of the system may take to listen.
+const START_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// The running system. Dropping it stops every process and removes its files.
 pub struct System {
     pub options: Options,
+    /// The processes' files (cluster documents, state, TLS material, one log per process); kept
+    /// after the run when `DRILL_KEEP` is set.
     pub dir: PathBuf,
+    temp: Option<TempDir>,
     /// The cluster as arc-local serves it (all five endpoints live).
     pub doc: ClusterDocument,
     pub gateway_port: u16,
@@ -98,16 +89,15 @@ pub struct System {
     pub dns: SocketAddr,
     pub api_port: u16,
     config_port: u16,
-    arc_local: Option<Child>,
-    processes: Vec<(String, Child)>,
+    arc_local: Option<Process>,
+    processes: Vec<Process>,
     pub client: ArcClient,
 }
 
 impl System {
     pub async fn start(options: Options) -> anyhow::Result<System> {
-        let dir =
-            std::env::temp_dir().join(format!("drill-{}-{}", std::process::id(), fastrand_u16()));
-        std::fs::create_dir_all(&dir)?;
+        let temp = testkit::temp::dir("drill");
+        let dir = temp.path().to_path_buf();
         let api_port = free_port(5);
         let dns_port = free_port(1);
         let gateway_port = free_port(1);
@@ -163,6 +153,7 @@ impl System {
         let mut system = System {
             options: options.clone(),
             dir,
+            temp: Some(temp),
             doc,
             gateway_port,
             admin_port,
@@ -188,17 +179,17 @@ impl System {
 
         for region in REGIONS {
             for (service, port) in [("service1", p1), ("service2", p2)] {
-                let name = format!("{service}-{region}");
-                let child = system.spawn(
-                    &name,
+                let process = system.spawn(
+                    &format!("{service}-{region}"),
                     &bins::path(service),
                     &[
                         ("REGION", region.to_owned()),
                         ("PORT", port.to_string()),
                         ("BIND", address(service, region).to_string()),
                     ],
+                    SocketAddr::new(address(service, region), port),
                 )?;
-                system.processes.push((name, child));
+                system.processes.push(process);
             }
         }
         for region in REGIONS {
@@ -231,33 +222,40 @@ impl System {
                     env.push(("ARC_CA_FILE", system.ca_file().display().to_string()));
                 }
             }
-            let name = format!("gateway-{region}");
-            let child = system.spawn(&name, &bins::path("gateway"), &env)?;
-            system.processes.push((name, child));
+            let process = system.spawn(
+                &format!("gateway-{region}"),
+                &bins::path("gateway"),
+                &env,
+                SocketAddr::new(address("gateway", region), gateway_port),
+            )?;
+            system.processes.push(process);
         }
-        for region in REGIONS {
-            wait_for(SocketAddr::new(address("service1", region), p1)).await?;
-            wait_for(SocketAddr::new(address("service2", region), p2)).await?;
-            wait_for(SocketAddr::new(address("gateway", region), gateway_port)).await?;
+        // All start at once; each must listen (or the error quotes its log).
+        for process in &mut system.processes {
+            process.wait_ready_async().await?;
         }
         Ok(system)
     }
 
+    /// Starts `bin` as `name` with only `env`, logging to `<name>.log`, ready once it listens on
+    /// `addr` (not waited for here).
     fn spawn(
         &self,
         name: &str,
         bin: &std::path::Path,
         env: &[(&str, String)],
-    ) -> anyhow::Result<Child> {
-        let log = std::fs::File::create(self.dir.join(format!("{name}.log")))?;
-        Command::new(bin)
+        addr: SocketAddr,
+    ) -> anyhow::Result<Process> {
+        let log = self.dir.join(format!("{name}.log"));
+        Ok(Spawn::new(bin)
+            .name(name)
             .env_clear()
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .stdin(Stdio::null())
-            .spawn()
-            .with_context(|| format!("starting {name} ({})", bin.display()))
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdout(Output::File(log.clone()))
+            .stderr(Output::File(log))
+            .listens_at(addr)
+            .start_timeout(START_TIMEOUT)
+            .spawn()?)
     }
 
     /// arc-local's CA certificate (made at its first start, reused after).
@@ -286,30 +284,24 @@ impl System {
             "--ttl".into(),
             self.options.ttl_secs.to_string(),
         ];
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.join("arc-local.log"))?;
-        let child = Command::new(bins::path("arc-local"))
+        let log = self.dir.join("arc-local.log");
+        let mut spawn = Spawn::new(bins::path("arc-local"))
             .args(args)
-            .stdout(log.try_clone()?)
-            .stderr(log)
-            .spawn()
-            .context("starting arc-local")?;
-        self.arc_local = Some(child);
+            .stdout(Output::File(log.clone()))
+            .stderr(Output::File(log))
+            .start_timeout(START_TIMEOUT);
         for i in 0..5 {
-            wait_for(SocketAddr::from(([127, 0, 0, 1], self.api_port + i))).await?;
+            spawn = spawn.listens_on(self.api_port + i);
         }
+        self.arc_local = Some(spawn.start_async().await?);
         Ok(())
     }
 
     /// Stops arc-local with SIGTERM (the control plane and DNS become unreachable).
     pub fn stop_arc_local(&mut self) {
-        if let Some(mut child) = self.arc_local.take() {
-            let _ = Command::new("kill")
-                .args(["-TERM", &child.id().to_string()])
-                .status();
-            let _ = child.wait();
+        if let Some(mut arc_local) = self.arc_local.take() {
+            // Killed (by the drop) if it has not exited 30 s after SIGTERM.
+            let _ = arc_local.stop(Duration::from_secs(30));
         }
     }
 
@@ -351,12 +343,8 @@ impl System {
 
     /// A gateway's metrics text.
     pub async fn gateway_metrics(&self, region: &str) -> anyhow::Result<String> {
-        let url = format!(
-            "http://{}:{}/metrics",
-            address("gateway", region),
-            self.admin_port
-        );
-        Ok(crate::traffic::get(&url).await?.1)
+        let admin = SocketAddr::new(address("gateway", region), self.admin_port);
+        Ok(testkit::metrics::scrape(admin).await?)
     }
 
     /// The log of one process, for failure messages.
@@ -368,23 +356,12 @@ impl System {
 impl Drop for System {
     fn drop(&mut self) {
         self.stop_arc_local();
-        for (_, child) in &mut self.processes {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        if std::env::var_os("DRILL_KEEP").is_none() {
-            let _ = std::fs::remove_dir_all(&self.dir);
+        // Each process is killed and reaped as it drops.
+        self.processes.clear();
+        if std::env::var_os("DRILL_KEEP").is_some() {
+            if let Some(temp) = self.temp.take() {
+                let _ = temp.keep();
+            }
         }
     }
-}
-
-async fn wait_for(addr: SocketAddr) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while tokio::net::TcpStream::connect(addr).await.is_err() {
-        if Instant::now() > deadline {
-            bail!("nothing listens on {addr} after 30 s");
-        }
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    Ok(())
 }
