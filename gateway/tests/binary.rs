@@ -59,7 +59,7 @@ async fn runs_from_service_urls_alone_and_logs_one_json_line_per_request() {
     let out = gw.process.stdout();
     let lines: Vec<serde_json::Value> = out
         .lines()
-        .map(|l| serde_json::from_str(&l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}")))
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not a JSON line ({e}): {l}")))
         .collect();
     let line = lines
         .iter()

@@ -492,11 +492,8 @@ impl Process {
     pub fn wait_timeout(&mut self, limit: Duration) -> io::Result<Option<ExitStatus>> {
         let deadline = Instant::now() + limit;
         loop {
-            if self.child.try_wait()?.is_some() {
-                return self.wait().map(Some);
-            }
-            if Instant::now() >= deadline {
-                return Ok(None);
+            if let Some(outcome) = self.exit_by(deadline)? {
+                return Ok(outcome);
             }
             std::thread::sleep(POLL);
         }
@@ -506,14 +503,20 @@ impl Process {
     pub async fn wait_timeout_async(&mut self, limit: Duration) -> io::Result<Option<ExitStatus>> {
         let deadline = Instant::now() + limit;
         loop {
-            if self.child.try_wait()?.is_some() {
-                return self.wait().map(Some);
-            }
-            if Instant::now() >= deadline {
-                return Ok(None);
+            if let Some(outcome) = self.exit_by(deadline)? {
+                return Ok(outcome);
             }
             tokio::time::sleep(POLL).await;
         }
+    }
+
+    /// One look at the exit: `Some(Some(status))` once exited (output drained), `Some(None)` once
+    /// `deadline` has passed, `None` to look again.
+    fn exit_by(&mut self, deadline: Instant) -> io::Result<Option<Option<ExitStatus>>> {
+        if self.child.try_wait()?.is_some() {
+            return self.wait().map(|status| Some(Some(status)));
+        }
+        Ok((Instant::now() >= deadline).then_some(None))
     }
 
     /// What the process has written to a captured stdout so far (all of it after a wait);

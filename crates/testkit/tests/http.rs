@@ -8,6 +8,13 @@ use testkit::http::{self, Response};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
+/// A fresh connection to `addr` with a GET request written on it.
+async fn ask(addr: SocketAddr) -> TcpStream {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
+    s
+}
+
 /// A server that reads one request head per connection and answers with `answer`, then keeps the
 /// connection open for `linger` before closing it.
 async fn scripted(answer: &'static [u8], linger: Duration) -> SocketAddr {
@@ -42,8 +49,7 @@ async fn raw_reads_until_the_peer_closes() {
 #[tokio::test]
 async fn read_until_close_gives_up_after_the_limit() {
     let addr = scripted(b"HTTP/1.1 200 OK\r\n", Duration::from_secs(30)).await;
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    s.write_all(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
+    let mut s = ask(addr).await;
     let started = std::time::Instant::now();
     let got = http::read_until_close(&mut s, Duration::from_millis(300)).await;
     assert!(started.elapsed() >= Duration::from_millis(300));
@@ -78,8 +84,7 @@ async fn read_response_takes_one_response_off_a_kept_alive_connection() {
         Duration::from_secs(30),
     )
     .await;
-    let mut s = TcpStream::connect(addr).await.unwrap();
-    s.write_all(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
+    let mut s = ask(addr).await;
     let r = http::read_response(&mut s, Duration::from_secs(10))
         .await
         .unwrap();
@@ -95,8 +100,7 @@ async fn read_response_reports_extra_bytes_an_early_close_and_a_timeout() {
         Duration::from_secs(30),
     )
     .await;
-    let mut s = TcpStream::connect(twice).await.unwrap();
-    s.write_all(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
+    let mut s = ask(twice).await;
     let e = http::read_response(&mut s, Duration::from_secs(10))
         .await
         .unwrap_err();
@@ -107,8 +111,7 @@ async fn read_response_reports_extra_bytes_an_early_close_and_a_timeout() {
         Duration::ZERO,
     )
     .await;
-    let mut s = TcpStream::connect(cut).await.unwrap();
-    s.write_all(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
+    let mut s = ask(cut).await;
     let e = http::read_response(&mut s, Duration::from_secs(10))
         .await
         .unwrap_err();
@@ -119,16 +122,14 @@ async fn read_response_reports_extra_bytes_an_early_close_and_a_timeout() {
         Duration::from_secs(30),
     )
     .await;
-    let mut s = TcpStream::connect(slow).await.unwrap();
-    s.write_all(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
+    let mut s = ask(slow).await;
     let e = http::read_response(&mut s, Duration::from_millis(300))
         .await
         .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::TimedOut, "{e}");
 
     let unframed = scripted(b"HTTP/1.1 200 OK\r\n\r\nabc", Duration::from_secs(30)).await;
-    let mut s = TcpStream::connect(unframed).await.unwrap();
-    s.write_all(b"GET / HTTP/1.1\r\n\r\n").await.unwrap();
+    let mut s = ask(unframed).await;
     let e = http::read_response(&mut s, Duration::from_secs(10))
         .await
         .unwrap_err();
