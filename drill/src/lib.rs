@@ -6,7 +6,9 @@
 //! carry addresses but no ports, can tell the regions apart. [`traffic`] plays the internet: it
 //! resolves `externalapi.example.com` through arc-local's DNS, as a client on the internet would
 //! through Route 53, and sends continuous requests of every kind the services offer, recording
-//! which regions served each one. [`bins`] finds (and if needed builds) the binaries.
+//! which regions served each one (read and followed with `failover::hops`, as `failover probe`
+//! does). [`scenario`] runs the original rehearsal and measures each switch. [`bins`] finds (and
+//! if needed builds) the binaries.
 
 pub mod bins;
 pub mod scenario;

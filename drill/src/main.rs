@@ -62,7 +62,12 @@ async fn main() -> anyhow::Result<()> {
     let failed = report.failures();
     println!("requests {}  failed {}", report.samples.len(), failed.len());
     for f in failed.iter().take(5) {
-        println!("  failed: {} {} {:?}", f.kind, f.status, f.error);
+        println!(
+            "  failed: {} {} {:?}",
+            f.route.path,
+            f.answer.status.unwrap_or(0),
+            f.answer.error
+        );
     }
     Ok(())
 }

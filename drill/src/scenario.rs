@@ -6,10 +6,26 @@
 
 use std::time::{Duration, Instant};
 
-use anyhow::bail;
-
 use crate::system::System;
 use crate::traffic::{self, Sample, Traffic};
+
+/// Why the scenario stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    #[error("{app} did not move to {region} within {limit:?}")]
+    NotMoved {
+        app: String,
+        region: String,
+        limit: Duration,
+    },
+    #[error(
+        "start state not reached: external API and service1 in us-east-1, service2 in us-west-2"
+    )]
+    StartState,
+    /// The system under test failed (an activate call).
+    #[error(transparent)]
+    System(#[from] anyhow::Error),
+}
 
 pub const STEPS: [(&str, &str); 3] = [
     ("service2", "us-east-1"),
@@ -39,7 +55,7 @@ pub async fn converge(
     app: &str,
     region: &str,
     limit: Duration,
-) -> anyhow::Result<Duration> {
+) -> Result<Duration, ScenarioError> {
     let deadline = since + limit;
     loop {
         let samples = t.samples();
@@ -55,14 +71,18 @@ pub async fn converge(
             }
         }
         if Instant::now() > deadline {
-            bail!("{app} did not move to {region} within {limit:?}");
+            return Err(ScenarioError::NotMoved {
+                app: app.to_owned(),
+                region: region.to_owned(),
+                limit,
+            });
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
 
 /// Runs the scenario at `rate` requests per second. `limit` bounds each wait for a switch.
-pub async fn run(sys: &System, rate: u32, limit: Duration) -> anyhow::Result<Report> {
+pub async fn run(sys: &System, rate: u32, limit: Duration) -> Result<Report, ScenarioError> {
     sys.activate("service2", "us-west-2").await?;
     let t = traffic::start(sys.dns, sys.gateway_port, rate, (rate / 25).clamp(2, 32));
     converge(
@@ -89,7 +109,7 @@ pub async fn run(sys: &System, rate: u32, limit: Duration) -> anyhow::Result<Rep
         && where_ok("service1", "us-east-1")
         && where_ok("service2", "us-west-2"))
     {
-        bail!("start state not reached: external API and service1 in us-east-1, service2 in us-west-2");
+        return Err(ScenarioError::StartState);
     }
     let mut steps = Vec::new();
     for (app, region) in STEPS {

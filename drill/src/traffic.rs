@@ -6,8 +6,11 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use failover::error::Chain;
+use failover::hops::{self, Answer, Regions, Route};
 use hickory_resolver::config::{NameServerConfig, ResolverConfig};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::NetError;
 use hickory_resolver::TokioResolver;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -16,52 +19,58 @@ use hyper_util::rt::TokioExecutor;
 
 pub const EXTERNAL_HOST: &str = "externalapi.example.com";
 
-/// One request and who answered it.
+/// Why a request got no whole answer.
+#[derive(Debug, thiserror::Error)]
+pub enum RequestError {
+    #[error(transparent)]
+    Resolve(#[from] NetError),
+    #[error("no address for {EXTERNAL_HOST}")]
+    NoAddress,
+    #[error(transparent)]
+    Request(#[from] http::Error),
+    #[error(transparent)]
+    Send(#[from] hyper_util::client::legacy::Error),
+    #[error(transparent)]
+    Body(#[from] hyper::Error),
+    #[error(transparent)]
+    Timeout(#[from] tokio::time::error::Elapsed),
+}
+
+/// One request, when it started, and how it ended with the regions that served it.
 #[derive(Clone, Debug)]
 pub struct Sample {
     pub started: Instant,
-    pub kind: &'static str,
-    /// The app behind the path: `service1`, `service2`, or None for the external API's own `/`.
-    pub service: Option<&'static str>,
-    pub status: u16,
-    pub error: Option<String>,
-    pub gateway_region: Option<String>,
-    pub service_region: Option<String>,
+    pub route: Route,
+    pub answer: Answer,
 }
 
 impl Sample {
     pub fn failed(&self) -> bool {
-        self.error.is_some() || !(200..300).contains(&self.status)
+        self.answer.failed()
     }
 
     /// The region that served this sample for `app` (`external-api`, `service1`, `service2`).
     pub fn region_of(&self, app: &str) -> Option<&str> {
-        match app {
-            "external-api" => self.gateway_region.as_deref(),
-            app if self.service.is_some_and(|s| s == app) => self.service_region.as_deref(),
-            _ => None,
-        }
+        self.answer.region_of(&self.route, app)
     }
 }
 
 /// Request kinds, in rotation: every method and shape the services offer.
-const KINDS: [(&str, &str, Option<&str>); 8] = [
-    ("GET", "/", None),
-    ("GET", "/service1", Some("service1")),
-    ("GET", "/service2", Some("service2")),
-    ("POST", "/service1/echo", Some("service1")),
-    ("PUT", "/service2/items/drill", Some("service2")),
+const KINDS: [(&str, Route); 8] = [
+    ("GET", Route::gateway("/")),
+    ("GET", Route::service("/service1", "service1")),
+    ("GET", Route::service("/service2", "service2")),
+    ("POST", Route::service("/service1/echo", "service1")),
+    ("PUT", Route::service("/service2/items/drill", "service2")),
     (
         "GET",
-        "/service1/items?prefix=drill&limit=3",
-        Some("service1"),
+        Route::service("/service1/items?prefix=drill&limit=3", "service1"),
     ),
     (
         "GET",
-        "/service2/stream?count=2&interval_ms=1",
-        Some("service2"),
+        Route::service("/service2/stream?count=2&interval_ms=1", "service2"),
     ),
-    ("HEAD", "/service1", Some("service1")),
+    ("HEAD", Route::service("/service1", "service1")),
 ];
 
 type HttpClient = Client<HttpConnector, Full<Bytes>>;
@@ -71,7 +80,7 @@ fn client() -> HttpClient {
 }
 
 /// A plain GET, for readiness and metrics.
-pub async fn get(url: &str) -> anyhow::Result<(u16, String)> {
+pub async fn get(url: &str) -> Result<(u16, String), RequestError> {
     let req = http::Request::get(url).body(Full::default())?;
     let resp = tokio::time::timeout(Duration::from_secs(5), client().request(req)).await??;
     let status = resp.status().as_u16();
@@ -141,25 +150,17 @@ async fn one(
     resolver: &TokioResolver,
     client: &HttpClient,
     port: u16,
-    (method, path, service): (&'static str, &'static str, Option<&'static str>),
+    (method, route): (&'static str, Route),
 ) -> Sample {
     let started = Instant::now();
-    let mut sample = Sample {
-        started,
-        kind: path,
-        service,
-        status: 0,
-        error: None,
-        gateway_region: None,
-        service_region: None,
-    };
-    let result: anyhow::Result<()> = async {
+    let mut answer = Answer::default();
+    let result: Result<(), RequestError> = async {
         let ip = resolver
             .lookup_ip(format!("{EXTERNAL_HOST}."))
             .await?
             .iter()
             .next()
-            .ok_or_else(|| anyhow::anyhow!("no address for {EXTERNAL_HOST}"))?;
+            .ok_or(RequestError::NoAddress)?;
         let body = match method {
             "POST" => Full::from("drill"),
             "PUT" => Full::from(r#"{"drill": true}"#),
@@ -167,28 +168,26 @@ async fn one(
         };
         let req = http::Request::builder()
             .method(method)
-            .uri(format!("http://{ip}:{port}{path}"))
+            .uri(format!("http://{ip}:{port}{}", route.path))
             .header(http::header::HOST, format!("{EXTERNAL_HOST}:{port}"))
             .header(http::header::CONTENT_TYPE, "application/json")
             .body(body)?;
         let resp = tokio::time::timeout(Duration::from_secs(5), client.request(req)).await??;
-        sample.status = resp.status().as_u16();
-        let header = |name: &str| {
-            resp.headers()
-                .get(name)
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_owned)
-        };
-        sample.gateway_region = header("x-gateway-region");
-        sample.service_region = header("x-service-region");
-        resp.into_body().collect().await?;
+        answer.status = Some(resp.status().as_u16());
+        answer.regions = Regions::from_headers(resp.headers());
+        let body = resp.into_body().collect().await?.to_bytes();
+        answer.regions.fill_from_body(route.last_hop(), &body);
         Ok(())
     }
     .await;
     if let Err(e) = result {
-        sample.error = Some(format!("{e:#}"));
+        answer.error = Some(Chain(&e).to_string());
     }
-    sample
+    Sample {
+        started,
+        route,
+        answer,
+    }
 }
 
 impl Traffic {
@@ -210,32 +209,103 @@ impl Traffic {
 /// How long after `since` traffic for `app` kept reaching another region than `region`: the start
 /// time of the last request (started after `since`) served elsewhere, or zero. `None` when no
 /// request after `since` was served by `region` at all (the switch did not happen).
+///
+/// The successful requests are followed in the order they started (`region` first among requests
+/// that started at the same instant), so the time is when the app was last seen elsewhere before
+/// its last switch, to `region`.
 pub fn switch_time(
     samples: &[Sample],
     since: Instant,
     app: &str,
     region: &str,
 ) -> Option<Duration> {
-    let after: Vec<&Sample> = samples
+    let mut after: Vec<&Sample> = samples
         .iter()
         .filter(|s| s.started >= since && !s.failed())
         .collect();
-    let last_old = after
-        .iter()
-        .filter(|s| s.region_of(app).is_some_and(|r| r != region))
-        .map(|s| s.started)
-        .max();
-    let first_new_after = after
-        .iter()
-        .filter(|s| s.region_of(app) == Some(region) && last_old.is_none_or(|t| s.started > t))
-        .count();
-    if first_new_after == 0 {
+    after.sort_by_key(|s| (s.started, s.region_of(app) != Some(region)));
+    let mut regions = hops::Tracker::default();
+    for s in after {
+        if let Some(r) = s.region_of(app) {
+            regions.observe(app, r, s.started);
+        }
+    }
+    if regions.last_region(app)? != region {
         return None;
     }
-    Some(last_old.map_or(Duration::ZERO, |t| t.duration_since(since)))
+    Some(
+        regions
+            .switches(app)
+            .last()
+            .map_or(Duration::ZERO, |sw| sw.left.duration_since(since)),
+    )
 }
 
 /// The failed samples among `samples`.
 pub fn failures(samples: &[Sample]) -> Vec<&Sample> {
     samples.iter().filter(|s| s.failed()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const S1: Route = Route::service("/service1", "service1");
+
+    /// A sample started `ms` after `t0`, served by the gateway in us-east-1 and service1 in
+    /// `region`; status 502 when `failed`.
+    fn sample(t0: Instant, ms: u64, region: &str, failed: bool) -> Sample {
+        let regions = Regions {
+            gateway: Some("us-east-1".into()),
+            service: Some(region.into()),
+        };
+        Sample {
+            started: t0 + Duration::from_millis(ms),
+            route: S1,
+            answer: Answer::answered(if failed { 502 } else { 200 }, regions),
+        }
+    }
+
+    #[test]
+    fn switch_time_is_the_last_start_in_the_old_region() {
+        let t0 = Instant::now();
+        let since = t0 + Duration::from_millis(10);
+        // Recorded in completion order: the request started at 40 ms finished last.
+        let samples = vec![
+            sample(t0, 0, "us-west-2", false),
+            sample(t0, 20, "us-east-1", false),
+            sample(t0, 50, "us-west-2", false),
+            sample(t0, 60, "us-east-1", true),
+            sample(t0, 40, "us-east-1", false),
+            sample(t0, 70, "us-west-2", false),
+        ];
+        let took = switch_time(&samples, since, "service1", "us-west-2");
+        assert_eq!(
+            took,
+            Some(Duration::from_millis(30)),
+            "failures do not count"
+        );
+        assert_eq!(switch_time(&samples, since, "service1", "us-east-1"), None);
+        assert_eq!(
+            switch_time(&samples, since, "external-api", "us-east-1"),
+            Some(Duration::ZERO)
+        );
+        assert_eq!(switch_time(&samples, since, "service2", "us-west-2"), None);
+    }
+
+    #[test]
+    fn a_request_that_started_with_the_last_old_one_does_not_count() {
+        let t0 = Instant::now();
+        let samples = vec![
+            sample(t0, 5, "us-west-2", false),
+            sample(t0, 5, "us-east-1", false),
+        ];
+        assert_eq!(switch_time(&samples, t0, "service1", "us-west-2"), None);
+        let mut later = samples.clone();
+        later.push(sample(t0, 6, "us-west-2", false));
+        assert_eq!(
+            switch_time(&later, t0, "service1", "us-west-2"),
+            Some(Duration::from_millis(5))
+        );
+    }
 }
