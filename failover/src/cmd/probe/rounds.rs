@@ -196,6 +196,14 @@ mod tests {
         vec![ok(gw, None), ok(gw, Some(s1)), ok(gw, Some(s2))]
     }
 
+    fn status(path: &'static str, from: &str, to: &str) -> Vec<Change> {
+        vec![Change::Status {
+            path,
+            from: from.into(),
+            to: to.into(),
+        }]
+    }
+
     #[test]
     fn rounds_note_switches_and_status_changes() {
         let t0 = SystemTime::UNIX_EPOCH;
@@ -216,14 +224,7 @@ mod tests {
         answers[2] = Answer::failed_with("timeout");
         let r = tr.record(t1, answers);
         assert_eq!(r.failed_so_far, 1);
-        assert_eq!(
-            r.changes,
-            vec![Change::Status {
-                path: "/service2",
-                from: "200".into(),
-                to: "timeout".into()
-            }]
-        );
+        assert_eq!(r.changes, status("/service2", "200", "timeout"));
         // A failure does not forget the last region: no switch when it comes back the same.
         let r = tr.record(t1, round("us-east-1", "us-west-2", "us-west-2"));
         assert_eq!(r.changes.len(), 1);
@@ -245,14 +246,7 @@ mod tests {
         answers[0].status = Some(502);
         let r = tr.record(t0, answers);
         assert_eq!(r.failed_so_far, 1);
-        assert_eq!(
-            r.changes,
-            vec![Change::Status {
-                path: "/",
-                from: "200".into(),
-                to: "502".into()
-            }]
-        );
+        assert_eq!(r.changes, status("/", "200", "502"));
         let s = tr.summary(true);
         assert!(s.interrupted && s.apps[0].switches.is_empty());
     }

@@ -94,47 +94,50 @@ fn view(doc: &ClusterDocument, rule: &SafetyRule) -> RuleView {
             })
             .collect()
     };
-    match rule {
+    let (kind, rule_config, wait_period_ms, meaning, controls) = match rule {
         SafetyRule::Assertion {
-            name,
-            arn,
             asserted_controls,
             rule_config,
             wait_period_ms,
-        } => RuleView {
-            name: name.clone(),
-            arn: arn.clone(),
-            kind: "assertion",
-            config: config_text(rule_config),
-            meaning: format!(
+            ..
+        } => (
+            "assertion",
+            rule_config,
+            wait_period_ms,
+            format!(
                 "after every change, {} of the asserted controls must be On",
                 demand(rule_config, asserted_controls.len())
             ),
-            wait_period_ms: *wait_period_ms,
-            controls: vec![("asserted", refs(asserted_controls))],
-        },
+            vec![("asserted", refs(asserted_controls))],
+        ),
         SafetyRule::Gating {
-            name,
-            arn,
             gating_controls,
             target_controls,
             rule_config,
             wait_period_ms,
-        } => RuleView {
-            name: name.clone(),
-            arn: arn.clone(),
-            kind: "gating",
-            config: config_text(rule_config),
-            meaning: format!(
+            ..
+        } => (
+            "gating",
+            rule_config,
+            wait_period_ms,
+            format!(
                 "the target controls may change only while {} of the gating controls are On",
                 demand(rule_config, gating_controls.len())
             ),
-            wait_period_ms: *wait_period_ms,
-            controls: vec![
+            vec![
                 ("gating", refs(gating_controls)),
                 ("target", refs(target_controls)),
             ],
-        },
+        ),
+    };
+    RuleView {
+        name: rule.name().to_owned(),
+        arn: rule.arn().map(str::to_owned),
+        kind,
+        config: config_text(rule_config),
+        meaning,
+        wait_period_ms: *wait_period_ms,
+        controls,
     }
 }
 
@@ -300,13 +303,9 @@ mod tests {
     use crate::cmd::update::plan::{plan, Action};
     use recovery::local::default_document;
 
-    fn doc() -> ClusterDocument {
-        default_document("127.0.0.1", 8600)
-    }
-
     #[test]
     fn conflict_names_the_rule_by_name_or_arn() {
-        let d = doc();
+        let d = default_document("127.0.0.1", 8600);
         let p = plan(&d, Action::Activate, "service1", "us-west-2", &[]).unwrap();
         let arn = d.apps["service1"].safety_rules[0].arn().unwrap().to_owned();
         let x = explain(
