@@ -5,102 +5,18 @@
 //! The data plane, the safety rules and the config API all read this one catalog; the topology
 //! keeps what only DNS needs (hostnames, regional URLs). A catalog is immutable once published:
 //! every config change builds a new one (see `state::Store::configure`).
-//!
-//! Lifecycle: a resource created through the API is PENDING until the deploy delay has passed
-//! since its creation, then DEPLOYED. Deleting marks it; it is PENDING_DELETION for the deploy
-//! delay, then gone (and purged at the next write). The data plane and the safety rules see every
-//! resource that is not being deleted, PENDING ones included, so a control can be flipped as soon
-//! as its create call has answered. Topology resources are always DEPLOYED.
+//! Each resource has a lifecycle ([`crate::lifecycle`]).
 
 use std::collections::BTreeMap;
 
 use recovery::SafetyRule;
 use serde::{Deserialize, Serialize};
 
+pub use crate::lifecycle::{HasLife, Life, Origin, Status};
 use crate::topology::Topology;
 
 /// The name AWS gives the control panel every cluster is created with.
 pub const DEFAULT_PANEL_NAME: &str = "DefaultControlPanel";
-
-/// Where a resource comes from.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Origin {
-    /// The topology file (or the default topology): read-only, never written to the state file.
-    Topology,
-    /// The recovery-control-config API: persisted in the state file.
-    #[default]
-    Api,
-}
-
-/// Deployment status, as the API spells it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Status {
-    Pending,
-    Deployed,
-    PendingDeletion,
-}
-
-impl Status {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Status::Pending => "PENDING",
-            Status::Deployed => "DEPLOYED",
-            Status::PendingDeletion => "PENDING_DELETION",
-        }
-    }
-}
-
-/// When a resource was created and deleted (Unix milliseconds), and the client token that created it.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Life {
-    pub created_ms: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub deleted_ms: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub client_token: Option<String>,
-    #[serde(skip)]
-    pub origin: Origin,
-}
-
-impl Life {
-    pub fn api(now_ms: u64, client_token: Option<&str>) -> Life {
-        Life {
-            created_ms: now_ms,
-            deleted_ms: None,
-            client_token: client_token.map(str::to_owned),
-            origin: Origin::Api,
-        }
-    }
-
-    fn topology() -> Life {
-        Life {
-            origin: Origin::Topology,
-            ..Life::default()
-        }
-    }
-
-    /// Not being deleted: served by the data plane, judged by the safety rules.
-    pub fn live(&self) -> bool {
-        self.deleted_ms.is_none()
-    }
-
-    pub fn is_topology(&self) -> bool {
-        self.origin == Origin::Topology
-    }
-
-    /// The status at `now_ms`, or `None` once a deleted resource is gone.
-    pub fn status(&self, now_ms: u64, delay_ms: u64) -> Option<Status> {
-        if self.origin == Origin::Topology {
-            return Some(Status::Deployed);
-        }
-        match self.deleted_ms {
-            Some(d) if now_ms < d.saturating_add(delay_ms) => Some(Status::PendingDeletion),
-            Some(_) => None,
-            None if now_ms < self.created_ms.saturating_add(delay_ms) => Some(Status::Pending),
-            None => Some(Status::Deployed),
-        }
-    }
-}
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cluster {
@@ -165,25 +81,7 @@ impl Rule {
     }
 }
 
-/// What every kind of resource has: a lifecycle.
-pub trait HasLife {
-    fn life(&self) -> &Life;
-    fn life_mut(&mut self) -> &mut Life;
-}
-
-macro_rules! has_life {
-    ($($t:ty),*) => {$(
-        impl HasLife for $t {
-            fn life(&self) -> &Life {
-                &self.life
-            }
-            fn life_mut(&mut self) -> &mut Life {
-                &mut self.life
-            }
-        }
-    )*};
-}
-has_life!(Cluster, Panel, Control, Rule);
+crate::lifecycle::has_life!(Cluster, Panel, Control, Rule);
 
 /// Every resource, keyed by ARN, and the tags of any of them.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -322,51 +220,33 @@ impl Catalog {
     /// Removes API resources whose cluster, control panel or routing controls are missing (a
     /// topology that changed between runs), and tags of unknown ARNs. Returns the removed ARNs.
     fn prune_dangling(&mut self) -> Vec<String> {
-        let mut removed = Vec::new();
-        let panels: Vec<String> = self
-            .panels
-            .iter()
-            .filter(|(_, p)| !p.life.is_topology() && !self.clusters.contains_key(&p.cluster_arn))
-            .map(|(arn, _)| arn.clone())
-            .collect();
-        for arn in panels {
-            self.panels.remove(&arn);
-            removed.push(arn);
-        }
-        let controls: Vec<String> = self
-            .controls
-            .iter()
-            .filter(|(_, c)| !c.life.is_topology() && !self.panels.contains_key(&c.panel_arn))
-            .map(|(arn, _)| arn.clone())
-            .collect();
-        for arn in controls {
-            self.controls.remove(&arn);
-            removed.push(arn);
-        }
-        let rules: Vec<String> = self
-            .rules
-            .iter()
-            .filter(|(_, r)| {
-                !r.life.is_topology()
-                    && (!self.panels.contains_key(&r.panel_arn)
-                        || r.controls().any(|c| !self.controls.contains_key(c)))
-            })
-            .map(|(arn, _)| arn.clone())
-            .collect();
-        for arn in rules {
-            self.rules.remove(&arn);
-            removed.push(arn);
-        }
-        let known: Vec<String> = self
+        let api = |life: &Life| !life.is_topology();
+        let mut removed = remove_where(&mut self.panels, |p| {
+            api(&p.life) && !self.clusters.contains_key(&p.cluster_arn)
+        });
+        removed.extend(remove_where(&mut self.controls, |c| {
+            api(&c.life) && !self.panels.contains_key(&c.panel_arn)
+        }));
+        removed.extend(remove_where(&mut self.rules, |r| {
+            api(&r.life)
+                && (!self.panels.contains_key(&r.panel_arn)
+                    || r.controls().any(|c| !self.controls.contains_key(c)))
+        }));
+        self.drop_unknown_tags();
+        removed
+    }
+
+    /// Drops the tags of ARNs no resource has.
+    fn drop_unknown_tags(&mut self) {
+        let unknown: Vec<String> = self
             .tags
             .keys()
             .filter(|arn| !self.exists(arn))
             .cloned()
             .collect();
-        for arn in known {
+        for arn in unknown {
             self.tags.remove(&arn);
         }
-        removed
     }
 
     /// Whether any resource (live or being deleted) has this ARN.
@@ -398,30 +278,15 @@ impl Catalog {
     /// whether anything was dropped.
     pub fn purge(&mut self, now_ms: u64, delay_ms: u64) -> bool {
         let gone = |life: &Life| life.status(now_ms, delay_ms).is_none();
-        let before = self.tags.len()
-            + self.clusters.len()
-            + self.panels.len()
-            + self.controls.len()
-            + self.rules.len();
-        self.clusters.retain(|_, v| !gone(&v.life));
-        self.panels.retain(|_, v| !gone(&v.life));
-        self.controls.retain(|_, v| !gone(&v.life));
-        self.rules.retain(|_, v| !gone(&v.life));
-        let tags: Vec<String> = self
-            .tags
-            .keys()
-            .filter(|arn| !self.exists(arn))
-            .cloned()
-            .collect();
-        for arn in tags {
-            self.tags.remove(&arn);
-        }
-        let after = self.tags.len()
-            + self.clusters.len()
-            + self.panels.len()
-            + self.controls.len()
-            + self.rules.len();
-        after != before
+        let tags = self.tags.len();
+        let dropped = [
+            remove_where(&mut self.clusters, |x| gone(&x.life)),
+            remove_where(&mut self.panels, |x| gone(&x.life)),
+            remove_where(&mut self.controls, |x| gone(&x.life)),
+            remove_where(&mut self.rules, |x| gone(&x.life)),
+        ];
+        self.drop_unknown_tags();
+        dropped.iter().any(|d| !d.is_empty()) || self.tags.len() != tags
     }
 
     // ---- the data plane's view: live resources only ----
@@ -493,6 +358,19 @@ impl Catalog {
     }
 }
 
+/// Removes the entries of `map` that `gone` selects; returns their keys.
+fn remove_where<T>(map: &mut BTreeMap<String, T>, gone: impl Fn(&T) -> bool) -> Vec<String> {
+    let keys: Vec<String> = map
+        .iter()
+        .filter(|(_, x)| gone(x))
+        .map(|(k, _)| k.clone())
+        .collect();
+    for k in &keys {
+        map.remove(k);
+    }
+    keys
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -520,22 +398,6 @@ mod tests {
             Some(Status::Deployed),
             "topology resources are always deployed"
         );
-    }
-
-    #[test]
-    fn lifecycle() {
-        let life = Life::api(1000, None);
-        assert_eq!(life.status(1000, 0), Some(Status::Deployed));
-        assert_eq!(life.status(1500, 1000), Some(Status::Pending));
-        assert_eq!(life.status(2000, 1000), Some(Status::Deployed));
-        let deleted = Life {
-            deleted_ms: Some(3000),
-            ..life
-        };
-        assert!(!deleted.live());
-        assert_eq!(deleted.status(3500, 1000), Some(Status::PendingDeletion));
-        assert_eq!(deleted.status(4000, 1000), None);
-        assert_eq!(deleted.status(3000, 0), None);
     }
 
     #[test]

@@ -190,9 +190,9 @@ mod tests {
             .unwrap()
             .url = "http://service1.example.com:8080".into();
         let topology = Arc::new(Topology::from_document(doc, "test").unwrap());
-        let dir = std::env::temp_dir().join(format!("arc-local-dns-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let store = Arc::new(Store::open(topology, StateFile::new(dir.join("s.json")), 0).unwrap());
+        let dir = testkit::temp::dir("arc-local-dns");
+        let store =
+            Arc::new(Store::open(topology, StateFile::new(dir.path().join("s.json")), 0).unwrap());
         let dns = FailoverDns::new(store.clone(), 1);
 
         let a = |name: &'static str, kind| {
@@ -230,6 +230,5 @@ mod tests {
             a("service1.example.com", RecordType::A).await,
             Answer::Addresses(vec![Ipv4Addr::LOCALHOST])
         );
-        std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -347,8 +347,9 @@ mod tests {
 
     #[test]
     fn the_ca_is_made_once_and_reused() {
-        let dir = std::env::temp_dir().join(format!("arc-local-tls-{}", uuid::Uuid::new_v4()));
-        let first = prepare(&dir, server_names(&[]).unwrap()).unwrap();
+        let temp = testkit::temp::dir("arc-local-tls");
+        let dir = temp.path();
+        let first = prepare(dir, server_names(&[]).unwrap()).unwrap();
         assert!(first.new_ca);
         let ca = std::fs::read_to_string(dir.join(CA_FILE)).unwrap();
         assert!(ca.starts_with("-----BEGIN CERTIFICATE-----"));
@@ -361,9 +362,8 @@ mod tests {
                 .mode();
             assert_eq!(mode & 0o777, 0o600);
         }
-        let second = prepare(&dir, server_names(&["arc-local".into()]).unwrap()).unwrap();
+        let second = prepare(dir, server_names(&["arc-local".into()]).unwrap()).unwrap();
         assert!(!second.new_ca);
         assert_eq!(std::fs::read_to_string(dir.join(CA_FILE)).unwrap(), ca);
-        std::fs::remove_dir_all(dir).unwrap();
     }
 }

@@ -112,9 +112,10 @@ fn a_failed_state_read_does_not_stop_the_update() {
 
 #[test]
 fn an_unreachable_cluster_exits_1() {
-    let file = doc_file(&document_at(&format!("http://127.0.0.1:{}", closed_port())));
+    let doc = doc_file(&document_at(&format!("http://127.0.0.1:{}", closed_port())));
+    let file = &doc.path;
     let (stdout, stderr, code) = text(&run(
-        &["--cluster", &file, "activate", "service1", "us-west-2"],
+        &["--cluster", file, "activate", "service1", "us-west-2"],
         None,
     ));
     assert_eq!(code, 1, "{stdout}\n{stderr}");

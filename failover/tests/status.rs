@@ -120,9 +120,10 @@ fn status_json_reads_the_document_from_stdin_in_terraform_string_form() {
 
 #[test]
 fn status_exits_1_when_no_endpoint_answers() {
-    let file = doc_file(&document_at(&format!("http://127.0.0.1:{}", closed_port())));
+    let doc = doc_file(&document_at(&format!("http://127.0.0.1:{}", closed_port())));
+    let file = &doc.path;
     let (_, stderr, code) = text(&run(
-        &["--cluster", &file, "--timeout", "1s", "status"],
+        &["--cluster", file, "--timeout", "1s", "status"],
         None,
     ));
     assert_eq!(code, 1, "{stderr}");

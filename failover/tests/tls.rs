@@ -65,15 +65,16 @@ fn https_endpoints_are_verified_with_the_extra_ca_and_no_os_store() {
 
 #[test]
 fn a_bad_ca_file_is_refused_naming_it() {
-    let file = write_temp("not a certificate");
+    let ca = write_temp("not a certificate");
+    let file = &ca.path;
     let out = failover()
-        .args(["--ca-file", &file, "status"])
+        .args(["--ca-file", file, "status"])
         .output()
         .unwrap();
     let (_, stderr, code) = text(&out);
     assert_eq!(code, 2, "{stderr}");
     assert!(
-        stderr.contains("--ca-file") && stderr.contains(&file),
+        stderr.contains("--ca-file") && stderr.contains(file.as_str()),
         "{stderr}"
     );
 }

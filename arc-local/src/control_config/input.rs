@@ -58,6 +58,24 @@ impl<'a> Input<'a> {
         v
     }
 
+    /// A member that is there, read by `read`; a SerializationException naming `expected` when
+    /// `read` finds it of another type.
+    fn member<T>(
+        &self,
+        name: &str,
+        required: bool,
+        checks: &mut Checks,
+        expected: &str,
+        read: impl FnOnce(&'a Value) -> Option<T>,
+    ) -> Result<Option<T>, ConfigError> {
+        match self.present(name, required, checks) {
+            None => Ok(None),
+            Some(v) => read(v)
+                .map(Some)
+                .ok_or_else(|| wrong_type(&self.path(name), expected, v)),
+        }
+    }
+
     /// A string member that is there.
     fn text(
         &self,
@@ -65,11 +83,7 @@ impl<'a> Input<'a> {
         required: bool,
         checks: &mut Checks,
     ) -> Result<Option<&'a str>, ConfigError> {
-        match self.present(name, required, checks) {
-            None => Ok(None),
-            Some(Value::String(s)) => Ok(Some(s)),
-            Some(other) => Err(wrong_type(&self.path(name), "a string", other)),
-        }
+        self.member(name, required, checks, "a string", Value::as_str)
     }
 
     /// A name (`__stringMin1Max64PatternS`): 1 to 64 characters, no white space.
@@ -126,16 +140,14 @@ impl<'a> Input<'a> {
         required: bool,
         checks: &mut Checks,
     ) -> Result<Option<i64>, ConfigError> {
-        match self.present(name, required, checks) {
+        let number = self.member(name, required, checks, "an integer", Value::as_number)?;
+        match number.map(|n| n.as_i64().filter(|i| i32::try_from(*i).is_ok())) {
             None => Ok(None),
-            Some(Value::Number(n)) => match n.as_i64() {
-                Some(i) if i32::try_from(i).is_ok() => Ok(Some(i)),
-                _ => Err(ConfigError::Serialization(format!(
-                    "{} must be a 32-bit integer",
-                    self.path(name)
-                ))),
-            },
-            Some(other) => Err(wrong_type(&self.path(name), "an integer", other)),
+            Some(Some(i)) => Ok(Some(i)),
+            Some(None) => Err(ConfigError::Serialization(format!(
+                "{} must be a 32-bit integer",
+                self.path(name)
+            ))),
         }
     }
 
@@ -145,11 +157,7 @@ impl<'a> Input<'a> {
         required: bool,
         checks: &mut Checks,
     ) -> Result<Option<bool>, ConfigError> {
-        match self.present(name, required, checks) {
-            None => Ok(None),
-            Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(other) => Err(wrong_type(&self.path(name), "a boolean", other)),
-        }
+        self.member(name, required, checks, "a boolean", Value::as_bool)
     }
 
     /// One of a fixed set of strings.
@@ -177,11 +185,8 @@ impl<'a> Input<'a> {
     }
 
     pub fn object(&self, name: &str) -> Result<Option<&'a Map<String, Value>>, ConfigError> {
-        match self.get(name) {
-            None => Ok(None),
-            Some(Value::Object(m)) => Ok(Some(m)),
-            Some(other) => Err(wrong_type(&self.path(name), "an object", other)),
-        }
+        let mut unchecked = Checks::default();
+        self.member(name, false, &mut unchecked, "an object", Value::as_object)
     }
 
     /// A list of ARNs (`__listOf__stringMin1Max256PatternAZaZ09`).
@@ -190,13 +195,8 @@ impl<'a> Input<'a> {
         name: &str,
         checks: &mut Checks,
     ) -> Result<Option<Vec<String>>, ConfigError> {
-        let list = match self.get(name) {
-            None => {
-                checks.fail(&self.path(name), None, "Member must not be null");
-                return Ok(None);
-            }
-            Some(Value::Array(a)) => a,
-            Some(other) => return Err(wrong_type(&self.path(name), "a list", other)),
+        let Some(list) = self.member(name, true, checks, "a list", Value::as_array)? else {
+            return Ok(None);
         };
         let mut out = Vec::with_capacity(list.len());
         for (i, v) in list.iter().enumerate() {

@@ -169,20 +169,30 @@ pub fn line_of<'a>(stdout: &'a str, label: &str) -> &'a str {
         .unwrap_or_else(|| panic!("no {label} line:\n{stdout}"))
 }
 
-/// Writes `text` to a fresh file that lives as long as the test process, and returns its path.
-pub fn write_temp(text: &str) -> String {
+/// A temporary file, removed on drop.
+pub struct TempFile {
+    /// Its path, for the command line.
+    pub path: String,
+    _file: tempfile::TempPath,
+}
+
+/// Writes `text` to a fresh temporary file.
+pub fn write_temp(text: &str) -> TempFile {
     let mut file = tempfile::Builder::new()
         .prefix("failover-test-")
         .suffix(".json")
         .tempfile()
         .expect("a temporary file");
     file.write_all(text.as_bytes()).unwrap();
-    let (_, path) = file.keep().expect("kept");
-    path.display().to_string()
+    let file = file.into_temp_path();
+    TempFile {
+        path: file.display().to_string(),
+        _file: file,
+    }
 }
 
-/// Writes `doc` to a temp file and returns its path.
-pub fn doc_file(doc: &ClusterDocument) -> String {
+/// Writes `doc` to a temporary file.
+pub fn doc_file(doc: &ClusterDocument) -> TempFile {
     write_temp(&serde_json::to_string_pretty(doc).unwrap())
 }
 
