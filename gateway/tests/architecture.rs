@@ -150,19 +150,28 @@ fn anyhow_only_in_binaries_main() {
     }
 }
 
+/// The gateway's source files as `(path under gateway/src, code without comments)`.
+fn gateway_code() -> Vec<(String, String)> {
+    let src = root().join("gateway/src");
+    sources(&src)
+        .into_iter()
+        .map(|(path, text)| {
+            let name = path
+                .strip_prefix(&src)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
+            (name, code(&text))
+        })
+        .collect()
+}
+
 #[test]
 fn hop_by_hop_fields_are_handled_only_in_hop_rs() {
-    let src = root().join("gateway/src");
-    for (path, text) in sources(&src) {
-        let name = path
-            .strip_prefix(&src)
-            .unwrap()
-            .to_string_lossy()
-            .into_owned();
+    for (name, code) in gateway_code() {
         if name == "hop.rs" {
             continue;
         }
-        let code = code(&text);
         for field in [
             "UPGRADE",
             "TRANSFER_ENCODING",
@@ -191,18 +200,12 @@ fn hop_by_hop_fields_are_handled_only_in_hop_rs() {
 
 #[test]
 fn only_followers_switch_an_upstream() {
-    let src = root().join("gateway/src");
-    for (path, text) in sources(&src) {
-        let name = path
-            .strip_prefix(&src)
-            .unwrap()
-            .to_string_lossy()
-            .into_owned();
+    for (name, code) in gateway_code() {
         if name == "upstream/follow.rs" || name == "upstream/mod.rs" {
             continue;
         }
         assert!(
-            !code(&text).contains(".switch("),
+            !code.contains(".switch("),
             "{name} switches an upstream; only the follower loop (upstream/follow.rs) does"
         );
     }
