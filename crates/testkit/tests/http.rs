@@ -94,46 +94,43 @@ async fn read_response_takes_one_response_off_a_kept_alive_connection() {
 }
 
 #[tokio::test]
-async fn read_response_reports_extra_bytes_an_early_close_and_a_timeout() {
-    let twice = scripted(
-        b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\n",
-        Duration::from_secs(30),
-    )
-    .await;
-    let mut s = ask(twice).await;
-    let e = http::read_response(&mut s, Duration::from_secs(10))
-        .await
-        .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::InvalidData, "{e}");
-
-    let cut = scripted(
-        b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc",
-        Duration::ZERO,
-    )
-    .await;
-    let mut s = ask(cut).await;
-    let e = http::read_response(&mut s, Duration::from_secs(10))
-        .await
-        .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::UnexpectedEof, "{e}");
-
-    let slow = scripted(
-        b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc",
-        Duration::from_secs(30),
-    )
-    .await;
-    let mut s = ask(slow).await;
-    let e = http::read_response(&mut s, Duration::from_millis(300))
-        .await
-        .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::TimedOut, "{e}");
-
-    let unframed = scripted(b"HTTP/1.1 200 OK\r\n\r\nabc", Duration::from_secs(30)).await;
-    let mut s = ask(unframed).await;
-    let e = http::read_response(&mut s, Duration::from_secs(10))
-        .await
-        .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::InvalidData, "{e}");
+async fn read_response_reports_extra_bytes_an_early_close_a_timeout_and_no_framing() {
+    let long = Duration::from_secs(30);
+    let cases: [(&'static [u8], Duration, Duration, ErrorKind); 4] = [
+        // Answered twice.
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\nHTTP/1.1 200 OK\r\n",
+            long,
+            Duration::from_secs(10),
+            ErrorKind::InvalidData,
+        ),
+        // Closed mid-body.
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc",
+            Duration::ZERO,
+            Duration::from_secs(10),
+            ErrorKind::UnexpectedEof,
+        ),
+        // The rest of the body never comes.
+        (
+            b"HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc",
+            long,
+            Duration::from_millis(300),
+            ErrorKind::TimedOut,
+        ),
+        // No Content-Length.
+        (
+            b"HTTP/1.1 200 OK\r\n\r\nabc",
+            long,
+            Duration::from_secs(10),
+            ErrorKind::InvalidData,
+        ),
+    ];
+    for (answer, linger, limit, kind) in cases {
+        let mut s = ask(scripted(answer, linger).await).await;
+        let e = http::read_response(&mut s, limit).await.unwrap_err();
+        assert_eq!(e.kind(), kind, "{e}");
+    }
 }
 
 #[tokio::test]
