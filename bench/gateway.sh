@@ -10,6 +10,8 @@
 # Needs wrk (Debian: apt-get install wrk); nginx is optional (apt-get install nginx-light).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 DURATION=${DURATION:-5s}
 ROUNDS=${ROUNDS:-3}
@@ -33,15 +35,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_port() {
-  for _ in $(seq 1 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  echo "bench: nothing listens on $1" >&2
-  exit 1
-}
-rss_kb() { awk "/^$2:/ {print \$2}" "/proc/$1/status"; }
 
 REGION=us-east-1 PORT=$SVC_PORT LOG_FORMAT=json "$BIN/service1" >/dev/null &
 SVC_PID=$!
@@ -93,8 +86,6 @@ cpu_ticks() { # total user+system clock ticks of a process and its children proc
   for p in "$@"; do t=$((t + $(awk '{print $14 + $15}' "/proc/$p/stat"))); done
   echo "$t"
 }
-median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR + 1) / 2)]}'; }
-to_us() { awk '{v=$1; u=v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v); f=(u=="ms")?1000:(u=="s")?1000000:1; printf "%.0f\n", v*f}'; }
 
 # Rounds interleave the targets so that a noisy neighbour hurts all of them alike; medians are printed.
 run_all() { # connections

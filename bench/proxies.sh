@@ -16,6 +16,8 @@
 # Needs wrk, nginx and haproxy (Debian: apt-get install wrk nginx-light haproxy) and taskset.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# shellcheck source=bench/lib.sh
+source bench/lib.sh
 
 DURATION=${DURATION:-5s}
 ROUNDS=${ROUNDS:-5}
@@ -44,15 +46,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-wait_port() {
-  for _ in $(seq 1 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.05
-  done
-  echo "bench: nothing listens on $1" >&2
-  exit 1
-}
-kb() { awk "/^$2:/ {print \$2}" "/proc/$1/status"; }
 mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
 
 # The upstream: a fixed identity body, on the other cores.
@@ -152,12 +145,10 @@ sleep 0.5
 declare -A IDLE
 for t in "${targets[@]}"; do
   read -r name _ pid <<<"$t"
-  IDLE[$name]=$(kb "$pid" VmRSS)
+  IDLE[$name]=$(rss_kb "$pid" VmRSS)
 done
 
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-median() { sort -g | awk '{v[NR]=$1} END {print v[int((NR + 1) / 2)]}'; }
-to_us() { awk '{v=$1; u=v; sub(/[0-9.]+/, "", u); sub(/[a-z]+$/, "", v); f=(u=="ms")?1000:(u=="s")?1000000:1; printf "%.0f\n", v*f}'; }
 
 run_all() { # connections
   local c=$1 t name port pid before after rps
@@ -184,7 +175,7 @@ run_all() { # connections
     printf '%-14s c=%-4s %9.0f req/s   p50 %6s us   p99 %6s us   CPU %5s us/req   errors %s   RSS %s MiB (peak %s)\n' \
       "$name" "$c" "$(cat "$WORK/$name.$c.m1")" "$(cat "$WORK/$name.$c.m2")" "$(cat "$WORK/$name.$c.m3")" \
       "$(cat "$WORK/$name.$c.m4")" "$(cut -d' ' -f5 "$WORK/$name.$c" | paste -sd+ | bc)" \
-      "$(mib "$(kb "$pid" VmRSS)")" "$(mib "$(kb "$pid" VmHWM)")"
+      "$(mib "$(rss_kb "$pid" VmRSS)")" "$(mib "$(rss_kb "$pid" VmHWM)")"
   done
 }
 ratio() { # connections field a b
