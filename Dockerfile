@@ -20,6 +20,9 @@
 #
 # Build arguments: VERSION, REVISION (git commit), SOURCE (repository URL) become OCI labels;
 # RUST_VERSION picks the builder image; BIN_DIR is where the prebuilt binaries are in the context.
+# REVISION is also compiled into the source path's binaries as BUILD_COMMIT, which every binary reports
+# in /health ({"status":"ok","version":...,"commit":...}); a prebuilt binary carries the BUILD_COMMIT of
+# its host build (BUILD_COMMIT=$(git rev-parse HEAD) scripts/build-static.sh).
 
 ARG VERSION=0.1.0
 ARG REVISION=unknown
@@ -115,6 +118,10 @@ ENV CARGO_TERM_COLOR=never \
 COPY --from=manifests /src ./
 RUN cargo build --release --locked --target x86_64-unknown-linux-gnu
 # The workspace itself. touch: the copied sources may carry mtimes older than the stub build's outputs.
+# BUILD_COMMIT (after the dependency layer, which it would otherwise invalidate per commit): the commit
+# every binary reports in /health.
+ARG REVISION
+ENV BUILD_COMMIT=${REVISION}
 COPY . .
 RUN rm -rf target/x86_64-unknown-linux-gnu/release/gateway target/x86_64-unknown-linux-gnu/release/service1 \
       target/x86_64-unknown-linux-gnu/release/service2 target/x86_64-unknown-linux-gnu/release/arc-local \

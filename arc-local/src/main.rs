@@ -38,7 +38,7 @@ acknowledged. Each app's hostname is answered over DNS (UDP and TCP) with Route 
 semantics; other names are REFUSED.";
 
 #[derive(Parser)]
-#[command(name = "arc-local", version, about = ABOUT, long_about = LONG_ABOUT)]
+#[command(name = "arc-local", version = bootstrap::build_info::long_version(), about = ABOUT, long_about = LONG_ABOUT)]
 struct Cli {
     #[command(subcommand)]
     command: Option<Command>,

@@ -128,6 +128,9 @@ fn protocol_errors() {
     // Still healthy after all that.
     let health = common::get(emu.api_port, "/health").unwrap();
     assert_eq!(health.status, 200);
+    assert_eq!(health.json()["status"], "ok");
+    assert_eq!(health.json()["version"], env!("CARGO_PKG_VERSION"));
+    assert!(health.json()["commit"].is_string());
 }
 
 #[test]

@@ -39,7 +39,10 @@ impl Own {
         }
         Ok(match self {
             Own::Identity => json(StatusCode::OK, gw.identity.clone()),
-            Own::Health => json(StatusCode::OK, Bytes::from_static(br#"{"status": "ok"}"#)),
+            Own::Health => json(
+                StatusCode::OK,
+                Bytes::from_static(bootstrap::build_info::health_body().as_bytes()),
+            ),
             Own::Ready => ready(gw),
         })
     }

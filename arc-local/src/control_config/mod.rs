@@ -72,7 +72,15 @@ struct Ctx {
 /// The config API's router: the operations plus `GET /health`.
 pub fn router(store: Arc<Store>, settings: Settings) -> Router {
     Router::new()
-        .route("/health", get(|| async { "ok\n" }))
+        .route(
+            "/health",
+            get(|| async {
+                (
+                    [(axum::http::header::CONTENT_TYPE, "application/json")],
+                    bootstrap::build_info::health_body(),
+                )
+            }),
+        )
         .fallback(serve)
         .with_state(Ctx {
             store,

@@ -24,7 +24,8 @@
 //! call fail, wait or lose its connection; an in-process emulator records every call
 //! ([`crate::journal`]).
 //!
-//! Besides the data plane, every port answers `GET /health` (200, for the healthcheck) and
+//! Besides the data plane, every port answers `GET /health` (200, `{"status":"ok","version":...,"commit":...}`,
+//! for the healthcheck and build parity checks) and
 //! `GET /state` (a JSON summary of every app's controls and active region).
 
 pub mod list;
@@ -71,8 +72,13 @@ pub fn router(endpoint: Endpoint) -> Router {
         .layer(axum::middleware::from_fn(bootstrap::access_log::log))
 }
 
-async fn health() -> &'static str {
-    "ok\n"
+/// `{"status":"ok","version":...,"commit":...}` ([`bootstrap::build_info`]).
+async fn health() -> Response {
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        bootstrap::build_info::health_body(),
+    )
+        .into_response()
 }
 
 async fn state_summary(State(ep): State<Endpoint>) -> Response {

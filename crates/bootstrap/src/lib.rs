@@ -2,10 +2,12 @@
 //!
 //! The interface contract says every binary reads `REGION` (falling back to `AWS_REGION`) and `PORT`
 //! (default 8080), logs JSON lines by default, stops cleanly on SIGTERM/SIGINT, and offers a
-//! `healthcheck` subcommand for container images that have no shell. Each of those lives in one
+//! `healthcheck` subcommand for container images that have no shell, and reports its build
+//! ([`build_info`]) in `/health`. Each of those lives in one
 //! module here so the binaries only wire them together.
 
 pub mod access_log;
+pub mod build_info;
 pub mod conn;
 pub mod env;
 pub mod healthcheck;

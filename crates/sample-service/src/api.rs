@@ -137,8 +137,14 @@ async fn identity(State(s): State<Shared>) -> Response {
         .into_response()
 }
 
+/// `{"status":"ok","version":...,"commit":...}`: liveness, and which build answers
+/// ([`bootstrap::build_info`]).
 async fn health() -> Response {
-    Json(json!({ "status": "ok" })).into_response()
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        bootstrap::build_info::health_body(),
+    )
+        .into_response()
 }
 
 fn valid_id(id: &str) -> bool {

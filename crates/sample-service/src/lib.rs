@@ -32,6 +32,7 @@ pub use server::{serve_with, ServeSettings};
 
 #[derive(Parser)]
 #[command(
+    version = bootstrap::build_info::long_version(),
     about = "A team service of the multi-region API. Reads REGION (or AWS_REGION), PORT (default 8080), \
              KEEPALIVE_TIMEOUT (75s), HEADER_READ_TIMEOUT (10s) and DRAIN_TIMEOUT (25s)."
 )]

@@ -32,8 +32,15 @@ async fn identity_is_the_original_body_byte_for_byte() {
     assert_eq!(headers["content-type"], "application/json");
     assert_eq!(headers["x-service-region"], "us-west-2");
     assert_eq!(headers["x-service-name"], "service2");
-    let (status, headers, _) = call("GET", &format!("{base}/health"), "").await;
+    let (status, headers, body) = call("GET", &format!("{base}/health"), "").await;
     assert_eq!(status, 200);
+    assert_eq!(headers["content-type"], "application/json");
+    assert_eq!(
+        body,
+        bootstrap::build_info::health_body(),
+        "health names the build"
+    );
+    assert_eq!(json(&body)["version"], env!("CARGO_PKG_VERSION"));
     assert_eq!(
         headers["x-service-region"], "us-west-2",
         "every response names the region"
