@@ -2,8 +2,10 @@
 //! the local emulator `arc-local`, with the same commands. The binary parses the command line and
 //! hands over to [`cmd`]; everything else lives here.
 //!
-//! - [`cmd`]: `status`, `activate`/`deactivate` ([`cmd::update`]) and `probe`, each with its
-//!   arguments, its model and its text and JSON output.
+//! - [`cmd`]: `status`, `activate`/`deactivate` ([`cmd::update`]), `probe` and `check`, each
+//!   with its arguments, its model and its text and JSON output.
+//! - [`health`] and [`capacity`]: what a region's `/health` says (its build), and its ECS tasks
+//!   and healthy targets through the AWS SDK.
 //! - [`cluster`] and [`document`]: the cluster a command works on, its document and the
 //!   routing-control client.
 //! - [`hops`]: which region served each hop of a request and when an app moved, shared with the
@@ -12,11 +14,13 @@
 //! - [`out`], [`table`], [`duration`], [`suggest`]: writing to stdout, text columns, the duration
 //!   flags, and suggestions for unknown names.
 
+pub mod capacity;
 pub mod cluster;
 pub mod cmd;
 pub mod document;
 pub mod duration;
 pub mod error;
+pub mod health;
 pub mod hops;
 pub mod out;
 pub mod suggest;

@@ -7,6 +7,8 @@
 //! - `deactivate <app> <region>`: turn one region's control of an app Off (the deliberate all-Off
 //!   case takes `--override`), through the same path.
 //! - `probe`: poll the external API and the services through it, and report which regions answer.
+//! - `check`: whether each app's standby region could take it now (health, build parity, controls
+//!   and safety rules, ECS capacity), exit 1 when a switch would fail.
 //!
 //! Exit status: 0 ok, 1 the operation failed (blocked, unreachable, failed requests), 2 bad usage
 //! or input (unknown app, region or safety rule, bad cluster document).
@@ -16,7 +18,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use failover::cluster::Cluster;
-use failover::cmd::{probe, status, update};
+use failover::cmd::{check, probe, status, update};
 use failover::{document, duration, Error};
 
 const AFTER_HELP: &str = "\
@@ -32,7 +34,7 @@ requests failed), 2 bad usage or input.";
 
 /// Route 53 ARC failover for the external API, service1 and service2.
 #[derive(Parser, Debug)]
-#[command(name = "failover", version, about, after_help = AFTER_HELP)]
+#[command(name = "failover", version = bootstrap::build_info::long_version(), about, after_help = AFTER_HELP)]
 struct Cli {
     /// Cluster document (docs/cluster.md): a file, or - for stdin. Default: arc-local's default
     /// topology at 127.0.0.1:8600-8604.
@@ -68,6 +70,9 @@ enum Command {
     Deactivate(update::Args),
     /// Poll URL/, URL/service1 and URL/service2 and report which regions serve them.
     Probe(probe::Args),
+    /// Whether every app's standby region could take it now: health, same build, routing
+    /// controls and safety rules, and (with ECS in the document) capacity. Exit 1 when not.
+    Check(check::Args),
 }
 
 fn main() -> ExitCode {
@@ -99,6 +104,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
                 update::run(update::Action::Deactivate, args, &cluster).await
             }
             Command::Probe(args) => probe::run(args).await,
+            Command::Check(args) => check::run(args, &cluster).await,
         }
     })
 }

@@ -58,6 +58,23 @@ pub struct RegionEntry {
     pub routing_control_arn: String,
     pub routing_control_name: String,
     pub url: String,
+    /// The app's ECS service and load-balancer target groups in this region, for capacity checks
+    /// and the `scale` step. Optional: absent where there is no ECS (compose, the loopback drill).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ecs: Option<EcsService>,
+}
+
+/// An app's ECS service in one region and the ELBv2 target groups its tasks register with.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EcsService {
+    /// The ECS cluster's name or ARN.
+    pub cluster: String,
+    /// The service's name or ARN.
+    pub service: String,
+    /// ARNs of the target groups whose healthy targets count as serving capacity.
+    #[serde(default)]
+    pub target_group_arns: Vec<String>,
 }
 
 impl ClusterDocument {
@@ -165,6 +182,22 @@ impl ClusterDocument {
                         entry.url
                     ));
                 }
+                if let Some(ecs) = &entry.ecs {
+                    for (field, value) in [("cluster", &ecs.cluster), ("service", &ecs.service)] {
+                        if value.trim().is_empty() {
+                            return Err(format!(
+                                "apps.{name}.regions.{region}.ecs.{field} is empty: name the ECS {field}"
+                            ));
+                        }
+                    }
+                    for (i, tg) in ecs.target_group_arns.iter().enumerate() {
+                        if !tg.starts_with("arn:") || !tg.contains(":targetgroup/") {
+                            return Err(format!(
+                                "apps.{name}.regions.{region}.ecs.target_group_arns[{i}] = {tg:?}: must be a target group ARN"
+                            ));
+                        }
+                    }
+                }
             }
         }
         Ok(())
@@ -242,6 +275,31 @@ mod tests {
     }
 
     #[test]
+    fn an_ecs_block_is_optional_and_read() {
+        let doc = ClusterDocument::parse(&EXAMPLE.replace(
+            r#""url": "https://service1.us-west-2.example.com""#,
+            r#""url": "https://service1.us-west-2.example.com", "ecs": {"cluster": "prod", "service": "service1", "target_group_arns": ["arn:aws:elasticloadbalancing:us-west-2:123456789012:targetgroup/service1/0123"]}"#,
+        ))
+        .unwrap();
+        let ecs = doc.apps["service1"].regions["us-west-2"]
+            .ecs
+            .as_ref()
+            .unwrap();
+        assert_eq!(
+            (ecs.cluster.as_str(), ecs.service.as_str()),
+            ("prod", "service1")
+        );
+        assert_eq!(doc.apps["service1"].regions["us-east-1"].ecs, None);
+        let back = serde_json::to_string(&doc).unwrap();
+        assert_eq!(ClusterDocument::parse(&back).unwrap(), doc);
+        assert_eq!(
+            back.matches("\"ecs\"").count(),
+            1,
+            "absent blocks are not written"
+        );
+    }
+
+    #[test]
     fn errors_name_the_field() {
         let bad = EXAMPLE.replace(
             "\"secondary_region\": \"us-west-2\"",
@@ -250,6 +308,15 @@ mod tests {
         let e = ClusterDocument::parse(&bad).unwrap_err().to_string();
         assert!(
             e.contains("apps.service1.secondary_region") && e.contains("eu-west-1"),
+            "{e}"
+        );
+        let bad = EXAMPLE.replace(
+            r#""url": "https://service1.us-west-2.example.com""#,
+            r#""url": "https://service1.us-west-2.example.com", "ecs": {"cluster": "c", "service": "s", "target_group_arns": ["tg-1"]}"#,
+        );
+        let e = ClusterDocument::parse(&bad).unwrap_err().to_string();
+        assert!(
+            e.contains("apps.service1.regions.us-west-2.ecs.target_group_arns[0] = \"tg-1\""),
             "{e}"
         );
         let bad = EXAMPLE.replace("\"version\": 1", "\"version\": 1, \"extra\": true");

@@ -89,6 +89,7 @@ pub fn default_document(api_host: &str, api_port: u16) -> ClusterDocument {
                             routing_control_arn: control_arn(app, &name),
                             routing_control_name: name,
                             url: format!("http://{address}:{REGIONAL_PORT}"),
+                            ecs: None,
                         },
                     )
                 })

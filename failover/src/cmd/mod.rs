@@ -1,6 +1,7 @@
 //! The commands, one module each: its arguments, what it computes, and what it prints (text and
 //! JSON). `activate` and `deactivate` are one command with two actions ([`update`]).
 
+pub mod check;
 pub mod probe;
 pub mod status;
 pub mod update;

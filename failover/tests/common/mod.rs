@@ -5,6 +5,8 @@
 #![allow(dead_code)]
 
 pub mod external_api;
+pub mod moto;
+pub mod regions;
 
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
@@ -213,7 +215,13 @@ pub fn failover() -> Command {
 
 /// Runs `failover args...` with `stdin` and returns its output.
 pub fn run(args: &[&str], stdin: Option<&str>) -> Output {
+    run_env(args, stdin, &[])
+}
+
+/// [`run`] with extra environment variables.
+pub fn run_env(args: &[&str], stdin: Option<&str>, envs: &[(&str, &str)]) -> Output {
     let mut cmd = failover();
+    cmd.envs(envs.iter().copied());
     cmd.args(args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())

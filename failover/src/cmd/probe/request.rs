@@ -82,7 +82,7 @@ impl std::fmt::Display for Base {
     }
 }
 
-pub(super) type HttpClient = Client<HttpsConnector<HttpConnector>, Empty<Bytes>>;
+pub(crate) type HttpClient = Client<HttpsConnector<HttpConnector>, Empty<Bytes>>;
 
 /// The HTTP client could not be set up (no usable TLS configuration).
 #[derive(Debug, thiserror::Error)]
@@ -90,7 +90,7 @@ pub(super) type HttpClient = Client<HttpsConnector<HttpConnector>, Empty<Bytes>>
 pub struct SetupError(#[from] rustls::Error);
 
 /// The probe's client: HTTP and HTTPS (bundled roots), no pooling.
-pub(super) fn client(connect_timeout: Duration) -> Result<HttpClient, SetupError> {
+pub(crate) fn client(connect_timeout: Duration) -> Result<HttpClient, SetupError> {
     let mut http = HttpConnector::new();
     http.enforce_http(false);
     http.set_nodelay(true);
@@ -118,7 +118,7 @@ pub(super) fn client(connect_timeout: Duration) -> Result<HttpClient, SetupError
 }
 
 /// The innermost cause of an error: the part that says what went wrong.
-fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
+pub(crate) fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
     let mut cur = e;
     while let Some(next) = cur.source() {
         cur = next;

@@ -83,6 +83,17 @@ pub async fn fetch(
     client: &ArcClient,
     apps: &[&str],
 ) -> Result<Status, StatusError> {
+    let controls = list(doc, client, apps).await?;
+    Ok(from_controls(doc, &controls, apps))
+}
+
+/// The routing controls of the named apps' control panels (all when `apps` is empty), as the
+/// cluster lists them: one list call per distinct panel, concurrently.
+pub async fn list(
+    doc: &ClusterDocument,
+    client: &ArcClient,
+    apps: &[&str],
+) -> Result<Vec<ControlInfo>, StatusError> {
     let mut panels: BTreeMap<&str, &str> = BTreeMap::new();
     for (name, app) in &doc.apps {
         if apps.is_empty() || apps.contains(&name.as_str()) {
@@ -100,7 +111,7 @@ pub async fn fetch(
     for answer in join_all(calls).await {
         controls.extend(answer?);
     }
-    Ok(from_controls(doc, &controls, apps))
+    Ok(controls)
 }
 
 /// Builds the status of the named apps (all when empty) from what the cluster listed.
