@@ -14,6 +14,8 @@
 //! | `gateway_control_plane_errors_total` / `gateway_control_plane_up` (gauge) | route |
 //! | `gateway_dns_errors_total` | route |
 
+use std::cell::RefCell;
+use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, OnceLock, RwLock};
 use std::time::Duration;
 
@@ -113,16 +115,55 @@ pub fn admin_router(handle: PrometheusHandle) -> Router {
 }
 
 /// Records one answered request. `route` is cheap to clone (shared or static).
+///
+/// The counter and histogram handles are looked up in the recorder once per thread and label set
+/// and kept ([`Handles`]); building a labelled key and finding it in the registry on every request
+/// cost more than the rest of the logging phase. The cache holds at most one entry per metric
+/// series, so it is bounded as the series are (statuses, at most [`MAX_REGIONS`] regions).
 pub fn request(route: SharedString, status: u16, upstream_region: &str, latency: Duration) {
-    metrics::counter!(
-        "gateway_requests_total",
-        "route" => route.clone(),
-        "status" => status_label(status),
-        "upstream_region" => region_label(upstream_region)
-    )
-    .increment(1);
-    metrics::histogram!("gateway_request_duration_seconds", "route" => route)
-        .record(latency.as_secs_f64());
+    thread_local! {
+        static HANDLES: RefCell<HashMap<SharedString, Handles>> = RefCell::new(HashMap::new());
+    }
+    let record = |handles: &mut HashMap<SharedString, Handles>| {
+        let per_route = handles.entry(route.clone()).or_insert_with(|| Handles {
+            duration: metrics::histogram!("gateway_request_duration_seconds", "route" => route.clone()),
+            requests: Vec::new(),
+        });
+        per_route.duration.record(latency.as_secs_f64());
+        if let Some((.., counter)) = per_route
+            .requests
+            .iter()
+            .find(|(s, r, _)| *s == status && **r == *upstream_region)
+        {
+            counter.increment(1);
+            return;
+        }
+        let region = region_label(upstream_region);
+        let counter = metrics::counter!(
+            "gateway_requests_total",
+            "route" => route.clone(),
+            "status" => status_label(status),
+            "upstream_region" => region.clone()
+        );
+        counter.increment(1);
+        // A region over the label limit shares "other" and is looked up each time, unkept.
+        if region != SharedString::const_str("other") || upstream_region == "other" {
+            per_route
+                .requests
+                .push((status, Arc::from(upstream_region), counter));
+        }
+    };
+    let kept = HANDLES.try_with(|h| h.try_borrow_mut().map(|mut h| record(&mut h)).is_ok());
+    if kept != Ok(true) {
+        record(&mut HashMap::new());
+    }
+}
+
+/// One route's request metric handles on one thread.
+struct Handles {
+    duration: metrics::Histogram,
+    /// `gateway_requests_total` by status and upstream region.
+    requests: Vec<(u16, Arc<str>, metrics::Counter)>,
 }
 
 /// Status codes as static strings, so labelling a request allocates nothing.

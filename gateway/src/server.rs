@@ -96,7 +96,9 @@ pub async fn serve<H, F>(
                 req.extensions_mut().insert(Ambiguous);
             }
             let verdicts = verdicts.clone();
-            let call = handler(req, peer);
+            // Boxed once here: the pipeline future is large, and moving it by value into the
+            // async block and then into hyper's dispatcher copied it twice per request.
+            let call = Box::pin(handler(req, peer));
             async move {
                 let mut resp = call.await;
                 if resp.status() == StatusCode::SWITCHING_PROTOCOLS {

@@ -91,7 +91,7 @@ impl Exchange {
             .unwrap_or("");
         let status = status.as_u16();
         metrics::request(self.route.label(), status, region, latency);
-        bootstrap::access_log::emit(&AccessLine {
+        AccessLine {
             request_id: self.request_id.to_str().unwrap_or(""),
             method: self.method.as_str(),
             path: &self.path,
@@ -102,7 +102,8 @@ impl Exchange {
             retries: self.retries,
             error: self.error.unwrap_or(""),
             latency_us: latency.as_micros() as u64,
-        });
+        }
+        .emit();
     }
 }
 
@@ -115,7 +116,7 @@ pub fn refused(err: &crate::error::ProxyError, request_id: &str) {
         "",
         std::time::Duration::ZERO,
     );
-    bootstrap::access_log::emit(&AccessLine {
+    AccessLine {
         request_id,
         method: "",
         path: "",
@@ -126,11 +127,11 @@ pub fn refused(err: &crate::error::ProxyError, request_id: &str) {
         retries: 0,
         error: err.code(),
         latency_us: 0,
-    });
+    }
+    .emit();
 }
 
 /// The gateway's access line: one per request.
-#[derive(serde::Serialize, Debug)]
 struct AccessLine<'a> {
     request_id: &'a str,
     method: &'a str,
@@ -142,4 +143,22 @@ struct AccessLine<'a> {
     retries: u32,
     error: &'a str,
     latency_us: u64,
+}
+
+impl AccessLine<'_> {
+    /// Writes the line, fields in this order ([`bootstrap::access_log`]).
+    fn emit(&self) {
+        bootstrap::access_log::emit(|f| {
+            f.str("request_id", self.request_id)
+                .str("method", self.method)
+                .str("path", self.path)
+                .str("route", self.route)
+                .num("status", u64::from(self.status))
+                .str("upstream", self.upstream)
+                .str("upstream_region", self.upstream_region)
+                .num("retries", u64::from(self.retries))
+                .str("error", self.error)
+                .num("latency_us", self.latency_us);
+        });
+    }
 }

@@ -1,58 +1,156 @@
 //! The one-line-per-request access log, shared by every binary.
 //!
 //! Access lines are the only log written on every request, so they skip the generic tracing
-//! formatter (which renders each field through `Debug` and allocates) and are serialised once with
-//! serde_json and written with one `write`. They carry the same envelope as other lines
-//! (`timestamp`, `level`, `message`, `target`), honour `RUST_LOG` (target `access`), and go through
-//! `tracing` when logs are human-readable (`LOG_FORMAT=text`).
+//! formatter (which renders each field through `Debug` and allocates) and serde (whose `flatten`
+//! goes through a map serializer): [`emit`] writes the fields straight into a buffer kept per
+//! thread, with a timestamp whose date-and-seconds part is formatted once per second, and writes
+//! the line with one `write`. Lines carry the same envelope as other lines (`timestamp`, `level`,
+//! `message`, the fields, `target`), honour `RUST_LOG` (target `access`), and go through `tracing`
+//! when logs are human-readable (`LOG_FORMAT=text`).
 
-use std::time::{Instant, SystemTime};
+use std::cell::RefCell;
+use std::io::Write as _;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::{extract::Request, middleware::Next, response::Response};
-use serde::Serialize;
 
-/// Writes one access line for `fields`, a struct of the request's facts.
-pub fn emit<T: Serialize + std::fmt::Debug>(fields: &T) {
+/// The fields of one access line, written in the order they are added.
+pub struct Fields {
+    buf: Vec<u8>,
+}
+
+impl Fields {
+    /// A string field, escaped as JSON (RFC 8259 section 7).
+    pub fn str(&mut self, key: &'static str, value: &str) -> &mut Self {
+        self.key(key);
+        escape_into(&mut self.buf, value);
+        self
+    }
+
+    /// A number field.
+    pub fn num(&mut self, key: &'static str, value: u64) -> &mut Self {
+        self.key(key);
+        let mut digits = itoa::Buffer::new();
+        self.buf.extend_from_slice(digits.format(value).as_bytes());
+        self
+    }
+
+    fn key(&mut self, key: &'static str) {
+        self.buf.push(b',');
+        escape_into(&mut self.buf, key);
+        self.buf.push(b':');
+    }
+}
+
+thread_local! {
+    /// The line buffer and the cached `YYYY-MM-DDTHH:MM:SS` of the current second.
+    static LINE: RefCell<(Fields, Stamp)> = RefCell::new((
+        Fields { buf: Vec::with_capacity(512) },
+        Stamp { second: u64::MAX, text: [0; 19] },
+    ));
+}
+
+/// Writes one access line with the fields `fill` adds.
+pub fn emit(fill: impl FnOnce(&mut Fields)) {
     if !tracing::enabled!(target: "access", tracing::Level::INFO) {
         return;
     }
-    #[derive(Serialize)]
-    struct Envelope<'a, T> {
-        #[serde(serialize_with = "rfc3339")]
-        timestamp: SystemTime,
-        level: &'static str,
-        message: &'static str,
-        #[serde(flatten)]
-        fields: &'a T,
-        target: &'static str,
-    }
-    let line = Envelope {
-        timestamp: SystemTime::now(),
-        level: "INFO",
-        message: "request",
-        fields,
-        target: "access",
-    };
-    let written = serde_json::to_vec(&line)
-        .map(|mut bytes| crate::logging::write_json_line(&mut bytes))
-        .unwrap_or(false);
-    if !written {
-        tracing::info!(target: "access", ?fields, "request");
+    let json = crate::logging::json();
+    let written = LINE.try_with(|cell| {
+        let Ok(mut guard) = cell.try_borrow_mut() else {
+            return false;
+        };
+        let (fields, stamp) = &mut *guard;
+        fields.buf.clear();
+        if json {
+            fields.buf.extend_from_slice(br#"{"timestamp":""#);
+            stamp.write(&mut fields.buf, SystemTime::now());
+            fields
+                .buf
+                .extend_from_slice(br#"","level":"INFO","message":"request""#);
+            fill(fields);
+            fields.buf.extend_from_slice(b",\"target\":\"access\"}\n");
+            let _ = std::io::stdout().lock().write_all(&fields.buf);
+        } else {
+            // Text logs: the fields as one JSON object, through tracing's formatter.
+            fill(fields);
+            match fields.buf.first_mut() {
+                Some(first) => *first = b'{',
+                None => fields.buf.push(b'{'),
+            }
+            fields.buf.push(b'}');
+            let text = String::from_utf8_lossy(&fields.buf);
+            tracing::info!(target: "access", fields = %text, "request");
+        }
+        true
+    });
+    if written != Ok(true) {
+        tracing::info!(target: "access", "request (access line lost: logger busy)");
     }
 }
 
-fn rfc3339<S: serde::Serializer>(t: &SystemTime, s: S) -> Result<S::Ok, S::Error> {
-    s.collect_str(&humantime::format_rfc3339_micros(*t))
+/// The RFC 3339 UTC timestamp with microseconds, as the subscriber's lines carry it; the part up
+/// to the seconds is formatted once per second.
+struct Stamp {
+    second: u64,
+    text: [u8; 19],
 }
 
-/// The services' access line.
-#[derive(Serialize, Debug)]
-struct ServiceLine<'a> {
-    request_id: &'a str,
-    method: &'a str,
-    path: &'a str,
-    status: u16,
-    latency_us: u64,
+impl Stamp {
+    fn write(&mut self, out: &mut Vec<u8>, now: SystemTime) {
+        let since = now.duration_since(UNIX_EPOCH).unwrap_or_default();
+        let second = since.as_secs();
+        if second != self.second {
+            let full = humantime::format_rfc3339_seconds(now).to_string();
+            // "YYYY-MM-DDTHH:MM:SSZ": keep the 19 bytes before the Z.
+            if let Some(head) = full.as_bytes().get(..19) {
+                self.text.copy_from_slice(head);
+                self.second = second;
+            }
+        }
+        out.extend_from_slice(&self.text);
+        let micros = since.subsec_micros();
+        out.push(b'.');
+        let mut digits = [b'0'; 6];
+        let mut rest = micros;
+        for d in digits.iter_mut().rev() {
+            *d = b'0' + (rest % 10) as u8;
+            rest /= 10;
+        }
+        out.extend_from_slice(&digits);
+        out.push(b'Z');
+    }
+}
+
+/// Appends `s` as a JSON string: quotes, `\"`, `\\`, and `\u00XX` (or the short forms) for
+/// control characters. Everything else, UTF-8 included, is copied as it is.
+fn escape_into(out: &mut Vec<u8>, s: &str) {
+    out.push(b'"');
+    let bytes = s.as_bytes();
+    let mut start = 0;
+    for (i, &b) in bytes.iter().enumerate() {
+        let short = match b {
+            b'"' => b"\\\"".as_slice(),
+            b'\\' => b"\\\\",
+            b'\n' => b"\\n",
+            b'\r' => b"\\r",
+            b'\t' => b"\\t",
+            0x00..=0x1f => b"",
+            _ => continue,
+        };
+        out.extend_from_slice(&bytes[start..i]);
+        if short.is_empty() {
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            out.extend_from_slice(b"\\u00");
+            out.push(HEX[(b >> 4) as usize]);
+            out.push(HEX[(b & 0xf) as usize]);
+        } else {
+            out.extend_from_slice(short);
+        }
+        start = i + 1;
+    }
+    out.extend_from_slice(&bytes[start..]);
+    out.push(b'"');
 }
 
 /// axum middleware for the services: `axum::middleware::from_fn(access_log::log)`. Logged when the
@@ -63,15 +161,70 @@ pub async fn log(req: Request, next: Next) -> Response {
     let path = req.uri().path().to_owned();
     let request_id = req.headers().get("x-request-id").cloned();
     let resp = next.run(req).await;
-    emit(&ServiceLine {
-        request_id: request_id
-            .as_ref()
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or(""),
-        method: method.as_str(),
-        path: &path,
-        status: resp.status().as_u16(),
-        latency_us: start.elapsed().as_micros() as u64,
+    emit(|f| {
+        f.str(
+            "request_id",
+            request_id
+                .as_ref()
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or(""),
+        )
+        .str("method", method.as_str())
+        .str("path", &path)
+        .num("status", u64::from(resp.status().as_u16()))
+        .num("latency_us", start.elapsed().as_micros() as u64);
     });
     resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_are_escaped_as_serde_json_does() {
+        for s in [
+            "plain",
+            "quote \" and backslash \\",
+            "tab\tnew\nline\rcr",
+            "\u{0}\u{1}\u{1f}\u{7f}",
+            "utf-8: caf\u{e9} \u{1f600}",
+            "",
+        ] {
+            let mut out = Vec::new();
+            escape_into(&mut out, s);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                serde_json::to_string(s).unwrap()
+            );
+        }
+    }
+
+    #[test]
+    fn timestamps_match_rfc3339_with_micros_across_seconds() {
+        let mut stamp = Stamp {
+            second: u64::MAX,
+            text: [0; 19],
+        };
+        let base = UNIX_EPOCH + std::time::Duration::from_micros(1_764_570_909_000_042);
+        for offset_us in [0, 1, 999_957, 999_958, 61_000_000, 86_400_000_000] {
+            let t = base + std::time::Duration::from_micros(offset_us);
+            let mut out = Vec::new();
+            stamp.write(&mut out, t);
+            assert_eq!(
+                String::from_utf8(out).unwrap(),
+                humantime::format_rfc3339_micros(t).to_string()
+            );
+        }
+    }
+
+    #[test]
+    fn fields_make_a_json_object() {
+        let mut f = Fields { buf: Vec::new() };
+        f.str("a", "x\"y").num("n", 42).str("b", "");
+        f.buf[0] = b'{';
+        f.buf.push(b'}');
+        let v: serde_json::Value = serde_json::from_slice(&f.buf).unwrap();
+        assert_eq!(v, serde_json::json!({"a": "x\"y", "n": 42, "b": ""}));
+    }
 }

@@ -3,7 +3,6 @@
 //! Lines are written synchronously, one `write` per line. A background writer thread was measured
 //! and rejected: on a 2-CPU task, waking it for every line added ~45 µs to each request's latency.
 
-use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use tracing_subscriber::EnvFilter;
@@ -38,14 +37,7 @@ pub fn init() {
     }
 }
 
-/// Writes one pre-serialised JSON log line (without its newline) next to the subscriber's lines.
-/// Returns false when logging is not set up for JSON (not initialised, or `LOG_FORMAT=text`), so
-/// the caller can log through `tracing` instead.
-pub fn write_json_line(line: &mut Vec<u8>) -> bool {
-    if !JSON.load(Ordering::Relaxed) {
-        return false;
-    }
-    line.push(b'\n');
-    let _ = std::io::stdout().lock().write_all(line);
-    true
+/// Whether [`init`] installed JSON output (the access log then writes its own lines).
+pub fn json() -> bool {
+    JSON.load(Ordering::Relaxed)
 }

@@ -14,7 +14,9 @@ pub const MAX_LEN: usize = 128;
 
 /// A fresh request id: a random (v4) UUID.
 pub fn generate() -> HeaderValue {
-    HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).expect("a UUID is a header value")
+    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    let text = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut text);
+    HeaderValue::from_str(text).expect("a UUID is a header value")
 }
 
 /// Whether a caller's request id can be kept: 1 to [`MAX_LEN`] bytes of visible ASCII (no spaces,
