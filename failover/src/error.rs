@@ -8,6 +8,9 @@ use std::fmt;
 
 use recovery::{ArcError, DocumentError};
 
+use crate::cmd::plan::builtin::EvacuateError;
+use crate::cmd::plan::file::PlanError;
+use crate::cmd::plan::report::WriteError;
 use crate::cmd::probe::{BadUrl, SetupError};
 use crate::cmd::status::StatusError;
 use crate::cmd::update::InputError;
@@ -43,14 +46,32 @@ pub enum Error {
     /// The probe's HTTP client could not be set up.
     #[error("probe")]
     Probe(#[source] SetupError),
+    /// A plan file that cannot run.
+    #[error(transparent)]
+    Plan(#[from] PlanError),
+    /// `evacuate` names a region no app can leave.
+    #[error("evacuate: {0}")]
+    Evacuate(#[from] EvacuateError),
+    /// A run's report could not be written.
+    #[error(transparent)]
+    Report(WriteError),
 }
 
 impl Error {
     /// The process exit status for this error.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::CaFile(_) | Error::Document(_) | Error::Input(_) | Error::Url(_) => 2,
-            Error::Runtime(_) | Error::Status(_) | Error::Update { .. } | Error::Probe(_) => 1,
+            Error::CaFile(_)
+            | Error::Document(_)
+            | Error::Input(_)
+            | Error::Url(_)
+            | Error::Plan(_)
+            | Error::Evacuate(_) => 2,
+            Error::Runtime(_)
+            | Error::Status(_)
+            | Error::Update { .. }
+            | Error::Probe(_)
+            | Error::Report(_) => 1,
         }
     }
 

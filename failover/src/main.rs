@@ -9,6 +9,8 @@
 //! - `probe`: poll the external API and the services through it, and report which regions answer.
 //! - `check`: whether each app's standby region could take it now (health, build parity, controls
 //!   and safety rules, ECS capacity), exit 1 when a switch would fail.
+//! - `evacuate <region>`, `plan run FILE`: region switches as gated steps, with dry run, rollback
+//!   and a report (JSON and Markdown) measured by a probe.
 //!
 //! Exit status: 0 ok, 1 the operation failed (blocked, unreachable, failed requests), 2 bad usage
 //! or input (unknown app, region or safety rule, bad cluster document).
@@ -18,7 +20,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use failover::cluster::Cluster;
-use failover::cmd::{check, probe, status, update};
+use failover::cmd::{check, plan, probe, status, update};
 use failover::{document, duration, Error};
 
 const AFTER_HELP: &str = "\
@@ -73,6 +75,11 @@ enum Command {
     /// Whether every app's standby region could take it now: health, same build, routing
     /// controls and safety rules, and (with ECS in the document) capacity. Exit 1 when not.
     Check(check::Args),
+    /// Move every app out of REGION with the built-in plan: gate, scale, approve, then the
+    /// services and then the external API, each activated and verified; a report per run.
+    Evacuate(plan::EvacuateArgs),
+    /// Run or show a plan file: gated, ordered steps across apps, with a report per run.
+    Plan(plan::PlanArgs),
 }
 
 fn main() -> ExitCode {
@@ -105,6 +112,8 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             }
             Command::Probe(args) => probe::run(args).await,
             Command::Check(args) => check::run(args, &cluster).await,
+            Command::Evacuate(args) => plan::run_evacuate(args, &cluster).await,
+            Command::Plan(args) => plan::run_plan(args, &cluster).await,
         }
     })
 }

@@ -17,7 +17,8 @@ use testkit::process::{cargo_build, target_bin_dir, Process, Spawn};
 pub fn bin(name: &str) -> PathBuf {
     static BUILT: OnceLock<()> = OnceLock::new();
     BUILT.get_or_init(|| {
-        cargo_build(&["service1", "service2"]).expect("building service1 and service2");
+        cargo_build(&["service1", "service2", "gateway"])
+            .expect("building service1, service2 and gateway");
     });
     target_bin_dir().join(name)
 }
@@ -79,6 +80,27 @@ impl Regions {
         }
         doc
     }
+}
+
+/// The gateway (us-east-1) on 127.0.0.1 in arc mode: it reads the services' routing controls
+/// through the cluster document at `doc_file` every 100 ms and calls their regional URLs; its URL.
+pub fn gateway(doc_file: &str) -> (Process, String) {
+    let port = free_port();
+    let process = Spawn::new(bin("gateway"))
+        .name("gateway-us-east-1")
+        .env("REGION", "us-east-1")
+        .env("PORT", port.to_string())
+        .env("ADMIN_PORT", free_port().to_string())
+        .env("BIND", "127.0.0.1")
+        .env("GATEWAY_FAILOVER_MODE", "arc")
+        .env("ARC_CLUSTER_FILE", doc_file)
+        .env("ARC_POLL_INTERVAL", "100ms")
+        .env("LOG_FORMAT", "text")
+        .env("RUST_LOG", "warn")
+        .listens_on(port)
+        .start()
+        .expect("the gateway starts");
+    (process, format!("http://127.0.0.1:{port}"))
 }
 
 /// A `/health` on 127.0.0.1 answering `body` (200, JSON), from a background thread; its URL.

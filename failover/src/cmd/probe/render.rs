@@ -11,7 +11,7 @@ use super::{Options, Stop};
 use crate::hops::{Answer, Route};
 
 /// A timestamp as probe lines show it: RFC 3339, UTC, milliseconds.
-fn timestamp(t: SystemTime) -> String {
+pub(crate) fn timestamp(t: SystemTime) -> String {
     humantime::format_rfc3339_millis(t).to_string()
 }
 

@@ -128,7 +128,7 @@ pub(crate) fn root_cause(e: &(dyn std::error::Error + 'static)) -> String {
 
 /// GETs `url` (the base URL of `route`) within `timeout`, reading the whole body (up to a limit)
 /// so that the answering hop's identity body can name its region when its header does not.
-pub(super) async fn get(
+pub(crate) async fn get(
     client: &HttpClient,
     url: &str,
     route: &Route,
