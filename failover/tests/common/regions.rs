@@ -13,12 +13,18 @@ use recovery::ClusterDocument;
 use testkit::ports::free_port;
 use testkit::process::{cargo_build, target_bin_dir, Process, Spawn};
 
-/// The path of a project binary, built once per test process.
+/// The path of a project binary (`service1`, `service2` or `gateway`), built once per test
+/// process (cargo decides what is out of date; quick when nothing is).
 pub fn bin(name: &str) -> PathBuf {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        cargo_build(&["service1", "service2", "gateway"])
-            .expect("building service1, service2 and gateway");
+    static SERVICES: OnceLock<()> = OnceLock::new();
+    static GATEWAY: OnceLock<()> = OnceLock::new();
+    let (once, packages) = if name == "gateway" {
+        (&GATEWAY, &["gateway"][..])
+    } else {
+        (&SERVICES, &["service1", "service2"][..])
+    };
+    once.get_or_init(|| {
+        cargo_build(packages).unwrap_or_else(|e| panic!("building {packages:?}: {e}"));
     });
     target_bin_dir().join(name)
 }
