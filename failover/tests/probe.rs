@@ -319,3 +319,71 @@ fn bad_probe_options_exit_2() {
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("cannot be used with"), "{stderr}");
 }
+
+#[test]
+fn with_a_dns_server_the_probe_follows_the_hostname_as_arc_local_answers_it() {
+    use std::net::{IpAddr, SocketAddr};
+    // The default topology's external API: 127.0.1.1 in us-east-1, 127.0.2.1 in us-west-2.
+    let (east, west): (IpAddr, IpAddr) =
+        ("127.0.1.1".parse().unwrap(), "127.0.2.1".parse().unwrap());
+    let port = testkit::ports::free_range_on(1, &[east, west]);
+    let _east = ExternalApi::start_at(SocketAddr::new(east, port), |_, _| {
+        Reply::ok("us-east-1", None)
+    });
+    let _west = ExternalApi::start_at(SocketAddr::new(west, port), |_, _| {
+        Reply::ok("us-west-2", None)
+    });
+    let arc = Cluster::start();
+    let dns = arc.emulator().ports().dns.to_string();
+    let url = format!("http://externalapi.example.com:{port}");
+    let probe = |count: &str| {
+        text(&run(
+            &[
+                "probe",
+                "--url",
+                &url,
+                "--dns-server",
+                &dns,
+                "--interval",
+                "20ms",
+                "--count",
+                count,
+                "--json",
+            ],
+            None,
+        ))
+    };
+    let (stdout, stderr, code) = probe("2");
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let summary: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        summary["summary"]["apps"]["external-api"]["first_region"], "us-east-1",
+        "{summary}"
+    );
+
+    let doc = arc.document().clone();
+    let rc = |r: &str| {
+        doc.apps["external-api"].regions[r]
+            .routing_control_arn
+            .clone()
+    };
+    arc.emulator()
+        .set_states(&[
+            (rc("us-west-2"), recovery::ControlState::On),
+            (rc("us-east-1"), recovery::ControlState::Off),
+        ])
+        .unwrap();
+    // arc-local's answers live 1 s; the probe's resolver asks again when they run out.
+    std::thread::sleep(Duration::from_millis(1100));
+    let (stdout, stderr, code) = probe("2");
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let summary: Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(
+        summary["summary"]["apps"]["external-api"]["first_region"], "us-west-2",
+        "{summary}"
+    );
+
+    let (_, stderr, code) = text(&run(&["probe", "--dns-server", "nonsense"], None));
+    assert_eq!(code, 2);
+    assert!(stderr.contains("nonsense"), "{stderr}");
+}

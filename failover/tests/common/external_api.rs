@@ -94,13 +94,21 @@ pub struct ExternalApi {
 impl ExternalApi {
     /// Starts answering by `script` on 127.0.0.1, from a background thread.
     pub fn start(script: impl Fn(&str, usize) -> Reply + Send + Sync + 'static) -> ExternalApi {
+        ExternalApi::start_at("127.0.0.1:0".parse().unwrap(), script)
+    }
+
+    /// [`ExternalApi::start`] on `addr`.
+    pub fn start_at(
+        addr: SocketAddr,
+        script: impl Fn(&str, usize) -> Reply + Send + Sync + 'static,
+    ) -> ExternalApi {
         use axum::serve::ListenerExt as _;
         let state = ApiState {
             script: Arc::new(script),
             counts: Arc::default(),
         };
         let router = Router::new().fallback(any(handler)).with_state(state);
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        let listener = std::net::TcpListener::bind(addr).expect("bind the stand-in's address");
         listener.set_nonblocking(true).unwrap();
         let addr = listener.local_addr().unwrap();
         let connections = Arc::new(AtomicUsize::new(0));

@@ -147,11 +147,12 @@ pub async fn execute(
         clients: &clients,
         opts: &opts,
         probe: probe.clone(),
+        probe_http: sampler::client(args.request_timeout, args.probe_dns).map_err(Error::Probe)?,
         epoch,
     };
     let sampler = match (&probe, args.dry_run) {
         (Some(base), false) => Some(sampler::Sampler::start(
-            sampler::client(args.request_timeout).map_err(Error::Probe)?,
+            sampler::client(args.request_timeout, args.probe_dns).map_err(Error::Probe)?,
             base.clone(),
             args.probe_interval,
             args.request_timeout,

@@ -111,7 +111,10 @@ pub fn millis(d: Duration) -> u64 {
     u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }
 
-/// The probe's HTTP client (new connection per request).
-pub fn client(timeout: Duration) -> Result<HttpClient, request::SetupError> {
-    request::client(timeout)
+/// The probe's HTTP client (new connection per request), resolving with `dns` when given.
+pub fn client(
+    timeout: Duration,
+    dns: Option<std::net::SocketAddr>,
+) -> Result<HttpClient, request::SetupError> {
+    request::client_with(timeout, crate::cmd::probe::resolver::Resolver::new(dns)?)
 }

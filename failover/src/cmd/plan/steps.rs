@@ -11,7 +11,7 @@ use super::recovery::Moved;
 use super::sampler::millis;
 use super::{Options, StepRecord};
 use crate::cmd::check::{assess, rules, Clients, Level};
-use crate::cmd::probe::request;
+use crate::cmd::probe::request::{self, HttpClient};
 use crate::cmd::probe::rounds::TARGETS;
 use crate::cmd::probe::Base;
 use crate::cmd::status;
@@ -24,6 +24,8 @@ pub struct Ctx<'a> {
     pub clients: &'a Clients,
     pub opts: &'a Options,
     pub probe: Option<Base>,
+    /// The client for the probe URL (its resolver: `--probe-dns` or the system's).
+    pub probe_http: HttpClient,
     pub epoch: Instant,
 }
 
@@ -365,8 +367,7 @@ pub async fn verify(
     for (app, route) in checks {
         let url = base.url(route.path);
         loop {
-            let answer =
-                request::get(&ctx.clients.http, &url, route, ctx.opts.request_timeout).await;
+            let answer = request::get(&ctx.probe_http, &url, route, ctx.opts.request_timeout).await;
             let region = answer.region_of(route, app).map(str::to_owned);
             if !answer.failed() && region.as_deref() == Some(to) {
                 rec.line(format!("{app}: {url} answered from {to}"));

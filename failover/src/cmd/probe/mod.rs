@@ -12,6 +12,7 @@
 
 pub mod render;
 pub mod request;
+pub mod resolver;
 pub mod rounds;
 
 use std::future::Future;
@@ -45,6 +46,10 @@ pub struct Args {
     /// Print one JSON object per round and a summary object, instead of text lines.
     #[arg(long)]
     pub json: bool,
+    /// Resolve the URL's host with this DNS server (IP:PORT) instead of the system's, e.g.
+    /// arc-local's 127.0.0.1:8653 to follow the external API's hostname on one machine.
+    #[arg(long, value_name = "ADDR:PORT")]
+    pub dns_server: Option<std::net::SocketAddr>,
 }
 
 /// When a run ends (besides a signal, which always ends it).
@@ -62,6 +67,8 @@ pub struct Options {
     pub interval: Duration,
     pub stop: Stop,
     pub request_timeout: Duration,
+    /// `--dns-server`: `None` for the system resolver.
+    pub dns_server: Option<std::net::SocketAddr>,
 }
 
 /// Runs `probe`: a line (or object) per round, then the summary; exit status 1 when any request
@@ -76,6 +83,7 @@ pub async fn run(args: Args) -> Result<ExitCode, Error> {
             (None, None) => Stop::Signal,
         },
         request_timeout: args.request_timeout,
+        dns_server: args.dns_server,
     };
     let json = args.json;
     if !json {
@@ -109,7 +117,8 @@ pub async fn poll(
     shutdown: impl Future<Output = ()>,
     mut on_round: impl FnMut(&Round),
 ) -> Result<Summary, SetupError> {
-    let client = request::client(opts.request_timeout)?;
+    let resolver = resolver::Resolver::new(opts.dns_server)?;
+    let client = request::client_with(opts.request_timeout, resolver)?;
     let urls: Vec<String> = TARGETS.iter().map(|t| opts.base.url(t.path)).collect();
     let mut rounds = Rounds::default();
     let started = Instant::now();

@@ -9,10 +9,12 @@ use bytes::Bytes;
 use http::{header, Request, Uri};
 use http_body_util::{BodyExt, Empty, Limited};
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
+use hyper_util::client::legacy::connect::dns::GaiResolver;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
+use super::resolver::Resolver;
 use crate::hops::{Answer, Regions, Route};
 
 /// How many body bytes are read to find a `region` when a hop sends no region header.
@@ -82,16 +84,28 @@ impl std::fmt::Display for Base {
     }
 }
 
-pub(crate) type HttpClient = Client<HttpsConnector<HttpConnector>, Empty<Bytes>>;
+pub(crate) type HttpClient = Client<HttpsConnector<HttpConnector<Resolver>>, Empty<Bytes>>;
 
-/// The HTTP client could not be set up (no usable TLS configuration).
+/// The HTTP client could not be set up (no usable TLS configuration, or resolver).
 #[derive(Debug, thiserror::Error)]
-#[error("cannot set up TLS for the probe: {0}")]
-pub struct SetupError(#[from] rustls::Error);
+pub enum SetupError {
+    #[error("cannot set up TLS for the probe: {0}")]
+    Tls(#[from] rustls::Error),
+    #[error(transparent)]
+    Resolver(#[from] super::resolver::ResolverError),
+}
 
-/// The probe's client: HTTP and HTTPS (bundled roots), no pooling.
+/// The probe's client: HTTP and HTTPS (bundled roots), no pooling, the system resolver.
 pub(crate) fn client(connect_timeout: Duration) -> Result<HttpClient, SetupError> {
-    let mut http = HttpConnector::new();
+    client_with(connect_timeout, Resolver::System(GaiResolver::new()))
+}
+
+/// [`client`] with the given resolver.
+pub(crate) fn client_with(
+    connect_timeout: Duration,
+    resolver: Resolver,
+) -> Result<HttpClient, SetupError> {
+    let mut http = HttpConnector::new_with_resolver(resolver);
     http.enforce_http(false);
     http.set_nodelay(true);
     http.set_connect_timeout(Some(connect_timeout));
