@@ -13,6 +13,8 @@
 //! | `gateway_failover_switches_total` | route, mode |
 //! | `gateway_control_plane_errors_total` / `gateway_control_plane_up` (gauge) | route |
 //! | `gateway_dns_errors_total` | route |
+//! | `gateway_fallback_requests_total` | route, region (the region that was sent the request) |
+//! | `gateway_upstream_endpoint_ejected` (gauge, 1 = ejected) | route, region |
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -90,6 +92,14 @@ pub fn install() -> PrometheusHandle {
             metrics::describe_counter!(
                 "gateway_dns_errors_total",
                 "Failed DNS lookups of dns-mode upstreams; the last answer stays in force."
+            );
+            metrics::describe_counter!(
+                "gateway_fallback_requests_total",
+                "Requests sent to another region's endpoint because the active one could not be reached."
+            );
+            metrics::describe_gauge!(
+                "gateway_upstream_endpoint_ejected",
+                "1 while an endpoint is ejected after consecutive connect failures, until its /health answers."
             );
             let upkeep = handle.clone();
             // Histograms are drained into the exporter's summaries periodically.
@@ -276,4 +286,25 @@ pub fn active_region<'a>(
 pub fn control_plane_up(route: &Arc<str>, up: bool) {
     metrics::gauge!("gateway_control_plane_up", "route" => SharedString::from(route.clone()))
         .set(if up { 1.0 } else { 0.0 });
+}
+
+/// Counts a request sent to `region`'s endpoint because the active one could not be reached
+/// (only on that failure path: the labels are built per call).
+pub fn fallback(route: &Arc<str>, region: &Arc<str>) {
+    metrics::counter!(
+        "gateway_fallback_requests_total",
+        "route" => SharedString::from(route.clone()),
+        "region" => SharedString::from(region.clone())
+    )
+    .increment(1);
+}
+
+/// Sets `gateway_upstream_endpoint_ejected{route, region}`.
+pub fn endpoint_ejected(route: &Arc<str>, region: &Arc<str>, ejected: bool) {
+    metrics::gauge!(
+        "gateway_upstream_endpoint_ejected",
+        "route" => SharedString::from(route.clone()),
+        "region" => SharedString::from(region.clone())
+    )
+    .set(if ejected { 1.0 } else { 0.0 });
 }

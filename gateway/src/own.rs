@@ -59,7 +59,8 @@ fn json(status: StatusCode, body: Bytes) -> Response {
 }
 
 /// `GET /ready`: 200 while the gateway accepts new work, 503 while it drains for shutdown. The
-/// body shows how each upstream follows failovers. An unreachable control plane or DNS does not
+/// body shows how each upstream follows failovers, its regional endpoints and which of them are
+/// ejected. An unreachable control plane or DNS does not
 /// make the gateway unready: it keeps serving the last known region (static stability), and says so.
 fn ready(gw: &Gateway) -> Response {
     let upstreams: serde_json::Map<String, serde_json::Value> = gw
@@ -68,11 +69,18 @@ fn ready(gw: &Gateway) -> Response {
         .map(|r| {
             let s = r.upstream.status();
             let mut v = serde_json::to_value(&s).unwrap_or_default();
-            if let (Some(t), serde_json::Value::Object(m)) = (s.last_success, &mut v) {
-                m.insert(
-                    "last_success_ms_ago".into(),
-                    (t.elapsed().as_millis() as u64).into(),
-                );
+            if let serde_json::Value::Object(m) = &mut v {
+                if let Some(t) = s.last_success {
+                    m.insert(
+                        "last_success_ms_ago".into(),
+                        (t.elapsed().as_millis() as u64).into(),
+                    );
+                }
+                let regions: Vec<&str> = r.upstream.regions.iter().map(|r| &*r.name).collect();
+                m.insert("regions".into(), regions.into());
+                let ejected: Vec<String> =
+                    r.upstream.ejected().iter().map(|n| n.to_string()).collect();
+                m.insert("ejected".into(), ejected.into());
             }
             (r.name.to_string(), v)
         })

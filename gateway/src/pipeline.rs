@@ -11,7 +11,8 @@
 //! 5. **upstream phases** ([`crate::proxy::forward`]): upstream request, send with retry,
 //!    upstream response or tunnel.
 //! 6. **answer**: an error becomes its JSON answer here and nowhere else ([`ProxyError`]).
-//! 7. **response_filter** ([`response_filter`]): `x-request-id` and `x-gateway-region`.
+//! 7. **response_filter** ([`response_filter`]): `x-request-id`, `x-gateway-region` and, when a
+//!    regional fallback served the request, `x-gateway-fallback`.
 //! 8. **logging** ([`Exchange::log`]): the access line and the request metrics.
 //!
 //! No phase is boxed and no general router runs: [`handle`] is what the server calls for every
@@ -32,6 +33,8 @@ use crate::telemetry::{Exchange, RouteName, X_REQUEST_ID};
 use crate::{metrics, proxy, sanitize};
 
 static GATEWAY_REGION: HeaderName = HeaderName::from_static(bootstrap::GATEWAY_REGION_HEADER);
+/// The region a request was sent to when the active region's endpoint could not be reached.
+pub static GATEWAY_FALLBACK: HeaderName = HeaderName::from_static("x-gateway-fallback");
 
 /// The edge: every request from the server passes here, and every answer leaves from here.
 pub async fn handle<B>(gw: Arc<Gateway>, mut req: http::Request<B>, peer: SocketAddr) -> Response
@@ -102,6 +105,9 @@ fn answer(ex: &mut Exchange, e: &ProxyError) -> Response {
 fn response_filter(gw: &Gateway, ex: &Exchange, resp: &mut Response) {
     let headers = resp.headers_mut();
     headers.insert(X_REQUEST_ID.clone(), ex.request_id.clone());
+    if let Some(region) = &ex.fallback {
+        headers.insert(GATEWAY_FALLBACK.clone(), region.clone());
+    }
     if !headers.contains_key(&GATEWAY_REGION) {
         headers.insert(GATEWAY_REGION.clone(), gw.region_header.clone());
     }

@@ -1,12 +1,14 @@
 //! The proxy phases of a routed request, in order: [`upstream_request`] (refuse an oversized
 //! body before the upstream hears of it, strip hop-by-hop fields ([`crate::hop`]), add
 //! forwarding fields ([`crate::forwarding`]), set `Host` and the URI to the upstream's),
-//! [`send`] (the route's timeouts, retrying only a failed connect), and [`upstream_response`]
+//! [`send`] (the route's timeouts, retrying only a failed connect, falling back to the next
+//! region's endpoint only where the request cannot have been handled twice), and [`upstream_response`]
 //! (strip the response's hop-by-hop fields, stream the body back under the total timeout, or
 //! relay an HTTP/1.1 upgrade as a byte tunnel). [`forward`] runs them; failures are returned as
 //! [`ProxyError`]s for the pipeline to answer ([`crate::pipeline`]).
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use axum::body::Body;
 use axum::response::Response;
@@ -22,7 +24,7 @@ use crate::error::ProxyError;
 use crate::forwarding::Forwarding;
 use crate::routes::{self, Route};
 use crate::telemetry::Exchange;
-use crate::upstream::Endpoint;
+use crate::upstream::{regional, Endpoint};
 use crate::{hop, metrics};
 
 /// A request's upstream side, ready to send: head fields and URI rewritten, the client's upgrade
@@ -52,11 +54,21 @@ pub async fn forward(
         });
     }
     // Taken once: this request stays on this endpoint even if the upstream switches meanwhile.
-    let target = route.upstream.endpoint();
+    let mut target = route.upstream.endpoint();
+    let mut tried = regional::Tried::default();
+    // While the active endpoint is ejected, straight to the standby: no failed connect each
+    // (one relaxed load when nothing is wrong).
+    if target.outlier.is_ejected() {
+        if let Some(next) = route.upstream.regions.next(&target, &mut tried) {
+            metrics::fallback(&route.name, &next.name);
+            ex.fallback = Some(next.header.clone());
+            target = next.endpoint.clone();
+        }
+    }
     let head = upstream_request(route, &target, forwarding, peer, parts)?;
     let slot = BodySlot::new(body, settings.max_body_bytes);
     let deadline = Instant::now() + settings.total_timeout;
-    let resp = send(route, &target, &head, &slot, deadline, ex).await?;
+    let resp = send(route, target, tried, &head, &slot, deadline, ex).await?;
     upstream_response(route, head, resp, slot, deadline, ex)
 }
 
@@ -84,22 +96,7 @@ fn upstream_request(
     hop::strip(&mut parts.headers, upgrade);
     forwarding.apply(&mut parts.headers, peer, "http");
     parts.headers.insert(HOST, target.host.clone());
-    let path = routes::upstream_path(
-        &target.base_path,
-        &route.prefix,
-        route.strip_prefix,
-        parts.uri.path(),
-    );
-    let path_and_query = match parts.uri.query() {
-        Some(q) => format!("{path}?{q}"),
-        None => path,
-    };
-    let uri = Uri::builder()
-        .scheme(target.scheme.clone())
-        .authority(target.authority.clone())
-        .path_and_query(path_and_query)
-        .build()
-        .map_err(|_| ProxyError::UpstreamUri)?;
+    let uri = upstream_uri(route, target, &parts.uri)?;
     Ok(UpstreamHead {
         parts,
         uri,
@@ -107,29 +104,93 @@ fn upstream_request(
     })
 }
 
+/// The URI a request for `client_uri` has at `target`.
+fn upstream_uri(route: &Route, target: &Endpoint, client_uri: &Uri) -> Result<Uri, ProxyError> {
+    let path = routes::upstream_path(
+        &target.base_path,
+        &route.prefix,
+        route.strip_prefix,
+        client_uri.path(),
+    );
+    let path_and_query = match client_uri.query() {
+        Some(q) => format!("{path}?{q}"),
+        None => path,
+    };
+    Uri::builder()
+        .scheme(target.scheme.clone())
+        .authority(target.authority.clone())
+        .path_and_query(path_and_query)
+        .build()
+        .map_err(|_| ProxyError::UpstreamUri)
+}
+
 /// Sends the request, retrying a failed connect while the body is untouched, until the
 /// response head arrives or the response-header deadline passes.
+///
+/// Regional fallback (RFC 9110 section 9.2.2 for what may be repeated): a failed connect means
+/// the upstream never saw the request, so it goes to the next region's endpoint, whatever the
+/// method (route setting `fallback`). A connection that failed after the request may have been
+/// written (reset, closed) moves only an idempotent request whose body can still be sent, and
+/// only on routes with `fallback_idempotent`: the active region may have handled it already.
+/// A timeout waiting for the response head moves nothing (the deadline is the request's).
 async fn send(
     route: &Route,
-    target: &Endpoint,
+    mut target: Arc<Endpoint>,
+    mut tried: regional::Tried,
     head: &UpstreamHead,
     slot: &BodySlot,
     deadline: Instant,
     ex: &mut Exchange,
 ) -> Result<http::Response<hyper::body::Incoming>, ProxyError> {
     let settings = &route.upstream.settings;
+    let regions = &route.upstream.regions;
     let head_deadline = deadline.min(Instant::now() + settings.response_header_timeout);
+    // The URI and Host for a fallback endpoint; the head's own for the first.
+    let mut elsewhere: Option<(Uri, http::HeaderValue)> = None;
     let mut attempt = 0;
     loop {
         let mut req = http::Request::new(slot.attempt());
         *req.method_mut() = head.parts.method.clone();
-        *req.uri_mut() = head.uri.clone();
         *req.version_mut() = Version::HTTP_11;
         *req.headers_mut() = head.parts.headers.clone();
+        match &elsewhere {
+            None => *req.uri_mut() = head.uri.clone(),
+            Some((uri, host)) => {
+                *req.uri_mut() = uri.clone();
+                req.headers_mut().insert(HOST, host.clone());
+            }
+        }
         match tokio::time::timeout_at(head_deadline, target.client().request(req)).await {
-            Ok(Ok(resp)) => return Ok(resp),
+            Ok(Ok(resp)) => {
+                target.outlier.success();
+                return Ok(resp);
+            }
             Ok(Err(e)) => {
-                if e.is_connect() && attempt < settings.retries && slot.untouched() {
+                let connect = e.is_connect();
+                if connect {
+                    regional::connect_failed(&route.name, regions, settings, &target);
+                }
+                let err = ProxyError::from_client_error(&e, settings.max_body_bytes);
+                let may_move = if connect {
+                    settings.fallback && slot.untouched()
+                } else {
+                    settings.fallback_idempotent
+                        && head.parts.method.is_idempotent()
+                        && matches!(err, ProxyError::UpstreamClosed)
+                        && slot.untouched()
+                };
+                if may_move {
+                    if let Some(next) = regions.next(&target, &mut tried) {
+                        tracing::debug!(error = ?e, region = %next.name, "upstream unreachable; sending to the next region");
+                        metrics::fallback(&route.name, &next.name);
+                        ex.fallback = Some(next.header.clone());
+                        let uri = upstream_uri(route, &next.endpoint, &head.parts.uri)?;
+                        elsewhere = Some((uri, next.endpoint.host.clone()));
+                        target = next.endpoint.clone();
+                        continue;
+                    }
+                }
+                if connect && attempt < settings.retries && slot.untouched() {
                     attempt += 1;
                     ex.retries = attempt;
                     metrics::retry(&route.name);
@@ -138,7 +199,6 @@ async fn send(
                     continue;
                 }
                 tracing::debug!(error = ?e, "upstream request failed");
-                let err = ProxyError::from_client_error(&e, settings.max_body_bytes);
                 if let ProxyError::BodyTooLarge { .. } = err {
                     metrics::body_limit(&route.name, metrics::BodyLimitStage::BeforeResponse);
                 }

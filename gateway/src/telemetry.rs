@@ -61,6 +61,9 @@ pub struct Exchange {
     pub upstream: Option<Arc<str>>,
     pub upstream_region: Option<HeaderValue>,
     pub retries: u32,
+    /// The region a fallback sent the request to (`x-gateway-fallback`), when it left the
+    /// active endpoint.
+    pub fallback: Option<HeaderValue>,
     pub error: Option<&'static str>,
 }
 
@@ -77,6 +80,7 @@ impl Exchange {
             upstream: None,
             upstream_region: None,
             retries: 0,
+            fallback: None,
             error: None,
         }
     }
@@ -100,6 +104,11 @@ impl Exchange {
             upstream: self.upstream.as_deref().unwrap_or(""),
             upstream_region: region,
             retries: self.retries,
+            fallback: self
+                .fallback
+                .as_ref()
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or(""),
             error: self.error.unwrap_or(""),
             latency_us: latency.as_micros() as u64,
         }
@@ -125,6 +134,7 @@ pub fn refused(err: &crate::error::ProxyError, request_id: &str) {
         upstream: "",
         upstream_region: "",
         retries: 0,
+        fallback: "",
         error: err.code(),
         latency_us: 0,
     }
@@ -141,6 +151,8 @@ struct AccessLine<'a> {
     upstream: &'a str,
     upstream_region: &'a str,
     retries: u32,
+    /// The region a fallback served the request from; empty when the active one did.
+    fallback: &'a str,
     error: &'a str,
     latency_us: u64,
 }
@@ -157,6 +169,7 @@ impl AccessLine<'_> {
                 .str("upstream", self.upstream)
                 .str("upstream_region", self.upstream_region)
                 .num("retries", u64::from(self.retries))
+                .str("fallback", self.fallback)
                 .str("error", self.error)
                 .num("latency_us", self.latency_us);
         });

@@ -86,8 +86,9 @@ impl ArcConfig {
     }
 }
 
-/// Loads `[arc]` and the cluster document when a route is in arc mode (`needed`). Otherwise the
-/// table and the `ARC_*` variables do nothing, and a warning says so.
+/// Loads `[arc]` and the cluster document when a route is in arc mode (`needed`), or when the
+/// document is given anyway: dns-mode routes then take their regional URLs from it (regional
+/// fallback). Otherwise the table and the `ARC_*` variables do nothing, and a warning says so.
 pub(super) fn load(
     file: Option<ArcFile>,
     env: fn(&str) -> Option<String>,
@@ -95,17 +96,22 @@ pub(super) fn load(
     effective: &mut Vec<Table>,
     warnings: &mut Vec<String>,
 ) -> Result<Option<std::sync::Arc<ArcConfig>>, ConfigError> {
+    let document = env("ARC_CLUSTER_JSON").is_some()
+        || env("ARC_CLUSTER_FILE").is_some()
+        || file.as_ref().is_some_and(|f| f.cluster_file.is_some());
     if !needed {
-        let given: Vec<&str> = [
-            "ARC_CLUSTER_FILE",
-            "ARC_CLUSTER_JSON",
-            "ARC_POLL_INTERVAL",
-            "ARC_CA_FILE",
-        ]
-        .into_iter()
-        .filter(|v| env(v).is_some())
-        .collect();
-        if file.is_some() {
+        let idle: &[&str] = if document {
+            &["ARC_POLL_INTERVAL", "ARC_CA_FILE"]
+        } else {
+            &[
+                "ARC_CLUSTER_FILE",
+                "ARC_CLUSTER_JSON",
+                "ARC_POLL_INTERVAL",
+                "ARC_CA_FILE",
+            ]
+        };
+        let given: Vec<&str> = idle.iter().copied().filter(|v| env(v).is_some()).collect();
+        if file.is_some() && !document {
             warnings.push("[arc] has no effect: no route has failover = \"arc\"".into());
         }
         if !given.is_empty() {
@@ -115,7 +121,9 @@ pub(super) fn load(
                 if given.len() == 1 { "has" } else { "have" }
             ));
         }
-        return Ok(None);
+        if !document {
+            return Ok(None);
+        }
     }
     let mut table = Table::new("[arc]");
     let settings = file.unwrap_or_default().resolve(

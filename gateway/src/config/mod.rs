@@ -21,7 +21,7 @@
 //! workers = 2                  # env WORKER_THREADS; default: the CPUs this process may use
 //!
 //! [defaults]                   # applies to every route unless the route says otherwise
-//! connect_timeout = "2s"
+//! connect_timeout = "1s"
 //! response_header_timeout = "30s"
 //! total_timeout = "60s"
 //! max_body_bytes = 10485760
@@ -29,11 +29,18 @@
 //! retry_backoff = "20ms"       # pause before retry N is N times this
 //! pool_idle_timeout = "4s"
 //! pool_max_idle = 256
+//! fallback = true              # a request that never reached the active region goes to the next
+//! fallback_idempotent = false  # idempotent requests too, after their connection broke
+//! eject_after = 3              # consecutive connect failures that eject an endpoint
+//! eject_base = "1s"            # first wait before a /health probe; doubles up to eject_max
+//! eject_max = "10s"
+//! probe_timeout = "1s"
 //!
 //! [[route]]
 //! prefix = "/service1"
 //! upstream = "https://service1.example.com"
 //! strip_prefix = true          # /service1/items/7 -> /items/7
+//! regional = { us-east-1 = "https://service1-us-east-1.example.com", us-west-2 = "https://service1-us-west-2.example.com" }
 //! ```
 
 mod arc;
@@ -100,7 +107,8 @@ pub struct Config {
     pub server: ServerConfig,
     pub routes: Vec<RouteConfig>,
     pub dns: DnsConfig,
-    /// Set when any route follows ARC routing controls.
+    /// Set when any route follows ARC routing controls, or the cluster document was given (it
+    /// then gives dns-mode routes their regional URLs).
     pub arc: Option<Arc<ArcConfig>>,
     /// Every value and where it came from, table by table (`gateway config` prints it).
     pub effective: Vec<Table>,
@@ -192,7 +200,13 @@ impl Config {
             &mut effective,
             &mut warnings,
         )?;
-        let routes = route::resolve_all(routes, &file.defaults, arc.as_ref(), &mut effective)?;
+        let routes = route::resolve_all(
+            routes,
+            &file.defaults,
+            arc.as_ref(),
+            &mut effective,
+            &mut warnings,
+        )?;
 
         let uses_dns = routes
             .iter()

@@ -1,7 +1,7 @@
 //! `[[route]]` tables (or `SERVICE1_URL` / `SERVICE2_URL`): a prefix, where its requests go and
 //! how that follows a failover, and the route's settings merged over `[defaults]`.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
 use http::uri::{Authority, Scheme};
@@ -43,9 +43,14 @@ pub(super) struct FileRoute {
     upstream: Option<String>,
     #[serde(default)]
     pub(super) failover: FailoverMode,
-    /// The app (cluster document key) an arc-mode route follows; default: the route's name.
+    /// The app (cluster document key) an arc-mode route follows, or whose regional URLs a
+    /// dns-mode route falls back to; default: the route's name.
     #[serde(default)]
     arc_app: Option<String>,
+    /// Region name to URL: where a request goes when the active endpoint cannot be reached
+    /// (dns mode; wins over the cluster document's URLs).
+    #[serde(default)]
+    regional: Option<BTreeMap<String, String>>,
     #[serde(default = "yes")]
     strip_prefix: bool,
     #[serde(flatten)]
@@ -68,6 +73,8 @@ pub struct RouteConfig {
     pub target: RouteTarget,
     pub strip_prefix: bool,
     pub settings: UpstreamSettings,
+    /// The app's regional endpoints, in fallback order (empty: no regional fallback).
+    pub regional: Vec<(String, UpstreamUrl)>,
 }
 
 /// Where a route's requests go, and how that follows a failover. Each variant carries what its
@@ -137,6 +144,17 @@ impl UpstreamUrl {
         self.authority.host().trim_matches(|c| c == '[' || c == ']')
     }
 
+    /// The port requests go to: the URL's, else the scheme's (RFC 9110 section 4.2).
+    pub fn port(&self) -> u16 {
+        self.authority
+            .port_u16()
+            .unwrap_or(if self.scheme == Scheme::HTTPS {
+                443
+            } else {
+                80
+            })
+    }
+
     /// `scheme://authority`, for logs and metrics.
     pub fn label(&self) -> String {
         format!("{}://{}", self.scheme, self.authority)
@@ -172,6 +190,7 @@ pub(super) fn file_or_env_routes(
                 upstream: url,
                 failover: mode,
                 arc_app: None,
+                regional: None,
                 strip_prefix: true,
                 settings: RouteFile::default(),
                 from_env: Some(var),
@@ -190,12 +209,13 @@ pub(super) fn resolve_all(
     defaults: &RouteFile,
     arc: Option<&Arc<ArcConfig>>,
     effective: &mut Vec<Table>,
+    warnings: &mut Vec<String>,
 ) -> Result<Vec<RouteConfig>, ConfigError> {
     let mut seen = HashSet::new();
     let mut out = Vec::with_capacity(routes.len());
     for (i, r) in routes.into_iter().enumerate() {
         let mut table = Table::new("[[route]]");
-        let route = resolve(i, r, defaults, arc, &mut table)?;
+        let route = resolve(i, r, defaults, arc, &mut table, warnings)?;
         if !seen.insert(route.prefix.clone()) {
             return Err(invalid(
                 format!("route[{i}].prefix"),
@@ -215,6 +235,7 @@ fn resolve(
     defaults: &RouteFile,
     arc: Option<&Arc<ArcConfig>>,
     table: &mut Table,
+    warnings: &mut Vec<String>,
 ) -> Result<RouteConfig, ConfigError> {
     let source = r.from_env.map_or(Source::File, Source::Env);
     let key = |field: &str| match r.from_env {
@@ -227,6 +248,7 @@ fn resolve(
         "" => "root".to_owned(),
         n => n.to_owned(),
     };
+    let mut regional = Vec::new();
     let target = match (r.failover, &r.upstream) {
         (FailoverMode::Dns, Some(url)) => {
             let parsed =
@@ -258,7 +280,15 @@ fn resolve(
             };
             table.push("failover", "\"arc\"".into(), source.clone());
             table.push("arc_app", format!("{app:?}"), source.clone());
+            if r.regional.is_some() {
+                return Err(invalid(
+                    key("regional"),
+                    "",
+                    "is for dns mode: in arc mode the cluster document has the regional URLs",
+                ));
+            }
             let (entry, regions) = arc.app(&app, &key("arc_app"))?;
+            regional = regions.iter().cloned().collect();
             RouteTarget::Arc {
                 app,
                 entry,
@@ -267,6 +297,20 @@ fn resolve(
             }
         }
     };
+    if r.failover == FailoverMode::Dns {
+        regional = dns_regional(&r, &name, arc, &key, warnings)?;
+        if let Some(app) = &r.arc_app {
+            table.push("arc_app", format!("{app:?}"), source.clone());
+        }
+        if let Some(map) = &r.regional {
+            let shown: Vec<String> = map.iter().map(|(k, v)| format!("{k} = {v:?}")).collect();
+            table.push(
+                "regional",
+                format!("{{ {} }}", shown.join(", ")),
+                source.clone(),
+            );
+        }
+    }
     table.push("strip_prefix", r.strip_prefix.to_string(), source);
     let prefix = format!("route[{i}].");
     let settings = r.settings.resolve(
@@ -284,7 +328,51 @@ fn resolve(
         target,
         strip_prefix: r.strip_prefix,
         settings,
+        regional,
     })
+}
+
+/// A dns-mode route's regional endpoints: its `regional` table, else its app's URLs in the
+/// cluster document when one was given (primary first), else none. An app the document lacks
+/// is an error when `arc_app` named it, a warning otherwise.
+fn dns_regional(
+    r: &FileRoute,
+    name: &str,
+    arc: Option<&Arc<ArcConfig>>,
+    key: &dyn Fn(&str) -> String,
+    warnings: &mut Vec<String>,
+) -> Result<Vec<(String, UpstreamUrl)>, ConfigError> {
+    if let Some(map) = &r.regional {
+        let mut out = Vec::with_capacity(map.len());
+        for (region, url) in map {
+            let k = format!("{}.{region}", key("regional"));
+            bootstrap::env::validate_region(region)
+                .map_err(|reason| invalid(&k, region, reason))?;
+            let parsed = UpstreamUrl::parse(url).map_err(|reason| invalid(&k, url, reason))?;
+            out.push((region.clone(), parsed));
+        }
+        return Ok(out);
+    }
+    let Some(arc) = arc else {
+        if r.arc_app.is_some() {
+            return Err(invalid(
+                key("arc_app"),
+                r.arc_app.as_deref().unwrap_or(""),
+                "needs the cluster document: set ARC_CLUSTER_FILE or ARC_CLUSTER_JSON, or [arc] cluster_file",
+            ));
+        }
+        return Ok(Vec::new());
+    };
+    let app = r.arc_app.as_deref().unwrap_or(name);
+    if arc.cluster.app(app).is_err() && r.arc_app.is_none() {
+        warnings.push(format!(
+            "{}: the cluster document has no app {app:?}: no regional fallback for this route",
+            key("prefix")
+        ));
+        return Ok(Vec::new());
+    }
+    let (_, regions) = arc.app(app, &key("arc_app"))?;
+    Ok(regions.iter().cloned().collect())
 }
 
 /// A prefix is an absolute, already-normalised path of one or more segments, without a trailing slash.

@@ -65,8 +65,10 @@ settings! {
     /// The limits and timeouts of one route's upstream, every one of them set. In the file, each
     /// is optional in a route and falls back to `[defaults]`, then to the default here.
     pub struct UpstreamSettings / RouteFile {
-        /// TCP (and TLS) connect must finish within this.
-        connect_timeout: Duration = secs(2), |v| (MS..=secs(60)).contains(v),
+        /// TCP (and TLS) connect must finish within this, across every address of the host (the
+        /// next address gets the rest). An intra-region hop connects in milliseconds; a second
+        /// is a dead endpoint, and the request then has time left for the standby region.
+        connect_timeout: Duration = secs(1), |v| (MS..=secs(60)).contains(v),
             "must be between 1ms and 60s";
         /// The upstream's response head must arrive within this after the request is sent.
         response_header_timeout: Duration = secs(30), |v| (MS..=HOUR).contains(v),
@@ -86,6 +88,25 @@ settings! {
         pool_idle_timeout: Duration = secs(4), |v| *v <= HOUR, "must be at most 1h";
         /// Idle connections kept per upstream address, in each worker's pool.
         pool_max_idle: usize = 256, |v| *v <= 100_000, "must be at most 100000";
+        /// A request that never reached the active region's endpoint (connect refused or timed
+        /// out: nothing was written) goes to the next region's endpoint, any method.
+        fallback: bool = true, |_| true, "";
+        /// Also send an idempotent request (RFC 9110 section 9.2.2) with no body left to
+        /// replay to the next region after its connection failed once written (reset, closed).
+        /// The active region may have handled it: only for routes whose idempotent methods are.
+        fallback_idempotent: bool = false, |_| true, "";
+        /// Consecutive connect failures that eject an endpoint (0: never eject). While the
+        /// active endpoint is ejected its requests go straight to the standby.
+        eject_after: u32 = 3, |v| *v <= 1000, "must be 0-1000";
+        /// First ejection period; each failed `/health` probe doubles it, up to `eject_max`.
+        eject_base: Duration = secs(1), |v| (ms(10)..=HOUR).contains(v),
+            "must be between 10ms and 1h";
+        /// Longest ejection period between two probes.
+        eject_max: Duration = secs(10), |v| (ms(10)..=HOUR).contains(v),
+            "must be between 10ms and 1h and at least eject_base";
+        /// Bound on one `/health` probe of an ejected endpoint.
+        probe_timeout: Duration = secs(1), |v| (MS..=secs(60)).contains(v),
+            "must be between 1ms and 60s";
     }
 }
 
@@ -132,6 +153,13 @@ pub fn check_dns(d: &DnsConfig) -> Result<(), ConfigError> {
 
 /// The checks that involve two route settings; `key` names the route (`route[0].`).
 pub fn check_upstream(s: &UpstreamSettings, key: &str) -> Result<(), ConfigError> {
+    if s.eject_max < s.eject_base {
+        return Err(invalid(
+            format!("{key}eject_max"),
+            format!("{:?}", s.eject_max),
+            "must be at least eject_base",
+        ));
+    }
     if s.total_timeout < s.response_header_timeout {
         return Err(invalid(
             format!("{key}total_timeout"),

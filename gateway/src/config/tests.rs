@@ -237,12 +237,12 @@ fn errors_name_where_a_value_came_from() {
 fn settings_that_do_nothing_are_warned_about() {
     let c = load(
         Some("[arc]\npoll_interval = \"2s\"\n[dns]\nmin_ttl = \"5s\"\n[[route]]\nprefix = \"/a\"\nupstream = \"http://10.0.0.1\""),
-        &[("REGION", "us-east-1"), ("ARC_CLUSTER_FILE", "/nonexistent.json")],
+        &[("REGION", "us-east-1"), ("ARC_POLL_INTERVAL", "2s")],
     )
     .unwrap();
     assert_eq!(c.warnings.len(), 3, "{:?}", c.warnings);
     assert!(c.warnings[0].starts_with("[arc] has no effect"));
-    assert!(c.warnings[1].starts_with("ARC_CLUSTER_FILE has no effect"));
+    assert!(c.warnings[1].starts_with("ARC_POLL_INTERVAL has no effect"));
     assert!(c.warnings[2].starts_with("[dns] / DNS_SERVER has no effect"));
     let quiet = load(
         Some("[[route]]\nprefix = \"/a\"\nupstream = \"http://service1.example.com\""),
@@ -307,4 +307,96 @@ fn the_effective_configuration_parses_back_to_the_same() {
             (&b.prefix, b.strip_prefix, &b.settings)
         );
     }
+}
+
+/// The loopback cluster document as `ARC_CLUSTER_JSON` text.
+fn local_document() -> &'static str {
+    let doc = recovery::local::default_document("127.0.0.1", 4566);
+    Box::leak(serde_json::to_string(&doc).unwrap().into_boxed_str())
+}
+
+#[test]
+fn the_cluster_document_gives_dns_mode_routes_their_regional_urls() {
+    static VARS: std::sync::OnceLock<[(&str, &str); 3]> = std::sync::OnceLock::new();
+    let vars = VARS.get_or_init(|| {
+        [
+            ("REGION", "us-east-1"),
+            ("SERVICE1_URL", "http://service1.example.com:8080"),
+            ("ARC_CLUSTER_JSON", local_document()),
+        ]
+    });
+    let c = load(None, vars).unwrap();
+    assert!(matches!(c.routes[0].target, RouteTarget::Dns { .. }));
+    let regions: Vec<_> = c.routes[0]
+        .regional
+        .iter()
+        .map(|(r, u)| (r.as_str(), u.label()))
+        .collect();
+    assert_eq!(
+        regions,
+        [
+            ("us-east-1", "http://127.0.1.2:8080".to_owned()),
+            ("us-west-2", "http://127.0.2.2:8080".to_owned())
+        ]
+    );
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    // A document that cannot be read is an error in dns mode too, naming the variable.
+    let e = load(
+        None,
+        &[
+            ("REGION", "us-east-1"),
+            ("SERVICE1_URL", "http://service1.example.com"),
+            ("ARC_CLUSTER_FILE", "/nonexistent.json"),
+        ],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.starts_with("arc.cluster_file (from ARC_CLUSTER_FILE)"),
+        "{e}"
+    );
+}
+
+#[test]
+fn regional_urls_are_checked_and_named() {
+    let route = |regional: &str| {
+        format!("region = \"us-east-1\"\n[[route]]\nprefix = \"/a\"\nupstream = \"http://a.example.com\"\nregional = {{ {regional} }}\n")
+    };
+    let c = load(
+        Some(&route(
+            r#"us-east-1 = "http://10.0.1.2:8080", us-west-2 = "http://10.0.2.2:8080""#,
+        )),
+        &[],
+    )
+    .unwrap();
+    assert_eq!(c.routes[0].regional.len(), 2);
+    assert_eq!(c.routes[0].regional[1].0, "us-west-2");
+    let e = load(Some(&route(r#"us-west-2 = "ftp://10.0.2.2""#)), &[])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.starts_with("route[0].regional.us-west-2 = \"ftp://10.0.2.2\""),
+        "{e}"
+    );
+    let e = load(Some(&route(r#"Nowhere = "http://10.0.2.2""#)), &[])
+        .unwrap_err()
+        .to_string();
+    assert!(e.starts_with("route[0].regional.Nowhere"), "{e}");
+    let e = load(
+        Some("region = \"us-east-1\"\n[defaults]\neject_base = \"5s\"\neject_max = \"1s\"\n[[route]]\nprefix = \"/a\"\nupstream = \"http://10.0.0.1\""),
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.starts_with("route[0].eject_max"), "{e}");
+    let e = load(
+        Some("region = \"us-east-1\"\n[defaults]\nfallback = \"yes\"\n[[route]]\nprefix = \"/a\"\nupstream = \"http://10.0.0.1\""),
+        &[],
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("fallback = \"yes\"") && e.contains("expected true or false"),
+        "{e}"
+    );
 }

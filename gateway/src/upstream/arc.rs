@@ -197,6 +197,7 @@ mod tests {
             endpoints[&region].clone(),
             FollowMode::Arc,
             region.clone(),
+            crate::upstream::Regions::default(),
         ));
         up.observe(first.as_ref().map(|_| ()));
         let wait = f.poll_interval;

@@ -7,9 +7,9 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use super::follow::{self, Looked};
-use super::{arc, dns, Endpoint, FollowMode, Upstream};
+use super::{arc, dns, Endpoint, FollowMode, Region, Regions, Upstream};
 use crate::client::{self, Addresses};
-use crate::config::{ArcConfig, Config, RouteConfig, RouteTarget};
+use crate::config::{ArcConfig, Config, RouteConfig, RouteTarget, UpstreamUrl};
 
 /// A background task that keeps an upstream pointed at the active region.
 pub type FollowerTask = Pin<Box<dyn Future<Output = ()> + Send>>;
@@ -21,6 +21,8 @@ pub enum BuildError {
     Resolver(#[from] dns::ResolverError),
     #[error("the region is not a valid header value")]
     Region,
+    #[error("the cluster document gives app {0} no regional URL")]
+    NoRegions(String),
     #[error("cannot start the workers: {0}")]
     Workers(std::io::Error),
 }
@@ -51,6 +53,7 @@ impl<'a> Builder<'a> {
     ) -> Result<(Arc<Upstream>, Option<FollowerTask>), BuildError> {
         let name: Arc<str> = Arc::from(route.name.as_str());
         let settings = &route.settings;
+        let regions = self.regions(route).await;
         match &route.target {
             RouteTarget::Static(url) => {
                 let ep = Endpoint::new(url, settings, &self.clients, Addresses::system());
@@ -60,6 +63,7 @@ impl<'a> Builder<'a> {
                     Arc::new(ep),
                     FollowMode::Static,
                     url.host().to_owned(),
+                    regions,
                 );
                 Ok((Arc::new(upstream), None))
             }
@@ -87,31 +91,21 @@ impl<'a> Builder<'a> {
                     ep,
                     FollowMode::Dns,
                     target,
+                    regions,
                 ));
                 upstream.observe(first.as_ref().map(|_| ()));
                 let task = follow::run(follower, upstream.clone(), current, wait);
                 Ok((upstream, Some(Box::pin(task))))
             }
             RouteTarget::Arc {
-                app,
-                entry,
-                regions,
-                arc,
+                app, entry, arc, ..
             } => {
-                let endpoint = |url| {
-                    Arc::new(Endpoint::new(
-                        url,
-                        settings,
-                        &self.clients,
-                        Addresses::system(),
-                    ))
-                };
-                let primary = endpoint(&regions.primary.1);
-                let endpoints: BTreeMap<String, Arc<Endpoint>> = [
-                    (regions.primary.0.clone(), primary.clone()),
-                    (regions.secondary.0.clone(), endpoint(&regions.secondary.1)),
-                ]
-                .into();
+                // The follower switches among the very endpoints fallback uses: one pool and one
+                // outlier state per region.
+                let endpoints: BTreeMap<String, Arc<Endpoint>> = regions
+                    .iter()
+                    .map(|r| (r.name.to_string(), r.endpoint.clone()))
+                    .collect();
                 let follower = arc::Follower {
                     route: name,
                     app_name: app.clone(),
@@ -122,18 +116,57 @@ impl<'a> Builder<'a> {
                 };
                 let (region, first) = follower.first().await;
                 // active_region answers the primary or the secondary, both in `endpoints`.
-                let ep = follower.endpoints.get(&region).cloned().unwrap_or(primary);
+                let Some(ep) = follower
+                    .endpoints
+                    .get(&region)
+                    .or_else(|| follower.endpoints.values().next())
+                    .cloned()
+                else {
+                    return Err(BuildError::NoRegions(app.clone()));
+                };
                 let upstream = Arc::new(Upstream::new(
                     settings.clone(),
                     format!("arc:{app}"),
                     ep,
                     FollowMode::Arc,
                     region.clone(),
+                    regions,
                 ));
                 upstream.observe(first.as_ref().map(|_| ()));
                 let wait = follower.poll_interval;
                 let task = follow::run(follower, upstream.clone(), Some(region), wait);
                 Ok((upstream, Some(Box::pin(task))))
+            }
+        }
+    }
+
+    /// The route's regional endpoints, each URL's addresses looked up once (bounded by
+    /// `[dns] timeout`) so a dns answer can be matched to its region.
+    async fn regions(&self, route: &RouteConfig) -> Regions {
+        let mut out = Vec::with_capacity(route.regional.len());
+        for (region, url) in &route.regional {
+            let ep = Arc::new(Endpoint::new(
+                url,
+                &route.settings,
+                &self.clients,
+                Addresses::system(),
+            ));
+            let resolved = self.addresses_of(url).await;
+            out.extend(Region::new(region, ep, resolved));
+        }
+        Regions::new(out)
+    }
+
+    async fn addresses_of(&self, url: &UpstreamUrl) -> Vec<std::net::SocketAddr> {
+        if url.host().parse::<std::net::IpAddr>().is_ok() {
+            return Vec::new(); // the endpoint knows its address already
+        }
+        let lookup = tokio::net::lookup_host((url.host(), url.port()));
+        match tokio::time::timeout(self.config.dns.timeout, lookup).await {
+            Ok(Ok(addrs)) => addrs.collect(),
+            _ => {
+                tracing::warn!(url = %url.label(), "regional URL did not resolve at start; a dns answer cannot be matched to it");
+                Vec::new()
             }
         }
     }

@@ -254,6 +254,7 @@ mod tests {
             ep,
             FollowMode::Dns,
             String::new(),
+            crate::upstream::Regions::default(),
         ));
         let (current, wait) = match first {
             Ok(l) => (Some(l.answer), l.next),

@@ -7,6 +7,10 @@
 //! [`arc`] (the app's routing controls pick a regional URL). An upstream whose host is an IP
 //! address has none. [`build`] turns a configured route into its upstream and follower.
 //!
+//! Besides the active endpoint, an upstream may know its app's regional endpoints
+//! ([`regional`]): a request that cannot reach the active one goes to the next region, and an
+//! endpoint that keeps refusing connections is ejected until its `/health` answers ([`outlier`]).
+//!
 //! Adding a failover mode: one file implementing [`follow::Follow`], one `RouteTarget` variant
 //! in the configuration, one arm in [`build`].
 
@@ -15,6 +19,8 @@ pub mod build;
 pub mod dns;
 mod endpoint;
 pub mod follow;
+pub mod outlier;
+pub mod regional;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime};
@@ -27,6 +33,7 @@ use crate::config::UpstreamSettings;
 pub use build::{BuildError, Builder, FollowerTask};
 pub use endpoint::Endpoint;
 pub use follow::FollowError;
+pub use regional::{Region, Regions};
 
 /// How an upstream follows failovers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -69,6 +76,8 @@ pub struct Upstream {
     pub settings: UpstreamSettings,
     /// A stable description for logs and metrics: the URL, or `arc:<app>`.
     pub label: Arc<str>,
+    /// The app's regional endpoints, in fallback order (empty: no regional fallback).
+    pub regions: Regions,
     current: ArcSwap<Endpoint>,
     status: Mutex<FollowStatus>,
 }
@@ -80,10 +89,12 @@ impl Upstream {
         first: Arc<Endpoint>,
         mode: FollowMode,
         target: String,
+        regions: Regions,
     ) -> Upstream {
         Upstream {
             settings,
             label: Arc::from(label),
+            regions,
             current: ArcSwap::new(first),
             status: Mutex::new(FollowStatus {
                 mode,
@@ -126,6 +137,24 @@ impl Upstream {
                 }
             }
         }
+    }
+
+    /// The endpoints ejected now, by region (`active` for a dns answer no region matches).
+    pub fn ejected(&self) -> Vec<Arc<str>> {
+        let current = self.endpoint();
+        let mut out: Vec<Arc<str>> = self
+            .regions
+            .iter()
+            .filter(|r| r.endpoint.outlier.is_ejected())
+            .map(|r| r.name.clone())
+            .collect();
+        if current.outlier.is_ejected() {
+            let name = self.regions.name_of(&current);
+            if !out.contains(&name) {
+                out.push(name);
+            }
+        }
+        out
     }
 
     pub fn status(&self) -> FollowStatus {
