@@ -190,16 +190,22 @@ pub async fn approve(
     timeout: Duration,
     upcoming: &[String],
 ) {
-    let what = format!("{message}\n  next: {}", upcoming.join("; "));
+    let then = if upcoming.is_empty() {
+        "nothing else".to_owned()
+    } else {
+        upcoming.join("; ")
+    };
     if ctx.opts.dry_run {
-        rec.line(format!("would ask: {what}"));
+        rec.line(format!("would ask: {message} (then: {then})"));
         return;
     }
     if ctx.opts.yes {
         rec.line(format!("approved by --yes: {message}"));
         return;
     }
-    crate::out::text(&format!("{what}\ntype yes to go ahead: "));
+    crate::out::text(&format!(
+        "{message}\n  then: {then}\ntype yes to go ahead: "
+    ));
     let read = tokio::task::spawn_blocking(|| {
         let mut line = String::new();
         std::io::stdin().read_line(&mut line).map(|n| (n, line))
