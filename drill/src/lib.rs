@@ -14,3 +14,4 @@ pub mod bins;
 pub mod scenario;
 pub mod system;
 pub mod traffic;
+pub mod unplanned;

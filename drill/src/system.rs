@@ -178,17 +178,8 @@ impl System {
         .await;
 
         for region in REGIONS {
-            for (service, port) in [("service1", p1), ("service2", p2)] {
-                let process = system.spawn(
-                    &format!("{service}-{region}"),
-                    &bins::path(service),
-                    &[
-                        ("REGION", region.to_owned()),
-                        ("PORT", port.to_string()),
-                        ("BIND", address(service, region).to_string()),
-                    ],
-                    SocketAddr::new(address(service, region), port),
-                )?;
+            for service in ["service1", "service2"] {
+                let process = system.spawn_service(service, region, "")?;
                 system.processes.push(process);
             }
         }
@@ -200,21 +191,21 @@ impl System {
                 ("BIND", address("gateway", region).to_string()),
                 ("DNS_SERVER", system.dns.to_string()),
             ];
+            let document = system
+                .dir
+                .join("gateway-cluster.json")
+                .display()
+                .to_string();
             match options.mode {
                 Mode::Dns => {
                     env.push(("SERVICE1_URL", format!("http://service1.example.com:{p1}")));
                     env.push(("SERVICE2_URL", format!("http://service2.example.com:{p2}")));
+                    // The document gives the routes their regional URLs: regional fallback.
+                    env.push(("ARC_CLUSTER_FILE", document));
                 }
                 Mode::Arc => {
                     env.push(("GATEWAY_FAILOVER_MODE", "arc".into()));
-                    env.push((
-                        "ARC_CLUSTER_FILE",
-                        system
-                            .dir
-                            .join("gateway-cluster.json")
-                            .display()
-                            .to_string(),
-                    ));
+                    env.push(("ARC_CLUSTER_FILE", document));
                     env.push((
                         "ARC_POLL_INTERVAL",
                         format!("{}ms", options.poll_interval.as_millis()),
@@ -235,6 +226,51 @@ impl System {
             process.wait_ready_async().await?;
         }
         Ok(system)
+    }
+
+    /// Starts `service` in `region` on its loopback address, logging to
+    /// `<service>-<region><suffix>.log` (a restarted process keeps the first one's log).
+    fn spawn_service(&self, service: &str, region: &str, suffix: &str) -> anyhow::Result<Process> {
+        let port = if service == "service1" {
+            self.service_ports.0
+        } else {
+            self.service_ports.1
+        };
+        self.spawn(
+            &format!("{service}-{region}{suffix}"),
+            &bins::path(service),
+            &[
+                ("REGION", region.to_owned()),
+                ("PORT", port.to_string()),
+                ("BIND", address(service, region).to_string()),
+            ],
+            SocketAddr::new(address(service, region), port),
+        )
+    }
+
+    /// Kills `service` in `region` with SIGKILL, as a lost host or zone would: no drain, its
+    /// connections reset.
+    pub fn kill_service(&mut self, service: &str, region: &str) -> anyhow::Result<()> {
+        let name = format!("{service}-{region}");
+        let restarted = format!("{name}-restarted");
+        let Some(i) = self
+            .processes
+            .iter()
+            .position(|p| p.name() == name || p.name() == restarted)
+        else {
+            bail!("no running process {name}");
+        };
+        let mut process = self.processes.remove(i);
+        process.kill()?;
+        Ok(())
+    }
+
+    /// Starts `service` in `region` again (after [`Self::kill_service`]) and waits until it listens.
+    pub async fn restart_service(&mut self, service: &str, region: &str) -> anyhow::Result<()> {
+        let mut process = self.spawn_service(service, region, "-restarted")?;
+        process.wait_ready_async().await?;
+        self.processes.push(process);
+        Ok(())
     }
 
     /// Starts `bin` as `name` with only `env`, logging to `<name>.log`, ready once it listens on

@@ -40,6 +40,8 @@ pub enum RequestError {
 #[derive(Clone, Debug)]
 pub struct Sample {
     pub started: Instant,
+    /// From start to the whole answer (or the failure).
+    pub took: Duration,
     pub route: Route,
     pub answer: Answer,
 }
@@ -185,6 +187,7 @@ async fn one(
     }
     Sample {
         started,
+        took: started.elapsed(),
         route,
         answer,
     }
@@ -261,6 +264,7 @@ mod tests {
         };
         Sample {
             started: t0 + Duration::from_millis(ms),
+            took: Duration::from_millis(1),
             route: S1,
             answer: Answer::answered(if failed { 502 } else { 200 }, regions),
         }

@@ -37,14 +37,18 @@ locals {
     )
   }
 
-  # dns mode: <UPSTREAM>_URL, the upstream's failover hostname; arc mode: the cluster document.
+  # dns mode: <UPSTREAM>_URL, the upstream's failover hostname, and the cluster document when given (its regional
+  # URLs are where the gateway sends a request the active region could not take: regional fallback); arc mode:
+  # the cluster document.
   failover_environment = {
     for app, a in local.apps : app => a.failover_mode == "arc" ? {
       GATEWAY_FAILOVER_MODE = "arc"
       ARC_CLUSTER_JSON      = var.arc_cluster_json == null ? "" : var.arc_cluster_json
-      } : {
-      for u in a.upstreams : "${upper(replace(u, "-", "_"))}_URL" => "https://${var.apps[u].hostname_label}.${var.domain_name}"
-    }
+      } : merge({
+        for u in a.upstreams : "${upper(replace(u, "-", "_"))}_URL" => "https://${var.apps[u].hostname_label}.${var.domain_name}"
+      },
+      length(a.upstreams) == 0 || var.arc_cluster_json == null ? {} : { ARC_CLUSTER_JSON = var.arc_cluster_json }
+    )
   }
 
   # In arc mode an app may read the state of the routing controls it follows, and nothing else.

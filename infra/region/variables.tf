@@ -345,7 +345,7 @@ variable "failover_mode" {
 }
 
 variable "arc_cluster_json" {
-  description = "The cluster document (infra/global output cluster_document), passed to every app in arc mode (the gateway) as ARC_CLUSTER_JSON; null in dns mode."
+  description = "The cluster document (infra/global output cluster_document), passed to every app with upstreams (the gateway) as ARC_CLUSTER_JSON: in arc mode it names the routing controls and regional URLs; in dns mode its regional URLs are the regional fallback. Required in arc mode; null in dns mode turns regional fallback off."
   type        = string
   default     = null
 

@@ -172,7 +172,7 @@ run "dns_mode_gateway" {
 
   assert {
     condition     = !contains(keys(output.ecs_services["gateway"].environment), "ARC_CLUSTER_JSON")
-    error_message = "dns mode passes no cluster document."
+    error_message = "dns mode without a cluster document passes none (no regional fallback)."
   }
 
   assert {
@@ -333,6 +333,11 @@ run "failover_mode_per_app_overrides_arc" {
   assert {
     condition     = output.ecs_services["gateway"].failover_mode == "dns" && output.ecs_services["gateway"].environment["SERVICE1_URL"] == "https://service1.example.com"
     error_message = "apps.gateway.failover_mode = dns keeps the gateway in dns mode while failover_mode is arc."
+  }
+
+  assert {
+    condition     = output.ecs_services["gateway"].environment["ARC_CLUSTER_JSON"] == "{\"version\": 1, \"apps\": {}}" && !contains(keys(output.ecs_services["gateway"].environment), "GATEWAY_FAILOVER_MODE") && !contains(keys(output.ecs_services["service1"].environment), "ARC_CLUSTER_JSON")
+    error_message = "In dns mode the gateway gets the cluster document when one is given (its regional URLs are the regional fallback); apps without upstreams do not."
   }
 }
 
