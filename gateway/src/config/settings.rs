@@ -65,9 +65,10 @@ settings! {
     /// The limits and timeouts of one route's upstream, every one of them set. In the file, each
     /// is optional in a route and falls back to `[defaults]`, then to the default here.
     pub struct UpstreamSettings / RouteFile {
-        /// TCP (and TLS) connect must finish within this, across every address of the host (the
-        /// next address gets the rest). An intra-region hop connects in milliseconds; a second
-        /// is a dead endpoint, and the request then has time left for the standby region.
+        /// TCP (and TLS) connect must finish within this. A host with several addresses has them
+        /// tried in turn, each with an equal share (hyper-util's connector), before the next
+        /// region. An intra-region hop connects in milliseconds; a second is a dead endpoint,
+        /// and the request then has time left for the standby region.
         connect_timeout: Duration = secs(1), |v| (MS..=secs(60)).contains(v),
             "must be between 1ms and 60s";
         /// The upstream's response head must arrive within this after the request is sent.
