@@ -55,6 +55,9 @@ pub enum Error {
     /// A run's report could not be written.
     #[error(transparent)]
     Report(WriteError),
+    /// The console could not listen or serve.
+    #[error("console on {0}: {1}")]
+    Listen(std::net::SocketAddr, std::io::Error),
 }
 
 impl Error {
@@ -71,7 +74,8 @@ impl Error {
             | Error::Status(_)
             | Error::Update { .. }
             | Error::Probe(_)
-            | Error::Report(_) => 1,
+            | Error::Report(_)
+            | Error::Listen(..) => 1,
         }
     }
 

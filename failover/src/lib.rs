@@ -2,8 +2,9 @@
 //! the local emulator `arc-local`, with the same commands. The binary parses the command line and
 //! hands over to [`cmd`]; everything else lives here.
 //!
-//! - [`cmd`]: `status`, `activate`/`deactivate` ([`cmd::update`]), `probe` and `check`, each
-//!   with its arguments, its model and its text and JSON output.
+//! - [`cmd`]: `status`, `activate`/`deactivate` ([`cmd::update`]), `probe`, `check`, the plans
+//!   (`evacuate`, `plan run`: [`cmd::plan`]) and `console`, each with its arguments, its model and
+//!   its output.
 //! - [`health`] and [`capacity`]: what a region's `/health` says (its build), and its ECS tasks
 //!   and healthy targets through the AWS SDK.
 //! - [`cluster`] and [`document`]: the cluster a command works on, its document and the

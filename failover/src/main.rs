@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use failover::cluster::Cluster;
-use failover::cmd::{check, plan, probe, status, update};
+use failover::cmd::{check, console, plan, probe, status, update};
 use failover::{document, duration, Error};
 
 const AFTER_HELP: &str = "\
@@ -80,6 +80,9 @@ enum Command {
     Evacuate(plan::EvacuateArgs),
     /// Run or show a plan file: gated, ordered steps across apps, with a report per run.
     Plan(plan::PlanArgs),
+    /// Serve a web page on loopback that shows every app's controls, readiness and serving
+    /// regions live, and runs activate and evacuate with the same gates.
+    Console(console::Args),
 }
 
 fn main() -> ExitCode {
@@ -114,6 +117,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             Command::Check(args) => check::run(args, &cluster).await,
             Command::Evacuate(args) => plan::run_evacuate(args, &cluster).await,
             Command::Plan(args) => plan::run_plan(args, &cluster).await,
+            Command::Console(args) => console::run(args, cluster).await,
         }
     })
 }

@@ -2,6 +2,7 @@
 //! JSON). `activate` and `deactivate` are one command with two actions ([`update`]).
 
 pub mod check;
+pub mod console;
 pub mod plan;
 pub mod probe;
 pub mod status;

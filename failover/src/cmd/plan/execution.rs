@@ -124,6 +124,40 @@ pub async fn execute(
     cluster: &Cluster,
     loaded: &crate::document::Loaded,
 ) -> Result<ExitCode, Error> {
+    Ok(execute_with_report(plan, args, cluster, loaded)
+        .await?
+        .exit_code())
+}
+
+/// How a run ended and where its report is.
+#[derive(Clone, Debug, Serialize)]
+pub struct Finished {
+    /// `succeeded`, `failed`, `dry_run` or `dry_run_failed`.
+    pub outcome: String,
+    pub failure: Option<String>,
+    pub recovery_ms: Option<u64>,
+    pub failed_requests: Option<u64>,
+    pub json: std::path::PathBuf,
+    pub markdown: std::path::PathBuf,
+}
+
+impl Finished {
+    pub fn exit_code(&self) -> ExitCode {
+        if self.failure.is_some() {
+            ExitCode::FAILURE
+        } else {
+            ExitCode::SUCCESS
+        }
+    }
+}
+
+/// [`execute`], returning how it ended and the report's paths.
+pub async fn execute_with_report(
+    plan: Plan,
+    args: &RunArgs,
+    cluster: &Cluster,
+    loaded: &crate::document::Loaded,
+) -> Result<Finished, Error> {
     let doc = &loaded.document;
     let arc = cluster.client(loaded).await;
     let clients = Clients::new(doc, &args.probes).await?;
@@ -295,10 +329,13 @@ pub async fn execute(
     ));
     out::line(&format!("report: {}", json.display()));
     out::line(&format!("report: {}", md.display()));
-    Ok(if report.failure.is_some() {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
+    Ok(Finished {
+        outcome: report.outcome.clone(),
+        failure: report.failure.clone(),
+        recovery_ms: report.recovery.as_ref().and_then(|r| r.recovery_ms),
+        failed_requests: report.recovery.as_ref().map(|r| r.failed),
+        json,
+        markdown: md,
     })
 }
 
