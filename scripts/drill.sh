@@ -5,9 +5,16 @@
 #      checks each image is under 25 MB.
 #   2. For each mode (dns, then arc): `docker compose up -d --wait` with GATEWAY_FAILOVER_MODE=<mode>,
 #      then the original scenario against the entry point 127.0.0.1:8080 while a load client sends a
-#      few hundred requests per second over /, /service1 and /service2 and counts every failed one:
+#      few hundred requests per second of mixed requests (GET, POST, PUT, HEAD, a streamed body) over
+#      /, /service1 and /service2 and counts every failed one:
 #        start:  external API and service1 in us-east-1, service2 in us-west-2
 #        step 1: failover activate service2 us-east-1
+#        unplanned: docker compose kill service1-us-east-1 while it is the active region, keep the
+#                load on for DRILL_OUTAGE seconds (default 10), start it again; nobody flips a
+#                control. The gateways serve /service1 from us-west-2 meanwhile (regional fallback)
+#                and return to us-east-1 once its /health answers. Reported: failed requests (those
+#                started before the kill, which may have been in flight on the killed container, are
+#                counted apart and allowed), time to the first answer from us-west-2, time to return.
 #        step 2: failover activate service1 us-west-2
 #        step 3: failover activate external-api us-west-2
 #        step 4: docker compose kill service1-us-east-1 (service1 is already served from us-west-2)
@@ -19,6 +26,7 @@
 # Environment:
 #   DRILL_MODES       modes to run, in order (default "dns arc")
 #   DRILL_RATE        target requests per second of the load client (default 300)
+#   DRILL_OUTAGE      seconds service1-us-east-1 stays killed in the unplanned step (default 10)
 #   DRILL_SKIP_BUILD  1: use the existing static binaries and images
 #   COMPOSE_PROJECT_NAME  default multi-region-api-drill (kept apart from a stack you run yourself;
 #                     the ports 127.0.0.1:8080 and 8600-8604 must be free)
@@ -29,6 +37,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 MODES=${DRILL_MODES:-dns arc}
 RATE=${DRILL_RATE:-300}
+OUTAGE=${DRILL_OUTAGE:-10}
 export COMPOSE_PROJECT_NAME=${COMPOSE_PROJECT_NAME:-multi-region-api-drill}
 export BUILD_TARGET_SUFFIX=-prebuilt
 export IMAGE_TAG=${IMAGE_TAG:-local}
@@ -101,6 +110,16 @@ cat >"$workdir/drill.py" <<'PY'
 import argparse, http.client, json, os, subprocess, sys, threading, time
 
 PATHS = ["/", "/service1", "/service2"]
+# Mixed traffic: (method, path, body, the PATHS entry whose regions it is checked against).
+REQUESTS = [
+    ("GET", "/", None, "/"),
+    ("GET", "/service1", None, "/service1"),
+    ("GET", "/service2", None, "/service2"),
+    ("POST", "/service1/echo", b"drill", "/service1"),
+    ("PUT", "/service2/items/drill", b'{"drill": true}', "/service2"),
+    ("HEAD", "/service1", None, "/service1"),
+    ("GET", "/service2/stream?count=2&interval_ms=1", None, "/service2"),
+]
 ap = argparse.ArgumentParser()
 ap.add_argument("--mode", required=True)
 ap.add_argument("--rate", type=float, default=300)
@@ -109,7 +128,8 @@ ap.add_argument("--port", type=int, default=8080)
 ap.add_argument("--failover", required=True)
 ap.add_argument("--switch-timeout", type=float, default=20.0)
 ap.add_argument("--settle", type=float, default=2.0)
-ap.add_argument("--max-duration", type=float, default=240.0)
+ap.add_argument("--max-duration", type=float, default=300.0)
+ap.add_argument("--outage", type=float, default=10.0)
 ap.add_argument("--summary", required=True)
 args = ap.parse_args()
 
@@ -135,13 +155,14 @@ class Load:
             if delay > 0:
                 time.sleep(delay)
             nxt = max(nxt + interval, now() - interval)   # no burst after a stall
-            path = PATHS[i % len(PATHS)]
+            method, target, body, path = REQUESTS[i % len(REQUESTS)]
             i += 1
             t0 = now()
             try:
                 if conn is None:
                     conn = http.client.HTTPConnection("127.0.0.1", args.port, timeout=10)
-                conn.request("GET", path, headers={"User-Agent": "drill"})
+                headers = {"User-Agent": "drill", "Content-Type": "application/json"}
+                conn.request(method, target, body=body, headers=headers)
                 r = conn.getresponse()
                 r.read()
                 rec = (t0, now(), path, r.status, r.getheader("x-gateway-region"),
@@ -267,6 +288,46 @@ E1, W2 = "us-east-1", "us-west-2"
 def expect(ext, s1, s2):
     return {"/": (ext, None), "/service1": (ext, s1), "/service2": (ext, s2)}
 
+def compose(*cmd):
+    subprocess.run(["docker", "compose", *cmd], check=True, capture_output=True, timeout=120)
+
+def unplanned():
+    """service1's active region lost without a control flip: served from us-west-2 meanwhile."""
+    global ok
+    name = f"unplanned: kill service1-us-east-1 for {args.outage:.0f} s, start it again"
+    print(f"\n-- {name}", flush=True)
+    start_idx = len(load.records)
+    t_kill = now()
+    compose("kill", "service1-us-east-1")
+    t_killed = now()
+    end = now() + args.outage
+    while now() < end:
+        per_second_view(max(0, len(load.records) - int(args.rate))); time.sleep(1.0)
+    compose("start", "service1-us-east-1")
+    t_back = now()
+    # Back once its /health answers the gateways' probe: at most eject_max (10 s) after it listens.
+    res = watch(expect(E1, E1, E1), t_back, args.switch_timeout + 10, ["/service1"], name)
+    recs = load.records[start_idx:]
+    fails = [r for r in recs if failed(r)]
+    in_flight = [r for r in fails if r[0] <= t_killed]
+    after = [r for r in fails if r[0] > t_killed]
+    served = [r for r in recs if r[2] == "/service1" and not failed(r) and r[5] == W2]
+    first = min((r[1] for r in served if r[1] >= t_kill), default=None)
+    first_s = None if first is None else first - t_kill
+    back_s = None if res is None else max(res["/service1"])
+    print(f"  first answer from us-west-2 {'never' if first_s is None else f'{first_s * 1000:.0f} ms'} after the kill; "
+          f"{len(served)} /service1 requests served there", flush=True)
+    print(f"  back in us-east-1 {'timeout' if back_s is None else f'{back_s * 1000:.0f} ms'} after the start", flush=True)
+    for r in after[:5]:
+        print(f"  FAILED {r[2]}: status {r[3]} {r[6] or ''}", flush=True)
+    print(f"  => {len(recs)} requests, {len(fails)} failed ({len(in_flight)} started before the kill returned, "
+          f"{len(after)} after)", flush=True)
+    if after or res is None or first_s is None:
+        ok = False
+    report["steps"].append({"step": name, "requests": len(recs), "failed": len(after),
+                            "in_flight_failed": len(in_flight), "switch_s": back_s,
+                            "first_fallback_s": first_s})
+
 try:
     load.start()
     step("baseline (primaries On): all apps in us-east-1",
@@ -275,6 +336,7 @@ try:
          expect(E1, E1, W2), ["/service2"], lambda: run_failover("activate", "service2", W2))
     step("step 1: failover activate service2 us-east-1",
          expect(E1, E1, E1), ["/service2"], lambda: run_failover("activate", "service2", E1))
+    unplanned()
     step("step 2: failover activate service1 us-west-2",
          expect(E1, W2, E1), ["/service1"], lambda: run_failover("activate", "service1", W2))
     step("step 3: failover activate external-api us-west-2",
@@ -294,7 +356,9 @@ finally:
 
 recs = load.records
 report["requests"] = len(recs)
-report["failed"] = sum(1 for r in recs if failed(r))
+# Requests in flight on the container the unplanned step killed fail as they must: reported, allowed.
+report["in_flight_failed"] = sum(s.get("in_flight_failed", 0) for s in report["steps"])
+report["failed"] = sum(1 for r in recs if failed(r)) - report["in_flight_failed"]
 elapsed = max(r[1] for r in recs) - min(r[0] for r in recs) if recs else 0
 report["rate"] = round(len(recs) / elapsed, 1) if elapsed else 0
 report["ok"] = ok and report["failed"] == 0
@@ -318,7 +382,7 @@ for mode in $MODES; do
   docker compose ps --format 'table {{.Service}}\t{{.Status}}'
   compose_quiet cp arc-local:/data/tls/ca.pem "$ARC_CA_FILE"
   rc=0
-  python3 "$workdir/drill.py" --mode "$mode" --rate "$RATE" --failover "$FAILOVER" \
+  python3 "$workdir/drill.py" --mode "$mode" --rate "$RATE" --failover "$FAILOVER" --outage "$OUTAGE" \
     --summary "$workdir/summary-$mode.json" || rc=$?
   if ((rc != 0)); then
     status=1
@@ -341,17 +405,23 @@ for mode in modes:
         print(f"{mode} mode: did not finish, FAIL")
         failed += 1
         continue
-    print(f"{r['mode']} mode: {r['requests']} requests at {r['rate']}/s, {r['failed']} failed, "
+    print(f"{r['mode']} mode: {r['requests']} requests at {r['rate']}/s, {r['failed']} failed "
+          f"(and {r.get('in_flight_failed', 0)} in flight on the killed container), "
           f"{'PASS' if r['ok'] else 'FAIL'}")
     for s in r["steps"]:
         good = s["failed"] == 0 and s["switch_s"] is not None
         passed += good
         failed += not good
         sw = "timeout" if s["switch_s"] is None else f"{s['switch_s'] * 1000:.0f} ms"
-        print(f"  {s['step'][:52]:52s} switch {sw:>8s}  failed {s['failed']}/{s['requests']}")
-    if len(r["steps"]) < 6:
-        print(f"  ({6 - len(r['steps'])} steps did not run)")
-        failed += 6 - len(r["steps"])
+        extra = ""
+        if "first_fallback_s" in s:
+            ff = s["first_fallback_s"]
+            extra = (f"  first fallback {'never' if ff is None else f'{ff * 1000:.0f} ms'}"
+                     f"  in flight failed {s['in_flight_failed']}")
+        print(f"  {s['step'][:52]:52s} switch {sw:>8s}  failed {s['failed']}/{s['requests']}{extra}")
+    if len(r["steps"]) < 7:
+        print(f"  ({7 - len(r['steps'])} steps did not run)")
+        failed += 7 - len(r["steps"])
 print(f"drill: {passed} passed, {failed} failed")
 PY
 if ((status != 0)); then
