@@ -294,3 +294,122 @@ fn capacity_finding(target: &RegionReading, active: &RegionReading) -> Finding {
         ),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::health::Build;
+
+    fn reading(
+        region: &str,
+        build: Option<(&str, &str)>,
+        capacity: Option<Result<Capacity, String>>,
+    ) -> RegionReading {
+        RegionReading {
+            region: region.into(),
+            health: Reading {
+                url: format!("http://{region}.example.com/health"),
+                build: build.map(|(v, c)| Build {
+                    version: v.into(),
+                    commit: c.into(),
+                }),
+                error: build.is_none().then(|| "Connection refused".to_owned()),
+                took_ms: 3,
+            },
+            capacity,
+        }
+    }
+
+    fn cap(running: u32, healthy: u32) -> Capacity {
+        Capacity {
+            desired: running,
+            running,
+            healthy_targets: healthy,
+            targets: healthy,
+            target_groups: 1,
+        }
+    }
+
+    #[test]
+    fn build_parity() {
+        let east = reading("us-east-1", Some(("0.1.0", "abc")), None);
+        let same = build_finding(&reading("us-west-2", Some(("0.1.0", "abc")), None), &east);
+        assert_eq!(
+            (same.result, same.detail.as_str()),
+            (Level::Ok, "0.1.0 (commit abc), the same as us-east-1")
+        );
+        let other = build_finding(&reading("us-west-2", Some(("0.1.0", "def")), None), &east);
+        assert_eq!(
+            (other.result, other.detail.as_str()),
+            (
+                Level::Fail,
+                "runs 0.1.0 (commit def), but us-east-1 runs 0.1.0 (commit abc)"
+            )
+        );
+        let old = build_finding(&reading("us-west-2", Some(("", "")), None), &east);
+        assert_eq!(old.result, Level::Warn);
+        let down = build_finding(&reading("us-west-2", None, None), &east);
+        assert_eq!(down.result, Level::Fail);
+        let active_down = build_finding(
+            &reading("us-west-2", Some(("0.1.0", "abc")), None),
+            &reading("us-east-1", None, None),
+        );
+        assert_eq!(
+            active_down.result,
+            Level::Warn,
+            "the active region down is the disaster, not a reason to stay"
+        );
+    }
+
+    #[test]
+    fn capacity_against_the_active_region() {
+        let with = |t: Option<Result<Capacity, String>>, a: Option<Result<Capacity, String>>| {
+            capacity_finding(
+                &reading("us-west-2", Some(("v", "c")), t),
+                &reading("us-east-1", Some(("v", "c")), a),
+            )
+        };
+        assert_eq!(with(None, None).result, Level::NotApplicable);
+        assert_eq!(
+            with(Some(Ok(cap(0, 0))), Some(Ok(cap(2, 2)))).result,
+            Level::Fail
+        );
+        assert_eq!(
+            with(Some(Ok(cap(2, 0))), Some(Ok(cap(2, 2)))).detail,
+            "2/2 tasks running, 0/0 targets healthy: no healthy target"
+        );
+        assert_eq!(
+            with(Some(Ok(cap(1, 1))), Some(Ok(cap(2, 2)))).result,
+            Level::Warn
+        );
+        assert_eq!(
+            with(Some(Ok(cap(2, 2))), Some(Ok(cap(2, 2)))).result,
+            Level::Ok
+        );
+        assert_eq!(
+            with(Some(Ok(cap(2, 2))), Some(Err("AccessDenied".into()))).result,
+            Level::Warn
+        );
+        assert_eq!(
+            with(
+                Some(Err(
+                    "ecs:DescribeServices in us-west-2 failed: timed out".into()
+                )),
+                None
+            )
+            .result,
+            Level::Fail
+        );
+        let no_tg = Capacity {
+            target_groups: 0,
+            healthy_targets: 0,
+            targets: 0,
+            ..cap(1, 0)
+        };
+        assert_eq!(
+            with(Some(Ok(no_tg)), None).result,
+            Level::Ok,
+            "no target group configured: tasks alone count"
+        );
+    }
+}
