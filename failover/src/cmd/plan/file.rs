@@ -235,7 +235,7 @@ pub fn check(file: &PlanFile, doc: &ClusterDocument) -> Result<Plan, String> {
                 refuse(
                     k,
                     &format!(
-                        "a {} step takes no {k} (it takes: {})",
+                        "{} steps take no {k} (they take: {})",
                         s.kind,
                         takes.join(", ")
                     ),
@@ -245,7 +245,7 @@ pub fn check(file: &PlanFile, doc: &ClusterDocument) -> Result<Plan, String> {
         if takes.contains(&"apps") && s.apps.is_empty() {
             refuse(
                 "apps",
-                &format!("missing: a {} step names the apps it acts on", s.kind),
+                &format!("missing: {} steps name the apps they act on", s.kind),
             )?;
         }
         let mut seen = Vec::new();
@@ -461,12 +461,12 @@ mod tests {
             (
                 &step(r#"kind = "verify"
                     to = "us-west-2""#),
-                "step[0].apps: missing: a verify step names the apps it acts on",
+                "step[0].apps: missing: verify steps name the apps they act on",
             ),
             (
                 &step(r#"kind = "approve"
                     to = "us-west-2""#),
-                "step[0].to: a approve step takes no to (it takes: message, timeout)",
+                "step[0].to: approve steps take no to (they take: message, timeout)",
             ),
             (
                 &step(r#"kind = "gate"
