@@ -63,6 +63,8 @@ fn load(text: &str, region: bool) -> Result<Config, gateway::config::ConfigError
 fn every_toml_example_in_the_docs_is_accepted() {
     let mut files = Vec::new();
     markdown(&root(), &mut files);
+    // failover's TOML examples are plan files (`failover plan run`), checked by failover's tests.
+    files.retain(|f| !f.starts_with(root().join("failover")));
     files.push(root().join("gateway/src/config/mod.rs"));
     let mut checked = 0;
     for file in &files {
