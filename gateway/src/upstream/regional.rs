@@ -133,3 +133,66 @@ pub fn connect_failed(
         metrics::endpoint_ejected(&route, &region, false);
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::IpAddr;
+
+    use super::*;
+    use crate::client::{self, Addresses};
+    use crate::config::UpstreamUrl;
+
+    fn endpoint(url: &str, fixed: Option<&str>) -> Arc<Endpoint> {
+        let addresses = match fixed {
+            Some(ip) => Addresses::Fixed(Arc::from([ip.parse::<IpAddr>().unwrap()])),
+            None => Addresses::system(),
+        };
+        Arc::new(Endpoint::new(
+            &UpstreamUrl::parse(url).unwrap(),
+            &UpstreamSettings::default(),
+            &client::Template::new(1),
+            addresses,
+        ))
+    }
+
+    fn regions() -> Regions {
+        Regions::new(vec![
+            Region::new("us-east-1", endpoint("http://127.0.1.2:8080", None), vec![]).unwrap(),
+            Region::new("us-west-2", endpoint("http://127.0.2.2:8080", None), vec![]).unwrap(),
+        ])
+    }
+
+    #[test]
+    fn a_dns_answer_is_matched_to_its_region_and_never_retried_under_that_region() {
+        let regions = regions();
+        // dns mode: the hostname answered with us-east-1's address.
+        let answer = endpoint("http://service1.example.com:8080", Some("127.0.1.2"));
+        assert_eq!(regions.region_of(&answer), Some(0));
+        assert_eq!(&*regions.name_of(&answer), "us-east-1");
+        let mut tried = Tried::default();
+        let next = regions.next(&answer, &mut tried).unwrap();
+        assert_eq!(&*next.name, "us-west-2");
+        let standby = next.endpoint.clone();
+        assert!(regions.next(&standby, &mut tried).is_none(), "both tried");
+        // Same address, another port: another endpoint, no region.
+        let other = endpoint("http://service1.example.com:9000", Some("127.0.1.2"));
+        assert_eq!(regions.region_of(&other), None);
+        assert_eq!(&*regions.name_of(&other), "active");
+    }
+
+    #[test]
+    fn an_ejected_region_is_not_a_fallback() {
+        let regions = regions();
+        let active = regions.iter().next().unwrap().endpoint.clone();
+        let standby = &regions.iter().nth(1).unwrap().endpoint;
+        let policy = policy(&UpstreamSettings {
+            eject_after: 1,
+            ..UpstreamSettings::default()
+        });
+        assert!(standby.outlier.failure(&policy));
+        assert!(regions.next(&active, &mut Tried::default()).is_none());
+        standby.outlier.restore();
+        let next = regions.next(&active, &mut Tried::default()).unwrap();
+        assert_eq!(&*next.name, "us-west-2");
+    }
+}
