@@ -78,6 +78,46 @@ async fn runs_from_service_urls_alone_and_logs_one_json_line_per_request() {
 }
 
 #[tokio::test]
+async fn the_cluster_document_gives_a_dns_mode_route_its_fallback_and_the_line_says_so() {
+    // service1's us-east-1 endpoint refuses connections; its us-west-2 endpoint answers.
+    let closed = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .unwrap()
+        .local_addr()
+        .unwrap();
+    let standby = service("service1", "us-west-2").await;
+    let mut doc = recovery::local::default_document("127.0.0.1", 4566);
+    let app = doc.apps.get_mut("service1").unwrap();
+    app.regions.get_mut("us-east-1").unwrap().url = format!("http://{closed}");
+    app.regions.get_mut("us-west-2").unwrap().url = format!("http://{standby}");
+    let mut gw = start(&[
+        ("REGION", "us-east-1".into()),
+        ("SERVICE1_URL", format!("http://{closed}")),
+        ("ARC_CLUSTER_JSON", serde_json::to_string(&doc).unwrap()),
+    ])
+    .await;
+    let base = format!("http://127.0.0.1:{}", gw.port);
+    let (status, headers, _) = get(&format!("{base}/service1/")).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["x-gateway-fallback"], "us-west-2");
+    let request_id = headers["x-request-id"].to_str().unwrap().to_owned();
+    gw.process.terminate().unwrap();
+    assert!(gw.process.wait().unwrap().success());
+    let out = gw.process.stdout();
+    let line: serde_json::Value = out
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|l| l["request_id"] == request_id.as_str())
+        .expect("a log line for the request");
+    assert_eq!(line["fallback"], "us-west-2", "{line}");
+    assert_eq!(line["upstream_region"], "us-west-2");
+    assert!(
+        !out.contains("no effect"),
+        "the document is not reported as unused in dns mode: {out}"
+    );
+}
+
+#[tokio::test]
 async fn sigterm_drains_in_flight_requests_then_exits_zero() {
     let s1 = service("service1", "us-east-1").await;
     let mut gw = start(&[
