@@ -162,7 +162,11 @@ async fn send(
         }
         match tokio::time::timeout_at(head_deadline, target.client().request(req)).await {
             Ok(Ok(resp)) => {
-                target.outlier.success();
+                if resp.status().is_server_error() {
+                    regional::server_error(&route.name, regions, settings, &target);
+                } else {
+                    target.outlier.success();
+                }
                 return Ok(resp);
             }
             Ok(Err(e)) => {

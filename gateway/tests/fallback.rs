@@ -256,3 +256,47 @@ async fn consecutive_connect_failures_eject_the_active_endpoint_until_its_health
         serde_json::json!([])
     );
 }
+
+#[tokio::test]
+async fn consecutive_5xx_eject_when_the_route_asks_and_the_5xx_are_not_resent() {
+    // A load balancer whose region lost its targets: it accepts and answers 503 to everything,
+    // its /health included, so the probe keeps the region out.
+    let active = fake_upstream(|mut s| async move {
+        while read_head(&mut s).await.ends_with("\r\n\r\n") {
+            let _ = s
+                .write_all(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n")
+                .await;
+        }
+    })
+    .await;
+    let (standby, standby_seen) = counting_standby().await;
+    let gw = two_regions(
+        active,
+        standby,
+        "eject_after_5xx = 2\neject_base = \"200ms\"",
+    )
+    .await;
+    for _ in 0..2 {
+        let (status, headers, _) = get(&gw.url("/svc/items")).await;
+        assert_eq!(status, 503, "a 5xx answer is returned as it is");
+        assert!(!headers.contains_key("x-gateway-fallback"));
+    }
+    assert_eq!(standby_seen.load(Ordering::SeqCst), 0, "nothing resent");
+    let (status, headers, _) = get(&gw.url("/svc/items")).await;
+    assert_eq!(status, 200);
+    assert_eq!(headers["x-gateway-fallback"], "us-west-2");
+    assert_eq!(standby_seen.load(Ordering::SeqCst), 1);
+    // Probes at 200 ms and after find /health still 503: the region stays out.
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let (_, _, ready) = get(&gw.url("/ready")).await;
+    assert_eq!(
+        json(&ready)["upstreams"]["svc"]["ejected"],
+        serde_json::json!(["us-east-1"])
+    );
+    // Off by default: 5xx answers never eject.
+    let default = two_regions(active, standby, "").await;
+    for _ in 0..5 {
+        let (status, _, _) = get(&default.url("/svc/items")).await;
+        assert_eq!(status, 503);
+    }
+}

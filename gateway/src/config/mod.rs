@@ -32,6 +32,7 @@
 //! fallback = true              # a request that never reached the active region goes to the next
 //! fallback_idempotent = false  # idempotent requests too, after their connection broke
 //! eject_after = 3              # consecutive connect failures that eject an endpoint
+//! eject_after_5xx = 0          # consecutive 5xx answers that eject it (0: never)
 //! eject_base = "1s"            # first wait before a /health probe; doubles up to eject_max
 //! eject_max = "10s"
 //! probe_timeout = "1s"

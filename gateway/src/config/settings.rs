@@ -99,6 +99,10 @@ settings! {
         /// Consecutive connect failures that eject an endpoint (0: never eject). While the
         /// active endpoint is ejected its requests go straight to the standby.
         eject_after: u32 = 3, |v| *v <= 1000, "must be 0-1000";
+        /// Consecutive 5xx answers that eject an endpoint (0: never). Behind a load balancer a
+        /// region whose targets are gone answers 502/503 instead of refusing connections (an AWS
+        /// ALB with no healthy target): set this there. The 5xx answers themselves are returned.
+        eject_after_5xx: u32 = 0, |v| *v <= 1000, "must be 0-1000";
         /// First ejection period; each failed `/health` probe doubles it, up to `eject_max`.
         eject_base: Duration = secs(1), |v| (ms(10)..=HOUR).contains(v),
             "must be between 10ms and 1h";

@@ -7,8 +7,13 @@
 //! endpoint here is brought back by a probe rather than by a timer alone: a region that is still
 //! down never gets client requests again just because time passed.
 //!
+//! Consecutive 5xx answers (Envoy's `consecutive_5xx`) eject too when the route asks for it
+//! (`eject_after_5xx`): behind a load balancer a region whose targets are gone still accepts
+//! connections and answers 502/503. Such an answer is returned as it is (its request may have been
+//! handled); only the requests after the ejection go to the standby.
+//!
 //! The request path reads [`Outlier::is_ejected`] (one relaxed load) and, on success, clears the
-//! failure count only when it is not already zero, so a healthy endpoint costs no shared write.
+//! failure counts only when they are not already zero, so a healthy endpoint costs no shared write.
 //! Everything else runs only on failure.
 
 use std::future::Future;
@@ -22,6 +27,8 @@ use std::time::Duration;
 pub struct Policy {
     /// Consecutive connect failures that eject (0: never).
     pub eject_after: u32,
+    /// Consecutive 5xx answers that eject (0: never).
+    pub eject_after_5xx: u32,
     /// The first wait before a probe.
     pub base: Duration,
     /// The longest wait between probes.
@@ -49,6 +56,7 @@ pub fn jitter() -> f64 {
 #[derive(Debug, Default)]
 pub struct Outlier {
     failures: AtomicU32,
+    server_errors: AtomicU32,
     ejected: AtomicBool,
 }
 
@@ -59,20 +67,31 @@ impl Outlier {
         self.ejected.load(Ordering::Relaxed)
     }
 
-    /// A connection to the endpoint succeeded: the failure run is over.
+    /// The endpoint answered below 500: both failure runs are over.
     #[inline]
     pub fn success(&self) {
-        if self.failures.load(Ordering::Relaxed) != 0 {
-            self.failures.store(0, Ordering::Relaxed);
+        for run in [&self.failures, &self.server_errors] {
+            if run.load(Ordering::Relaxed) != 0 {
+                run.store(0, Ordering::Relaxed);
+            }
         }
     }
 
     /// A connect failed. True when this failure ejected the endpoint: the caller then starts the
     /// probe ([`recover`]); exactly one caller sees true per ejection.
     pub fn failure(&self, policy: &Policy) -> bool {
-        let n = self.failures.fetch_add(1, Ordering::Relaxed) + 1;
-        policy.eject_after != 0
-            && n >= policy.eject_after
+        self.count(&self.failures, policy.eject_after)
+    }
+
+    /// The endpoint answered 5xx. True when this answer ejected it, as for [`Self::failure`].
+    pub fn server_error(&self, policy: &Policy) -> bool {
+        self.count(&self.server_errors, policy.eject_after_5xx)
+    }
+
+    fn count(&self, run: &AtomicU32, threshold: u32) -> bool {
+        let n = run.fetch_add(1, Ordering::Relaxed) + 1;
+        threshold != 0
+            && n >= threshold
             && self
                 .ejected
                 .compare_exchange(false, true, Ordering::Relaxed, Ordering::Relaxed)
@@ -82,6 +101,7 @@ impl Outlier {
     /// A probe succeeded: the endpoint takes requests again.
     pub fn restore(&self) {
         self.failures.store(0, Ordering::Relaxed);
+        self.server_errors.store(0, Ordering::Relaxed);
         self.ejected.store(false, Ordering::Relaxed);
     }
 }
@@ -126,6 +146,7 @@ mod tests {
 
     const POLICY: Policy = Policy {
         eject_after: 3,
+        eject_after_5xx: 2,
         base: Duration::from_secs(1),
         max: Duration::from_secs(5),
     };
@@ -150,6 +171,26 @@ mod tests {
         for _ in 0..100 {
             assert!(!o.failure(&never));
         }
+    }
+
+    #[test]
+    fn consecutive_5xx_eject_on_their_own_count() {
+        let o = Outlier::default();
+        assert!(!o.failure(&POLICY));
+        assert!(!o.server_error(&POLICY));
+        o.success();
+        assert!(!o.server_error(&POLICY));
+        assert!(o.server_error(&POLICY), "the second 5xx in a row ejects");
+        assert!(o.is_ejected());
+        o.restore();
+        let off = Policy {
+            eject_after_5xx: 0,
+            ..POLICY
+        };
+        for _ in 0..100 {
+            assert!(!o.server_error(&off));
+        }
+        assert!(!o.is_ejected());
     }
 
     #[test]

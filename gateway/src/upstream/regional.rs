@@ -101,6 +101,7 @@ impl Regions {
 pub fn policy(s: &UpstreamSettings) -> Policy {
     Policy {
         eject_after: s.eject_after,
+        eject_after_5xx: s.eject_after_5xx,
         base: s.eject_base,
         max: s.eject_max,
     }
@@ -115,12 +116,35 @@ pub fn connect_failed(
     ep: &Arc<Endpoint>,
 ) {
     let policy = policy(settings);
-    if !ep.outlier.failure(&policy) {
-        return;
+    if ep.outlier.failure(&policy) {
+        ejected(route, regions, settings, ep, "consecutive connect failures");
     }
+}
+
+/// Records a 5xx answer from `ep`, ejecting it as [`connect_failed`] does past `eject_after_5xx`.
+pub fn server_error(
+    route: &Arc<str>,
+    regions: &Regions,
+    settings: &UpstreamSettings,
+    ep: &Arc<Endpoint>,
+) {
+    let policy = policy(settings);
+    if ep.outlier.server_error(&policy) {
+        ejected(route, regions, settings, ep, "consecutive 5xx answers");
+    }
+}
+
+fn ejected(
+    route: &Arc<str>,
+    regions: &Regions,
+    settings: &UpstreamSettings,
+    ep: &Arc<Endpoint>,
+    why: &'static str,
+) {
+    let policy = policy(settings);
     let region = regions.name_of(ep);
-    tracing::warn!(%route, %region, authority = %ep.authority, failures = policy.eject_after,
-        "endpoint ejected after consecutive connect failures; probing its /health");
+    tracing::warn!(%route, %region, authority = %ep.authority, why,
+        "endpoint ejected; probing its /health");
     metrics::endpoint_ejected(route, &region, true);
     let (route, timeout) = (route.clone(), settings.probe_timeout);
     let target = Arc::downgrade(ep);
