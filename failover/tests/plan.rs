@@ -60,9 +60,11 @@ impl Stack {
             .find(|p| p.ends_with(".json"))
             .unwrap_or_else(|| panic!("no JSON report path:\n{stdout}"));
         assert!(path.starts_with(&self.reports.path().display().to_string()));
-        let md = path.replace(".json", ".md");
-        assert!(stdout.contains(&format!("report: {md}")), "{stdout}");
-        assert!(std::path::Path::new(&md).exists());
+        for ext in [".md", ".html"] {
+            let other = path.replace(".json", ext);
+            assert!(stdout.contains(&format!("report: {other}")), "{stdout}");
+            assert!(std::path::Path::new(&other).exists());
+        }
         serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
     }
 }
@@ -202,6 +204,27 @@ fn evacuate_moves_the_services_with_no_failed_request_and_reports_what_the_probe
     assert!(
         stdout.contains(&format!("recovery: {recovery_ms} ms")),
         "{stdout}"
+    );
+    // The HTML page: a mark per sample on the timeline, a line per activate call, the figures.
+    let json_path = stdout
+        .lines()
+        .filter_map(|l| l.strip_prefix("report: "))
+        .find(|p| p.ends_with(".json"))
+        .unwrap();
+    let html = std::fs::read_to_string(json_path.replace(".json", ".html")).unwrap();
+    assert_eq!(
+        html.matches(r#"<rect class="sample""#).count(),
+        samples.len()
+    );
+    assert_eq!(html.matches(r#"<line class="activate""#).count(), 2);
+    assert!(
+        html.contains(&format!(r#"<b id="recovery">{recovery_ms} ms</b>"#)),
+        "{html}"
+    );
+    assert!(html.contains(r#"failed <b id="failed">0</b>"#));
+    assert!(
+        !html.contains("<script") && !html.contains("src="),
+        "self-contained"
     );
 }
 

@@ -155,7 +155,7 @@ pub fn finish(live: &Shared, id: u64, result: Result<Finished, String>) {
             run.failure = f.failure;
             run.recovery_ms = f.recovery_ms;
             run.failed_requests = f.failed_requests;
-            run.reports = [f.json, f.markdown]
+            run.reports = [f.json, f.markdown, f.html]
                 .iter()
                 .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
                 .collect();

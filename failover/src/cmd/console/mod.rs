@@ -275,6 +275,8 @@ async fn report(State(ctx): State<Ctx>, Path(name): Path<String>) -> Response {
     }
     let kind = if name.ends_with(".json") {
         "application/json"
+    } else if name.ends_with(".html") {
+        "text/html; charset=utf-8"
     } else {
         "text/markdown; charset=utf-8"
     };

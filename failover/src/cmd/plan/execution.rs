@@ -139,6 +139,7 @@ pub struct Finished {
     pub failed_requests: Option<u64>,
     pub json: std::path::PathBuf,
     pub markdown: std::path::PathBuf,
+    pub html: std::path::PathBuf,
 }
 
 impl Finished {
@@ -194,6 +195,10 @@ pub async fn execute_with_report(
         )),
         _ => None,
     };
+    if sampler.is_some() {
+        // A baseline before anything changes: three probe rounds (at most 1 s).
+        tokio::time::sleep((args.probe_interval * 3).min(Duration::from_secs(1))).await;
+    }
     out::line(&format!(
         "plan {:?}: {} steps{}",
         plan.name,
@@ -322,20 +327,22 @@ pub async fn execute_with_report(
             r.p99_ms.map_or_else(|| "-".into(), |v| format!("{v:.1} ms"))
         ));
     }
-    let (json, md) = report::write(&args.report_dir, &report).map_err(Error::Report)?;
+    let written = report::write(&args.report_dir, &report).map_err(Error::Report)?;
     out::line(&format!(
         "{outcome}{}",
         failure.map(|f| format!(": {f}")).unwrap_or_default()
     ));
-    out::line(&format!("report: {}", json.display()));
-    out::line(&format!("report: {}", md.display()));
+    for path in [&written.json, &written.markdown, &written.html] {
+        out::line(&format!("report: {}", path.display()));
+    }
     Ok(Finished {
         outcome: report.outcome.clone(),
         failure: report.failure.clone(),
         recovery_ms: report.recovery.as_ref().and_then(|r| r.recovery_ms),
         failed_requests: report.recovery.as_ref().map(|r| r.failed),
-        json,
-        markdown: md,
+        json: written.json,
+        markdown: written.markdown,
+        html: written.html,
     })
 }
 

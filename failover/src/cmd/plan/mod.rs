@@ -14,6 +14,7 @@ pub mod recovery;
 pub mod report;
 pub mod sampler;
 pub mod steps;
+pub mod timeline;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -1,4 +1,4 @@
-//! The evidence of a run: one JSON file (the plan, every step with its start, end, result, lines,
+//! The evidence of a run (with [`super::timeline`]'s HTML page): one JSON file (the plan, every step with its start, end, result, lines,
 //! calls and gate readings, the rollback, the moves, the measured recovery and the probe's raw
 //! samples) and one Markdown page for people, both in the report directory, named after the plan
 //! and the start time.
@@ -63,8 +63,17 @@ fn slug(name: &str) -> String {
     }
 }
 
-/// Writes `<dir>/<plan>-<time>.json` and `.md`; returns their paths.
-pub fn write(dir: &Path, report: &RunReport) -> Result<(PathBuf, PathBuf), WriteError> {
+/// The files of one report.
+#[derive(Clone, Debug)]
+pub struct Written {
+    pub json: PathBuf,
+    pub markdown: PathBuf,
+    /// The same page as self-contained HTML, with the timeline chart.
+    pub html: PathBuf,
+}
+
+/// Writes `<dir>/<plan>-<time>.json`, `.md` and `.html`; returns their paths.
+pub fn write(dir: &Path, report: &RunReport) -> Result<Written, WriteError> {
     let fail = |path: &Path| {
         let path = path.display().to_string();
         move |source| WriteError { path, source }
@@ -81,7 +90,13 @@ pub fn write(dir: &Path, report: &RunReport) -> Result<(PathBuf, PathBuf), Write
     let json = serde_json::to_string_pretty(report).expect("the report serialises");
     std::fs::write(&json_path, json + "\n").map_err(fail(&json_path))?;
     std::fs::write(&md_path, markdown(report)).map_err(fail(&md_path))?;
-    Ok((json_path, md_path))
+    let html_path = dir.join(format!("{base}.html"));
+    std::fs::write(&html_path, super::timeline::html(report)).map_err(fail(&html_path))?;
+    Ok(Written {
+        json: json_path,
+        markdown: md_path,
+        html: html_path,
+    })
 }
 
 fn ms(v: Option<u64>) -> String {
