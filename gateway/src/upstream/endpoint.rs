@@ -145,4 +145,47 @@ mod tests {
         );
         assert!(!ep.probe(Duration::from_secs(2)).await);
     }
+
+    #[tokio::test]
+    async fn an_address_that_hangs_gets_its_share_of_the_connect_timeout_then_the_next_is_tried() {
+        let port = health_on_127_0_0_1().await;
+        // 127.0.0.5 on the same port: a listener whose accept queue is full drops new SYNs, so a
+        // connect there hangs like a black hole.
+        let sock = tokio::net::TcpSocket::new_v4().unwrap();
+        sock.bind(SocketAddr::new("127.0.0.5".parse().unwrap(), port))
+            .unwrap();
+        let hole = sock.listen(0).unwrap();
+        let mut fillers = Vec::new();
+        for _ in 0..4 {
+            let connect = tokio::net::TcpStream::connect(hole.local_addr().unwrap());
+            if let Ok(Ok(c)) = tokio::time::timeout(Duration::from_millis(200), connect).await {
+                fillers.push(c);
+            }
+        }
+        let url = UpstreamUrl::parse(&format!("http://service1.example.com:{port}")).unwrap();
+        let settings = UpstreamSettings {
+            connect_timeout: Duration::from_millis(600),
+            ..UpstreamSettings::default()
+        };
+        let ips: Arc<[IpAddr]> =
+            Arc::from(["127.0.0.5".parse().unwrap(), "127.0.0.1".parse().unwrap()]);
+        let ep = Endpoint::new(
+            &url,
+            &settings,
+            &client::Template::new(1),
+            Addresses::Fixed(ips),
+        );
+        let started = std::time::Instant::now();
+        assert!(
+            ep.probe(Duration::from_secs(2)).await,
+            "the second address answered"
+        );
+        let took = started.elapsed();
+        // Half of the 600 ms for the first address, then the second at once.
+        assert!(
+            took >= Duration::from_millis(250) && took < Duration::from_millis(600),
+            "{took:?}"
+        );
+        drop(hole);
+    }
 }
