@@ -52,3 +52,8 @@ output "deploy_role_arn" {
   description = "ARN of the role the GitHub deploy workflow assumes (repository variable AWS_DEPLOY_ROLE_ARN), or null."
   value       = one(aws_iam_role.deploy[*].arn)
 }
+
+output "readiness_role_arn" {
+  description = "ARN of the read-only role the GitHub readiness workflow assumes (repository variable AWS_READINESS_ROLE_ARN), or null."
+  value       = one(aws_iam_role.readiness[*].arn)
+}

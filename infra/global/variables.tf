@@ -90,6 +90,38 @@ variable "regional_load_balancers" {
   }
 }
 
+variable "regional_ecs_services" {
+  description = <<-EOT
+    Optional: the regional roots' ECS services, keyed by region, then by the regional root's app name:
+    { "us-east-1" = { gateway = { hostname_label = "externalapi", cluster = "mrapi", service = "gateway",
+    target_group_arns = ["arn:aws:elasticloadbalancing:..."] }, ... }, ... }. Copy them from
+    `terraform output -json cluster_document_ecs` of each regional root (see infra/README.md). Each global app gets,
+    in each of its regions, the entry with its hostname_label as the cluster document's ecs block
+    {cluster, service, target_group_arns} (docs/cluster.md), which `failover check` and the plans' scale step read.
+    Empty (the default): the document has no ecs block.
+  EOT
+  type = map(map(object({
+    hostname_label    = string
+    cluster           = string
+    service           = string
+    target_group_arns = list(string)
+  })))
+  default  = {}
+  nullable = false
+
+  validation {
+    condition = alltrue([for region, services in var.regional_ecs_services :
+      can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", region)) &&
+      length(distinct([for s in values(services) : s.hostname_label])) == length(services) &&
+      alltrue([for s in values(services) :
+        trimspace(s.cluster) != "" && trimspace(s.service) != "" &&
+        alltrue([for tg in s.target_group_arns : can(regex("^arn:aws[a-z-]*:elasticloadbalancing:[a-z0-9-]+:[0-9]{12}:targetgroup/[^/]+/[^/]+$", tg))])
+      ])
+    ])
+    error_message = "regional_ecs_services must be keyed by region name, each region's entries with distinct hostname_label values, a non-empty cluster and service, and target group ARNs (arn:aws:elasticloadbalancing:<region>:<account>:targetgroup/<name>/<id>)."
+  }
+}
+
 variable "safety_rule_wait_period_ms" {
   description = "Wait period of each control panel's assertion safety rule, in milliseconds."
   type        = number
@@ -137,6 +169,17 @@ variable "github_branch" {
   validation {
     condition     = can(regex("^[A-Za-z0-9._/-]{1,255}$", var.github_branch))
     error_message = "github_branch must be a branch name (no wildcards)."
+  }
+}
+
+variable "github_readiness_environment" {
+  description = "GitHub environment of the readiness workflow (.github/workflows/readiness.yml); only that environment's jobs on github_branch may assume the read-only readiness role, created with the deployment role (github_repository set). null creates no readiness role."
+  type        = string
+  default     = "readiness"
+
+  validation {
+    condition     = var.github_readiness_environment == null || can(regex("^[A-Za-z0-9_.-]{1,255}$", coalesce(var.github_readiness_environment, "-")))
+    error_message = "github_readiness_environment must be a GitHub environment name, or null."
   }
 }
 

@@ -95,3 +95,15 @@ output "kms_key_arn" {
   description = "ARN of the region's KMS key (log groups, ECR)."
   value       = aws_kms_key.this.arn
 }
+
+output "cluster_document_ecs" {
+  description = "Per app: its ECS service as the global root expects it in regional_ecs_services (the cluster document's ecs block, docs/cluster.md): {hostname_label, cluster, service, target_group_arns}. The global root matches an entry to its app by hostname_label."
+  value = {
+    for app, m in module.app : app => {
+      hostname_label    = var.apps[app].hostname_label
+      cluster           = aws_ecs_cluster.this.name
+      service           = m.service_name
+      target_group_arns = [m.target_group_arn]
+    }
+  }
+}

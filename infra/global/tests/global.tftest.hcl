@@ -5,6 +5,13 @@ mock_provider "aws" {
 }
 
 override_resource {
+  target = aws_iam_role.readiness
+  values = {
+    arn = "arn:aws:iam::123456789012:role/mrapi-github-readiness"
+  }
+}
+
+override_resource {
   target = aws_iam_role.deploy
   values = {
     arn = "arn:aws:iam::123456789012:role/mrapi-github-deploy"
@@ -87,8 +94,8 @@ run "default_wiring" {
   }
 
   assert {
-    condition     = output.deploy_role_arn == null
-    error_message = "No deployment role without github_repository."
+    condition     = output.deploy_role_arn == null && output.readiness_role_arn == null
+    error_message = "No deployment role and no readiness role without github_repository."
   }
 }
 
@@ -304,4 +311,153 @@ run "rejects_an_app_in_a_region_without_load_balancer" {
   }
 
   expect_failures = [var.apps]
+}
+
+# The regional roots' cluster_document_ecs outputs: the external API's service is gateway in the regions and
+# external-api in the global root (matched by hostname_label); service2 has no entry in us-west-2.
+run "cluster_document_ecs" {
+  variables {
+    regional_ecs_services = {
+      us-east-1 = {
+        gateway  = { hostname_label = "externalapi", cluster = "mrapi", service = "gateway", target_group_arns = ["arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/mrapi-gateway/1111111111111111"] }
+        service1 = { hostname_label = "service1", cluster = "mrapi", service = "service1", target_group_arns = ["arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/mrapi-service1/2222222222222222"] }
+        service2 = { hostname_label = "service2", cluster = "mrapi", service = "service2", target_group_arns = ["arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/mrapi-service2/3333333333333333"] }
+      }
+      us-west-2 = {
+        gateway  = { hostname_label = "externalapi", cluster = "mrapi", service = "gateway", target_group_arns = ["arn:aws:elasticloadbalancing:us-west-2:123456789012:targetgroup/mrapi-gateway/4444444444444444"] }
+        service1 = { hostname_label = "service1", cluster = "mrapi", service = "service1", target_group_arns = ["arn:aws:elasticloadbalancing:us-west-2:123456789012:targetgroup/mrapi-service1/5555555555555555"] }
+      }
+    }
+  }
+
+  assert {
+    condition = jsonencode(jsondecode(output.cluster_document).apps["external-api"].regions["us-west-2"].ecs) == jsonencode({
+      cluster           = "mrapi"
+      service           = "gateway"
+      target_group_arns = ["arn:aws:elasticloadbalancing:us-west-2:123456789012:targetgroup/mrapi-gateway/4444444444444444"]
+    })
+    error_message = "external-api's ecs block in us-west-2 is the regional gateway service, {cluster, service, target_group_arns} only."
+  }
+
+  assert {
+    condition = alltrue([for name, app in jsondecode(output.cluster_document).apps : alltrue([for region, r in app.regions :
+      name == "service2" && region == "us-west-2" ? keys(r) == ["routing_control_arn", "routing_control_name", "url"] : (
+        keys(r) == ["ecs", "routing_control_arn", "routing_control_name", "url"] && keys(r.ecs) == ["cluster", "service", "target_group_arns"] &&
+        r.ecs.service == (name == "external-api" ? "gateway" : name) && strcontains(r.ecs.target_group_arns[0], ":${region}:")
+      )
+    ])])
+    error_message = "Every app and region with a regional entry carries its own service's ecs block; service2 in us-west-2 (no entry) carries none."
+  }
+}
+
+run "cluster_document_without_ecs" {
+  assert {
+    condition     = alltrue([for app in values(jsondecode(output.cluster_document).apps) : alltrue([for r in values(app.regions) : !contains(keys(r), "ecs")])])
+    error_message = "Without regional_ecs_services the document has no ecs block."
+  }
+}
+
+run "readiness_role" {
+  variables {
+    github_repository = "example-org/example-api"
+  }
+
+  assert {
+    condition     = output.readiness_role_arn == "arn:aws:iam::123456789012:role/mrapi-github-readiness"
+    error_message = "The readiness role is created with the deployment role."
+  }
+
+  assert {
+    condition = jsondecode(aws_iam_role.readiness[0].assume_role_policy) == {
+      Version = "2012-10-17"
+      Statement = [{
+        Effect    = "Allow"
+        Principal = { Federated = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com" }
+        Action    = "sts:AssumeRoleWithWebIdentity"
+        Condition = {
+          StringEquals = {
+            "token.actions.githubusercontent.com:aud" = "sts.amazonaws.com"
+            "token.actions.githubusercontent.com:sub" = "repo:example-org/example-api:environment:readiness:ref:refs/heads/main"
+          }
+        }
+      }]
+    }
+    error_message = "Only the repository's readiness environment on the default branch may assume the role, with exact conditions."
+  }
+
+  assert {
+    condition = sort(flatten([for s in jsondecode(aws_iam_role_policy.readiness[0].policy).Statement : s.Action])) == sort([
+      "ecs:DescribeServices",
+      "elasticloadbalancing:DescribeTargetHealth",
+      "route53-recovery-cluster:ListRoutingControls",
+    ])
+    error_message = "The readiness role may call exactly what failover check calls: ListRoutingControls, DescribeServices, DescribeTargetHealth."
+  }
+
+  assert {
+    condition     = alltrue([for s in jsondecode(aws_iam_role_policy.readiness[0].policy).Statement : s.Effect == "Allow" && !contains(keys(s), "NotAction") && !contains(keys(s), "NotResource")])
+    error_message = "The readiness policy only allows, with Action and Resource."
+  }
+
+  assert {
+    condition = toset(flatten([for s in jsondecode(aws_iam_role_policy.readiness[0].policy).Statement : s.Resource if s.Sid == "DescribeServices"])) == toset([
+      "arn:aws:ecs:us-east-1:123456789012:service/mrapi/*",
+      "arn:aws:ecs:us-west-2:123456789012:service/mrapi/*",
+    ])
+    error_message = "The readiness role may describe the deployment's ECS services in the apps' regions only."
+  }
+}
+
+run "readiness_role_other_environment" {
+  variables {
+    github_repository            = "example-org/example-api"
+    github_readiness_environment = "checks"
+    github_branch                = "trunk"
+  }
+
+  assert {
+    condition     = jsondecode(aws_iam_role.readiness[0].assume_role_policy).Statement[0].Condition.StringEquals["token.actions.githubusercontent.com:sub"] == "repo:example-org/example-api:environment:checks:ref:refs/heads/trunk"
+    error_message = "github_readiness_environment and github_branch name the one environment and branch whose jobs may assume the role."
+  }
+}
+
+run "no_readiness_role" {
+  variables {
+    github_repository            = "example-org/example-api"
+    github_readiness_environment = null
+  }
+
+  assert {
+    condition     = output.readiness_role_arn == null && output.deploy_role_arn != null
+    error_message = "github_readiness_environment = null creates the deployment role only."
+  }
+}
+
+run "rejects_bad_ecs_services" {
+  command = plan
+
+  variables {
+    regional_ecs_services = {
+      us-east-1 = {
+        gateway = { hostname_label = "externalapi", cluster = "mrapi", service = "gateway", target_group_arns = ["tg-1"] }
+      }
+    }
+  }
+
+  expect_failures = [var.regional_ecs_services]
+}
+
+run "rejects_a_hostname_label_twice_in_a_region" {
+  command = plan
+
+  variables {
+    regional_ecs_services = {
+      us-east-1 = {
+        gateway  = { hostname_label = "service1", cluster = "mrapi", service = "gateway", target_group_arns = [] }
+        service1 = { hostname_label = "service1", cluster = "mrapi", service = "service1", target_group_arns = [] }
+      }
+    }
+  }
+
+  expect_failures = [var.regional_ecs_services]
 }

@@ -54,11 +54,15 @@ output "document" {
     primary_region     = var.primary_region
     secondary_region   = var.secondary_region
     regions = {
-      for role, region in local.roles : region => {
-        routing_control_arn  = aws_route53recoverycontrolconfig_routing_control.this[role].arn
-        routing_control_name = aws_route53recoverycontrolconfig_routing_control.this[role].name
-        url                  = "https://${var.hostname_label}.${region}.${var.domain_name}"
-      }
+      for role, region in local.roles : region => merge(
+        {
+          routing_control_arn  = aws_route53recoverycontrolconfig_routing_control.this[role].arn
+          routing_control_name = aws_route53recoverycontrolconfig_routing_control.this[role].name
+          url                  = "https://${var.hostname_label}.${region}.${var.domain_name}"
+        },
+        # The optional ecs block, only where var.ecs_services has the region.
+        { for r, ecs in var.ecs_services : "ecs" => ecs if r == region },
+      )
     }
   }
 }

@@ -41,6 +41,17 @@ variable "load_balancers" {
   }))
 }
 
+variable "ecs_services" {
+  description = "The app's ECS service in each region, keyed by region: {cluster, service, target_group_arns} (the cluster document's optional ecs block, docs/cluster.md). A region without an entry gets no ecs block."
+  type = map(object({
+    cluster           = string
+    service           = string
+    target_group_arns = list(string)
+  }))
+  default  = {}
+  nullable = false
+}
+
 variable "safety_rule_wait_period_ms" {
   description = "Wait period of the assertion safety rule, in milliseconds."
   type        = number

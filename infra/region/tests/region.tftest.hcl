@@ -4,6 +4,14 @@ mock_provider "aws" {
   source = "../tests/mocks"
 }
 
+# service1's own target group, so that cluster_document_ecs can be told to name each app's.
+override_resource {
+  target = module.app["service1"].aws_lb_target_group.this
+  values = {
+    arn = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/mrapi-service1/2222222222222222"
+  }
+}
+
 # Every input the assertions depend on is set here, so a local *.auto.tfvars cannot change the outcome. apps = null
 # stands for the default of var.apps (gateway, service1, service2): the variable is not nullable.
 variables {
@@ -99,6 +107,29 @@ run "default_apps" {
   assert {
     condition     = output.ecs_services["gateway"].upstreams == tolist(["service1", "service2"]) && length(output.ecs_services["service1"].upstreams) == 0
     error_message = "The gateway follows service1 and service2; the services follow nothing."
+  }
+}
+
+# What the global root takes in regional_ecs_services for the cluster document's ecs blocks.
+run "cluster_document_ecs_output" {
+  assert {
+    condition     = keys(output.cluster_document_ecs) == ["gateway", "service1", "service2"]
+    error_message = "cluster_document_ecs has an entry per app."
+  }
+
+  assert {
+    condition = (
+      output.cluster_document_ecs["service1"].cluster == "mrapi" &&
+      output.cluster_document_ecs["service1"].hostname_label == "service1" &&
+      output.cluster_document_ecs["service1"].service == "service1" &&
+      length(output.cluster_document_ecs["service1"].target_group_arns) == 1 && output.cluster_document_ecs["service1"].target_group_arns[0] == "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/mrapi-service1/2222222222222222"
+    )
+    error_message = "service1's entry names the ECS cluster, its service and its target group, with its hostname_label."
+  }
+
+  assert {
+    condition     = output.cluster_document_ecs["gateway"].hostname_label == "externalapi" && output.cluster_document_ecs["gateway"].service == "gateway"
+    error_message = "The gateway's entry carries hostname_label externalapi (the global root's external-api)."
   }
 }
 

@@ -139,3 +139,36 @@ run "swapped_regions" {
     error_message = "The primary routing control belongs to the primary region."
   }
 }
+
+run "document_without_ecs" {
+  assert {
+    condition     = alltrue([for region, r in output.document.regions : keys(r) == ["routing_control_arn", "routing_control_name", "url"]])
+    error_message = "Without ecs_services no region of the document has an ecs block."
+  }
+}
+
+run "document_with_ecs" {
+  variables {
+    ecs_services = {
+      us-west-2 = {
+        cluster           = "mrapi"
+        service           = "service1"
+        target_group_arns = ["arn:aws:elasticloadbalancing:us-west-2:123456789012:targetgroup/mrapi-service1/0123456789abcdef"]
+      }
+    }
+  }
+
+  assert {
+    condition = jsonencode(output.document.regions["us-west-2"].ecs) == jsonencode({
+      cluster           = "mrapi"
+      service           = "service1"
+      target_group_arns = ["arn:aws:elasticloadbalancing:us-west-2:123456789012:targetgroup/mrapi-service1/0123456789abcdef"]
+    })
+    error_message = "A region named in ecs_services carries its ecs block."
+  }
+
+  assert {
+    condition     = keys(output.document.regions["us-east-1"]) == ["routing_control_arn", "routing_control_name", "url"]
+    error_message = "A region missing from ecs_services has no ecs block."
+  }
+}
