@@ -261,6 +261,7 @@ mod tests {
         let regions = Regions {
             gateway: Some("us-east-1".into()),
             service: Some(region.into()),
+            fallback: None,
         };
         Sample {
             started: t0 + Duration::from_millis(ms),

@@ -86,12 +86,18 @@ impl Route {
     }
 }
 
-/// The region each hop of one response named.
+/// The region each hop of one response named, and the region a gateway's regional fallback sent
+/// it to (`x-gateway-fallback`: the app's active region could not be reached, so a gateway served
+/// the request from its standby before anyone moved the app).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Regions {
     pub gateway: Option<String>,
     pub service: Option<String>,
+    pub fallback: Option<String>,
 }
+
+/// The header a gateway sets when its regional fallback served the request.
+pub const FALLBACK_HEADER: &str = "x-gateway-fallback";
 
 impl Regions {
     /// The regions the response headers name (values that do not look like a region are ignored).
@@ -101,6 +107,7 @@ impl Regions {
         Regions {
             gateway: header(Hop::Gateway),
             service: header(Hop::Service),
+            fallback: region_value(headers.get(FALLBACK_HEADER).and_then(|v| v.to_str().ok())),
         }
     }
 
@@ -286,6 +293,7 @@ mod tests {
         Regions {
             gateway: gateway.map(str::to_owned),
             service: service.map(str::to_owned),
+            fallback: None,
         }
     }
 

@@ -387,3 +387,58 @@ fn with_a_dns_server_the_probe_follows_the_hostname_as_arc_local_answers_it() {
     assert_eq!(code, 2);
     assert!(stderr.contains("nonsense"), "{stderr}");
 }
+
+/// service2's active region (us-east-1) cannot be reached from its second request on, so the
+/// gateway serves it from us-west-2 through its regional fallback, before anyone moves the app.
+#[test]
+fn answers_served_by_a_gateways_regional_fallback_say_so() {
+    let api = ExternalApi::start(|path, n| match path {
+        "/service2" if n >= 2 => Reply {
+            fallback: Some("us-west-2"),
+            ..Reply::ok("us-east-1", Some("us-west-2"))
+        },
+        "/service2" => Reply::ok("us-east-1", Some("us-east-1")),
+        "/service1" => Reply::ok("us-east-1", Some("us-east-1")),
+        _ => Reply::ok("us-east-1", None),
+    });
+    let url = api.url();
+    let (stdout, stderr, code) = text(&run(
+        &["probe", "--url", &url, "--interval", "20ms", "--count", "2"],
+        None,
+    ));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    let lines: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("  2") || l.starts_with("* "))
+        .collect();
+    assert_eq!(lines.len(), 2, "{stdout}");
+    assert!(
+        lines[0].ends_with("/service2: 200 us-east-1>us-east-1") && !lines[0].contains("fallback"),
+        "{}",
+        lines[0]
+    );
+    assert!(
+        lines[1].contains("/service2: 200 us-east-1>us-west-2 (fallback to us-west-2)"),
+        "{}",
+        lines[1]
+    );
+
+    let (stdout, stderr, code) = text(&run(
+        &[
+            "probe",
+            "--url",
+            &url,
+            "--interval",
+            "20ms",
+            "--count",
+            "1",
+            "--json",
+        ],
+        None,
+    ));
+    assert_eq!(code, 0, "{stderr}");
+    let first: Value = serde_json::from_str(stdout.lines().next().unwrap()).unwrap();
+    assert_eq!(first["targets"][2]["path"], "/service2");
+    assert_eq!(first["targets"][2]["fallback_region"], "us-west-2");
+    assert_eq!(first["targets"][1]["fallback_region"], Value::Null);
+}

@@ -24,6 +24,8 @@ pub struct Reply {
     pub delay: Duration,
     /// Whether the region headers are sent (the original pattern sent only the body).
     pub headers: bool,
+    /// The region a gateway's regional fallback served the request from (`x-gateway-fallback`).
+    pub fallback: Option<&'static str>,
 }
 
 impl Reply {
@@ -34,6 +36,7 @@ impl Reply {
             service,
             delay: Duration::ZERO,
             headers: true,
+            fallback: None,
         }
     }
 }
@@ -81,6 +84,10 @@ async fn handler(State(st): State<ApiState>, uri: axum::http::Uri) -> Response {
     if let Some(s) = reply.service {
         resp.headers_mut()
             .insert(bootstrap::SERVICE_REGION_HEADER, s.parse().unwrap());
+    }
+    if let Some(f) = reply.fallback {
+        resp.headers_mut()
+            .insert("x-gateway-fallback", f.parse().unwrap());
     }
     resp
 }

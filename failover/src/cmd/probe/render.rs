@@ -43,7 +43,12 @@ fn outcome_text(route: &Route, a: &Answer) -> String {
                 None => gateway.to_owned(),
                 Some(_) => format!("{gateway}>{}", region_or_unknown(&a.regions.service)),
             };
-            format!("{path}: {status} {regions}{failed}")
+            // A gateway could not reach the app's active region and served this from the standby.
+            let fallback = match &a.regions.fallback {
+                Some(r) => format!(" (fallback to {r})"),
+                None => String::new(),
+            };
+            format!("{path}: {status} {regions}{fallback}{failed}")
         }
         (None, Some("timeout")) => format!("{path}: timeout{failed}"),
         (None, reason) => format!("{path}: error{failed} ({})", reason.unwrap_or_default()),
@@ -136,7 +141,7 @@ pub fn round_json(round: &Round) -> String {
             json!({
                 "path": t.path, "status": a.status, "failed": a.failed(),
                 "gateway_region": a.regions.gateway, "service_region": a.regions.service,
-                "error": a.error,
+                "fallback_region": a.regions.fallback, "error": a.error,
             })
         })
         .collect();

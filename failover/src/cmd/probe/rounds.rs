@@ -188,6 +188,7 @@ mod tests {
             Regions {
                 gateway: Some(gw.into()),
                 service: svc.map(str::to_owned),
+                fallback: None,
             },
         )
     }
