@@ -286,3 +286,97 @@ fn help_says_which_cluster_is_used_by_default() {
         "{stdout}"
     );
 }
+
+/// A gateway's `/ready` stand-in: service2's us-west-2 endpoint (its active region here) ejected.
+fn gateway_ready_stand_in() -> (String, std::thread::JoinHandle<()>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    listener.set_nonblocking(true).unwrap();
+    let handle = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let app = axum::Router::new().route(
+                "/ready",
+                axum::routing::get(|| async {
+                    axum::Json(serde_json::json!({
+                        "status": "ready",
+                        "upstreams": {
+                            "service1": {"mode": "arc", "regions": ["us-east-1", "us-west-2"], "ejected": []},
+                            "service2": {"mode": "arc", "regions": ["us-east-1", "us-west-2"], "ejected": ["us-west-2"]},
+                        },
+                    }))
+                }),
+            );
+            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+            let _ = tokio::time::timeout(
+                Duration::from_secs(30),
+                std::future::IntoFuture::into_future(axum::serve(listener, app)),
+            )
+            .await;
+        });
+    });
+    (url, handle)
+}
+
+#[test]
+fn status_shows_what_the_gateways_ejected_and_where_requests_go_meanwhile() {
+    let arc = Cluster::with_states(states);
+    let file = &arc.doc_file;
+    let (gateway, _stand_in) = gateway_ready_stand_in();
+    let gone = format!("http://127.0.0.1:{}", testkit::ports::free_port());
+    let (stdout, stderr, code) = text(&run(
+        &[
+            "--cluster",
+            file,
+            "status",
+            "--gateway",
+            &gateway,
+            "--gateway",
+            &gone,
+            "--gateway-timeout",
+            "2s",
+        ],
+        None,
+    ));
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("gateways: 1 of 2 answered /ready"),
+        "{stdout}"
+    );
+    assert!(stdout.contains(&format!("  ! {gone}: ")), "{stdout}");
+    assert!(
+        stdout.contains(
+            "  service2: us-west-2 (active, ejected by 1 of 2 gateways) -> served from us-east-1"
+        ),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("  service1: "), "{stdout}");
+
+    let (stdout, stderr, code) = text(&run(
+        &["--cluster", file, "status", "--json", "--gateway", &gateway],
+        None,
+    ));
+    assert_eq!(code, 0, "{stderr}");
+    let v: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(v["gateways"]["reached"], 1);
+    assert_eq!(v["gateways"]["ejected"]["service2"]["us-west-2"], 1);
+    assert_eq!(v["apps"]["service2"]["active_region"], "us-west-2");
+
+    let (_, stderr, code) = text(&run(
+        &[
+            "--cluster",
+            file,
+            "status",
+            "--gateway",
+            &gateway,
+            "--gateway-timeout",
+            "forever",
+        ],
+        None,
+    ));
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("forever"), "{stderr}");
+}

@@ -3,17 +3,20 @@
 //! failover rule ([`recovery::active_region`]). [`render`] prints them as a table or JSON; the
 //! update commands show an app's line of it before and after their call.
 
+pub mod gateways;
 pub mod render;
 
 use std::collections::BTreeMap;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use futures_util::future::join_all;
 use recovery::{active_region, ArcClient, ArcError, ClusterDocument, ControlInfo, ControlState};
 
 use crate::cluster::Cluster;
+use crate::cmd::probe::request;
 use crate::error::Error;
-use crate::out;
+use crate::{duration, out};
 
 /// The arguments of `status`.
 #[derive(clap::Args, Debug)]
@@ -21,6 +24,13 @@ pub struct Args {
     /// Print a machine-readable JSON object instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// A gateway's base URL (repeatable): its `/ready` says which regional endpoints its outlier
+    /// detection ejected, so an app served from its standby by regional fallback shows here.
+    #[arg(long = "gateway", value_name = "URL")]
+    pub gateways: Vec<String>,
+    /// Bound on each gateway's `GET /ready`, connect included (10ms to 5m).
+    #[arg(long, default_value = "2s", value_parser = duration::request_timeout, value_name = "DURATION")]
+    pub gateway_timeout: Duration,
 }
 
 /// Runs `status`: reads every app's controls and prints them.
@@ -28,10 +38,20 @@ pub async fn run(args: Args, cluster: &Cluster) -> Result<ExitCode, Error> {
     let loaded = cluster.load()?;
     let client = cluster.client(&loaded).await;
     let status = fetch(&loaded.document, &client, &[]).await?;
-    if args.json {
-        out::line(&render::json(&status));
+    let ejections = if args.gateways.is_empty() {
+        None
     } else {
-        out::text(&render::table(&status, &loaded.describe()));
+        let http = request::client(args.gateway_timeout).map_err(Error::Probe)?;
+        Some(gateways::read(&http, &args.gateways, args.gateway_timeout).await)
+    };
+    if args.json {
+        out::line(&render::json_with(&status, ejections.as_ref()));
+    } else {
+        let mut text = render::table(&status, &loaded.describe());
+        if let Some(e) = &ejections {
+            text.push_str(&render::ejections(&status, e));
+        }
+        out::text(&text);
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -7,6 +7,7 @@ use std::fmt::Write as _;
 use serde::Serialize;
 use serde_json::json;
 
+use super::gateways::Ejections;
 use super::{AppStatus, Status, Warning};
 use crate::table::columns;
 
@@ -122,12 +123,80 @@ pub(crate) struct AppJson<'a> {
 /// `status --json`: `{"apps": {"<app>": {"active_region", "regions": {"<region>": "On"|"Off"|null},
 /// "hostname", "primary_region", "secondary_region", "warnings": [{"kind", "message"}]}}}`.
 pub fn json(status: &Status) -> String {
+    json_with(status, None)
+}
+
+/// `status --json`, with `"gateways": {"asked", "reached", "unreachable": [{"url", "error"}],
+/// "ejected": {"<app>": {"<region>": <gateways>}}}` when gateways were asked.
+pub fn json_with(status: &Status, ejections: Option<&Ejections>) -> String {
     let apps: BTreeMap<&str, AppJson> = status
         .apps
         .values()
         .map(|app| (app.name.as_str(), app_json(app)))
         .collect();
-    serde_json::to_string_pretty(&json!({ "apps": apps })).unwrap_or_default()
+    let mut object = json!({ "apps": apps });
+    if let Some(e) = ejections {
+        let unreachable: Vec<serde_json::Value> = e
+            .unreachable
+            .iter()
+            .map(|(url, error)| json!({"url": url, "error": error}))
+            .collect();
+        object["gateways"] = json!({
+            "asked": e.asked(),
+            "reached": e.reached,
+            "unreachable": unreachable,
+            "ejected": e.ejected,
+        });
+    }
+    serde_json::to_string_pretty(&object).unwrap_or_default()
+}
+
+/// Below the table, when gateways were asked: which of each app's regional endpoints they have
+/// ejected, and where that sends the app's requests meanwhile.
+pub fn ejections(status: &Status, e: &Ejections) -> String {
+    let asked = e.asked();
+    let mut out = format!("gateways: {} of {asked} answered /ready\n", e.reached);
+    for (url, error) in &e.unreachable {
+        let _ = writeln!(out, "  ! {url}: {error}");
+    }
+    let mut any = false;
+    for app in status.apps.values() {
+        for region in app.regions.keys() {
+            let n = e.count(&app.name, region);
+            if n == 0 {
+                continue;
+            }
+            any = true;
+            if *region == app.active_region {
+                let standby: Vec<&str> = app
+                    .regions
+                    .keys()
+                    .filter(|r| **r != *region && e.count(&app.name, r) < n)
+                    .map(String::as_str)
+                    .collect();
+                let served = if standby.is_empty() {
+                    "no standby to fall back to".to_owned()
+                } else {
+                    format!("served from {}", standby.join(", "))
+                };
+                let _ = writeln!(
+                    out,
+                    "  {}: {region} (active, ejected by {n} of {asked} gateways) -> {served}",
+                    app.name
+                );
+            } else {
+                let _ = writeln!(
+                    out,
+                    "  {}: {region} (standby, ejected by {n} of {asked} gateways): a fallback would not go there",
+                    app.name
+                );
+            }
+        }
+    }
+    if !any && e.reached > 0 {
+        out.push_str("  no regional endpoint is ejected\n");
+    }
+    out
 }
 
 /// One app of `status --json`.
