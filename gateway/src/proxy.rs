@@ -161,6 +161,18 @@ async fn send(
             }
         }
         match tokio::time::timeout_at(head_deadline, target.client().request(req)).await {
+            Ok(Ok(resp)) if no_target_reached(&resp) => {
+                // Counted and moved like a refused connect: no target saw the request.
+                regional::connect_failed(&route.name, regions, settings, &target);
+                if settings.fallback
+                    && slot.untouched()
+                    && move_on(route, head, &mut tried, &mut target, &mut elsewhere, ex)?
+                {
+                    tracing::debug!("the load balancer has no target; sent to the next region");
+                    continue;
+                }
+                return Ok(resp);
+            }
             Ok(Ok(resp)) => {
                 if resp.status().is_server_error() {
                     regional::server_error(&route.name, regions, settings, &target);
@@ -183,16 +195,9 @@ async fn send(
                         && matches!(err, ProxyError::UpstreamClosed)
                         && slot.untouched()
                 };
-                if may_move {
-                    if let Some(next) = regions.next(&target, &mut tried) {
-                        tracing::debug!(error = ?e, region = %next.name, "upstream unreachable; sending to the next region");
-                        metrics::fallback(&route.name, &next.name);
-                        ex.fallback = Some(next.header.clone());
-                        let uri = upstream_uri(route, &next.endpoint, &head.parts.uri)?;
-                        elsewhere = Some((uri, next.endpoint.host.clone()));
-                        target = next.endpoint.clone();
-                        continue;
-                    }
+                if may_move && move_on(route, head, &mut tried, &mut target, &mut elsewhere, ex)? {
+                    tracing::debug!(error = ?e, "upstream unreachable; sent to the next region");
+                    continue;
                 }
                 if connect && attempt < settings.retries && slot.untouched() {
                     attempt += 1;
@@ -215,6 +220,41 @@ async fn send(
             }
         }
     }
+}
+
+/// Points the next attempt at the next region's endpoint not yet tried (and not ejected), and
+/// records the fallback; false when there is none.
+fn move_on(
+    route: &Route,
+    head: &UpstreamHead,
+    tried: &mut regional::Tried,
+    target: &mut Arc<Endpoint>,
+    elsewhere: &mut Option<(Uri, http::HeaderValue)>,
+    ex: &mut Exchange,
+) -> Result<bool, ProxyError> {
+    let Some(next) = route.upstream.regions.next(target, tried) else {
+        return Ok(false);
+    };
+    metrics::fallback(&route.name, &next.name);
+    ex.fallback = Some(next.header.clone());
+    let uri = upstream_uri(route, &next.endpoint, &head.parts.uri)?;
+    *elsewhere = Some((uri, next.endpoint.host.clone()));
+    *target = next.endpoint.clone();
+    Ok(true)
+}
+
+/// An answer an AWS load balancer wrote itself because the target group has no registered target
+/// (Elastic Load Balancing docs, "HTTP 503: Service unavailable"): no target saw the request, as
+/// when a connection is refused. In AWS that is how a region whose tasks are all gone answers,
+/// since the ALB in front of them still accepts connections. Told apart from an application's
+/// own 503 by the load balancer's `Server: awselb/...` field, which a target's answer relayed
+/// through the ALB does not carry (the ALB passes the target's own `Server`).
+fn no_target_reached<B>(resp: &http::Response<B>) -> bool {
+    resp.status() == StatusCode::SERVICE_UNAVAILABLE
+        && resp
+            .headers()
+            .get(http::header::SERVER)
+            .is_some_and(|v| v.as_bytes().starts_with(b"awselb/"))
 }
 
 /// The client's response: hop-by-hop fields out, HTTP/1.1, the body under the total deadline;

@@ -300,3 +300,70 @@ async fn consecutive_5xx_eject_when_the_route_asks_and_the_5xx_are_not_resent() 
         assert_eq!(status, 503);
     }
 }
+
+/// An upstream that answers every request with 503 and `server`, as an AWS load balancer whose
+/// target group has no registered target does (`awselb/2.0`), or as an application does.
+async fn answers_503(server: &'static str) -> (SocketAddr, Arc<AtomicUsize>) {
+    let seen = Arc::new(AtomicUsize::new(0));
+    let count = seen.clone();
+    let addr = fake_upstream(move |mut s| {
+        let count = count.clone();
+        async move {
+            loop {
+                let head = read_head(&mut s).await;
+                if !head.ends_with("\r\n\r\n") {
+                    break;
+                }
+                count.fetch_add(1, Ordering::SeqCst);
+                let answer = format!(
+                    "HTTP/1.1 503 Service Temporarily Unavailable\r\nServer: {server}\r\nContent-Length: 0\r\n\r\n"
+                );
+                let _ = s.write_all(answer.as_bytes()).await;
+            }
+        }
+    })
+    .await;
+    (addr, seen)
+}
+
+/// As [`two_regions`], on its own route (`/lb`): the tests share one metrics recorder.
+async fn behind_lb(active: SocketAddr, standby: SocketAddr, extra: &str) -> TestGateway {
+    gateway(&format!(
+        "region = \"us-east-1\"\n[[route]]\nprefix = \"/lb\"\nupstream = \"http://{active}\"\n\
+         regional = {{ us-east-1 = \"http://{active}\", us-west-2 = \"http://{standby}\" }}\n{extra}\n"
+    ))
+    .await
+}
+
+#[tokio::test]
+async fn a_load_balancers_own_503_moves_like_a_refused_connect_and_an_applications_does_not() {
+    let (standby, standby_seen) = counting_standby().await;
+    // The ALB of a region whose tasks are gone: it accepts the connection, no target sees it.
+    let (alb, alb_seen) = answers_503("awselb/2.0").await;
+    let gw = behind_lb(alb, standby, "eject_after = 0").await;
+    let (status, headers, body) = send(request("GET", &gw.url("/lb/items"), "")).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body, "standby");
+    assert_eq!(headers["x-gateway-fallback"], "us-west-2");
+    assert_eq!(alb_seen.load(Ordering::SeqCst), 1);
+    assert_eq!(standby_seen.load(Ordering::SeqCst), 1);
+
+    // An application's own 503 may have done work: it is the answer, nothing is resent.
+    let (app, app_seen) = answers_503("service1").await;
+    let gw = behind_lb(app, standby, "eject_after = 0").await;
+    let (status, headers, _) = send(request("GET", &gw.url("/lb/items"), "")).await;
+    assert_eq!(status, 503);
+    assert!(!headers.contains_key("x-gateway-fallback"));
+    assert_eq!(app_seen.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        standby_seen.load(Ordering::SeqCst),
+        1,
+        "the standby saw nothing more"
+    );
+
+    // Turned off, the load balancer's 503 is the answer.
+    let off = behind_lb(alb, standby, "fallback = false").await;
+    let (status, _, _) = send(request("GET", &off.url("/lb/items"), "")).await;
+    assert_eq!(status, 503);
+    assert_eq!(standby_seen.load(Ordering::SeqCst), 1);
+}
