@@ -28,6 +28,7 @@ REVIEWED_ACTIONS = {
     "aws-actions/amazon-ecs-render-task-definition@138c24f321fdbdf7edee4a685519d253cae2cdea": "v1.9.0",
     "aws-actions/amazon-ecs-deploy-task-definition@c465972ecbd160473f22e683363b422a5412a3de": "v2.6.3",
     "hashicorp/setup-terraform@dfe3c3f87815947d99a8997f908cb6525fc44e9e": "v4.0.1",
+    "actions/upload-artifact@bbbca2ddaa5d8feaa63e36b76fdaad77386f024f": "v7.0.0",
 }
 
 results = []
