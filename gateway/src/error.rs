@@ -99,10 +99,7 @@ impl ProxyError {
     }
 
     /// Classifies a failed upstream exchange by walking the error's source chain.
-    pub fn from_client_error(
-        err: &hyper_util::client::legacy::Error,
-        body_limit: u64,
-    ) -> ProxyError {
+    pub fn from_client_error(err: &crate::client::ClientError, body_limit: u64) -> ProxyError {
         if crate::body::is_length_limit(err) {
             return ProxyError::BodyTooLarge { limit: body_limit };
         }

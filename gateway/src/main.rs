@@ -42,7 +42,9 @@ fn main() -> ExitCode {
         Some(Command::Serve) | None => {}
     }
     bootstrap::logging::init();
-    match serve() {
+    let result = serve();
+    bootstrap::access_log::flush();
+    match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!(error = format!("{e:#}"), "gateway stopped");

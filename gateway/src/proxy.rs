@@ -19,7 +19,8 @@ use hyper::upgrade::OnUpgrade;
 use hyper_util::rt::TokioIo;
 use tokio::time::Instant;
 
-use crate::body::{BodySlot, DeadlineBody, LimitWatch};
+use crate::body::{BodySlot, DeadlineBody, LimitWatch, RequestBody};
+use crate::client::PooledBody;
 use crate::error::ProxyError;
 use crate::forwarding::Forwarding;
 use crate::routes::{self, Route};
@@ -27,12 +28,29 @@ use crate::telemetry::Exchange;
 use crate::upstream::{regional, Endpoint};
 use crate::{hop, metrics};
 
-/// A request's upstream side, ready to send: head fields and URI rewritten, the client's upgrade
-/// (if it asked for one) taken aside.
+/// A request's upstream side, ready to send: head fields and URI (origin form) rewritten, the
+/// client's upgrade (if it asked for one) taken aside.
 pub struct UpstreamHead {
     parts: Parts,
     uri: Uri,
     client_upgrade: Option<OnUpgrade>,
+}
+
+impl UpstreamHead {
+    /// The request for an attempt. Its head fields are a copy when `copy` (an answered request
+    /// may have to be sent again), else moved out of the head: they are needed once.
+    fn request(&mut self, slot: &BodySlot, copy: bool) -> http::Request<RequestBody> {
+        let mut req = http::Request::new(slot.attempt());
+        *req.method_mut() = self.parts.method.clone();
+        *req.version_mut() = Version::HTTP_11;
+        *req.uri_mut() = self.uri.clone();
+        *req.headers_mut() = if copy {
+            self.parts.headers.clone()
+        } else {
+            std::mem::take(&mut self.parts.headers)
+        };
+        req
+    }
 }
 
 /// Runs the proxy phases for a request the pipeline routed to `route`.
@@ -65,10 +83,10 @@ pub async fn forward(
             target = next.endpoint.clone();
         }
     }
-    let head = upstream_request(route, &target, forwarding, peer, parts)?;
+    let mut head = upstream_request(route, &target, forwarding, peer, parts)?;
     let slot = BodySlot::new(body, settings.max_body_bytes);
     let deadline = Instant::now() + settings.total_timeout;
-    let resp = send(route, target, tried, &head, &slot, deadline, ex).await?;
+    let resp = send(route, target, tried, &mut head, &slot, deadline, ex).await?;
     upstream_response(route, head, resp, slot, deadline, ex)
 }
 
@@ -104,7 +122,7 @@ fn upstream_request(
     })
 }
 
-/// The URI a request for `client_uri` has at `target`.
+/// The URI (origin form: path and query) a request for `client_uri` has at `target`.
 fn upstream_uri(route: &Route, target: &Endpoint, client_uri: &Uri) -> Result<Uri, ProxyError> {
     let path = routes::upstream_path(
         &target.base_path,
@@ -116,12 +134,7 @@ fn upstream_uri(route: &Route, target: &Endpoint, client_uri: &Uri) -> Result<Ur
         Some(q) => format!("{path}?{q}"),
         None => path,
     };
-    Uri::builder()
-        .scheme(target.scheme.clone())
-        .authority(target.authority.clone())
-        .path_and_query(path_and_query)
-        .build()
-        .map_err(|_| ProxyError::UpstreamUri)
+    Uri::try_from(path_and_query).map_err(|_| ProxyError::UpstreamUri)
 }
 
 /// Sends the request, retrying a failed connect while the body is untouched, until the
@@ -137,28 +150,32 @@ async fn send(
     route: &Route,
     mut target: Arc<Endpoint>,
     mut tried: regional::Tried,
-    head: &UpstreamHead,
+    head: &mut UpstreamHead,
     slot: &BodySlot,
     deadline: Instant,
     ex: &mut Exchange,
-) -> Result<http::Response<hyper::body::Incoming>, ProxyError> {
+) -> Result<http::Response<PooledBody>, ProxyError> {
     let settings = &route.upstream.settings;
     let regions = &route.upstream.regions;
     let head_deadline = deadline.min(Instant::now() + settings.response_header_timeout);
+    // Whether a request that reached a connection may be sent again (another region after a
+    // load balancer's own 503, or an idempotent request after a closed connection): then every
+    // attempt gets a copy of the head fields. Otherwise they move into the one request that is
+    // written; a failed connect hands its request back unwritten ([`crate::client::Failed`]).
+    let copy = (settings.fallback && !regions.is_empty())
+        || (settings.fallback_idempotent && head.parts.method.is_idempotent());
     // The URI and Host for a fallback endpoint; the head's own for the first.
     let mut elsewhere: Option<(Uri, http::HeaderValue)> = None;
+    let mut unsent: Option<http::Request<RequestBody>> = None;
     let mut attempt = 0;
     loop {
-        let mut req = http::Request::new(slot.attempt());
-        *req.method_mut() = head.parts.method.clone();
-        *req.version_mut() = Version::HTTP_11;
-        *req.headers_mut() = head.parts.headers.clone();
-        match &elsewhere {
-            None => *req.uri_mut() = head.uri.clone(),
-            Some((uri, host)) => {
-                *req.uri_mut() = uri.clone();
-                req.headers_mut().insert(HOST, host.clone());
-            }
+        let mut req = match unsent.take() {
+            Some(req) => req,
+            None => head.request(slot, copy),
+        };
+        if let Some((uri, host)) = &elsewhere {
+            *req.uri_mut() = uri.clone();
+            req.headers_mut().insert(HOST, host.clone());
         }
         match tokio::time::timeout_at(head_deadline, target.client().request(req)).await {
             Ok(Ok(resp)) if no_target_reached(&resp) => {
@@ -181,7 +198,9 @@ async fn send(
                 }
                 return Ok(resp);
             }
-            Ok(Err(e)) => {
+            Ok(Err(failed)) => {
+                let e = failed.error;
+                unsent = failed.request;
                 let connect = e.is_connect();
                 if connect {
                     regional::connect_failed(&route.name, regions, settings, &target);
@@ -262,7 +281,7 @@ fn no_target_reached<B>(resp: &http::Response<B>) -> bool {
 fn upstream_response(
     route: &Route,
     head: UpstreamHead,
-    resp: http::Response<hyper::body::Incoming>,
+    resp: http::Response<PooledBody>,
     slot: BodySlot,
     deadline: Instant,
     ex: &mut Exchange,

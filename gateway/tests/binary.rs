@@ -78,6 +78,58 @@ async fn runs_from_service_urls_alone_and_logs_one_json_line_per_request() {
 }
 
 #[tokio::test]
+async fn access_lines_of_a_burst_are_out_by_the_end_of_the_loop_turn_whole_and_once_each() {
+    // Lines are batched per loop turn. 200 lines are about 60 KB, under the 64 KiB buffer: they
+    // are out while the gateway runs only because each turn ends with a write.
+    let s1 = service("service1", "us-east-1").await;
+    let mut gw = start(&[
+        ("REGION", "us-east-1".into()),
+        ("SERVICE1_URL", format!("http://{s1}")),
+    ])
+    .await;
+    let url = format!("http://127.0.0.1:{}/service1", gw.port);
+    let mut ids = std::collections::BTreeSet::new();
+    for _ in 0..10 {
+        let burst = (0..20).map(|_| {
+            let url = url.clone();
+            tokio::spawn(async move { get(&url).await })
+        });
+        for answer in futures_util::future::join_all(burst).await {
+            let (status, headers, _) = answer.unwrap();
+            assert_eq!(status, 200);
+            ids.insert(headers["x-request-id"].to_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(ids.len(), 200);
+    let logged = |out: &str| -> Vec<String> {
+        out.lines()
+            .map(|l| {
+                serde_json::from_str::<serde_json::Value>(l)
+                    .unwrap_or_else(|e| panic!("not a whole JSON line ({e}): {l}"))
+            })
+            .filter(|l| l["message"] == "request")
+            .map(|l| l["request_id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let deadline = Instant::now() + Duration::from_secs(2);
+    while logged(&gw.process.stdout()).len() < 200 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let lines = logged(&gw.process.stdout());
+    assert_eq!(lines.len(), 200, "every line is out while the gateway runs");
+    assert_eq!(
+        lines
+            .iter()
+            .cloned()
+            .collect::<std::collections::BTreeSet<_>>(),
+        ids
+    );
+    gw.process.terminate().unwrap();
+    assert!(gw.process.wait().unwrap().success());
+    assert_eq!(logged(&gw.process.stdout()).len(), 200, "and each once");
+}
+
+#[tokio::test]
 async fn the_cluster_document_gives_a_dns_mode_route_its_fallback_and_the_line_says_so() {
     // service1's us-east-1 endpoint refuses connections; its us-west-2 endpoint answers.
     let closed = tokio::net::TcpListener::bind("127.0.0.1:0")

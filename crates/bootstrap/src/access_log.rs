@@ -3,13 +3,27 @@
 //! Access lines are the only log written on every request, so they skip the generic tracing
 //! formatter (which renders each field through `Debug` and allocates) and serde (whose `flatten`
 //! goes through a map serializer): [`emit`] writes the fields straight into a buffer kept per
-//! thread, with a timestamp whose date-and-seconds part is formatted once per second, and writes
-//! the line with one `write`. Lines carry the same envelope as other lines (`timestamp`, `level`,
-//! `message`, the fields, `target`), honour `RUST_LOG` (target `access`), and go through `tracing`
-//! when logs are human-readable (`LOG_FORMAT=text`).
+//! thread, with a timestamp whose date-and-seconds part is formatted once per second. Lines carry
+//! the same envelope as other lines (`timestamp`, `level`, `message`, the fields, `target`),
+//! honour `RUST_LOG` (target `access`), and go through `tracing` when logs are human-readable
+//! (`LOG_FORMAT=text`).
+//!
+//! Batching: a line made on a tokio runtime is appended to a process-wide buffer, and the buffer
+//! is written with one `write` at the end of the runtime's current turn (a task that yields once:
+//! tokio runs it after the tasks already woken and the next poll of the I/O driver), or at once
+//! when it reaches `ACCESS_LOG_BUFFER_BYTES` (default 64 KiB; `0` writes every line by itself).
+//! Under load one `write` then carries the lines of many requests instead of one each (nginx's
+//! `access_log ... buffer=`, without its delay: a line waits for one loop turn, not a timer). A
+//! line is appended before the response it records is written, so it is out by the time the next
+//! turn begins. Nothing is lost at exit: the flush task writes the buffer when the runtime drops
+//! it unfinished, and the binaries call [`flush`] last. Lines made off a runtime are written at
+//! once, after anything pending, so order is kept. Other log lines (warnings, errors) are
+//! written as they happen and may come before access lines of the same turn.
 
 use std::cell::RefCell;
 use std::io::Write as _;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::{extract::Request, middleware::Next, response::Response};
@@ -70,7 +84,7 @@ pub fn emit(fill: impl FnOnce(&mut Fields)) {
                 .extend_from_slice(br#"","level":"INFO","message":"request""#);
             fill(fields);
             fields.buf.extend_from_slice(b",\"target\":\"access\"}\n");
-            let _ = std::io::stdout().lock().write_all(&fields.buf);
+            batch(&fields.buf);
         } else {
             // Text logs: the fields as one JSON object, through tracing's formatter.
             fill(fields);
@@ -86,6 +100,88 @@ pub fn emit(fill: impl FnOnce(&mut Fields)) {
     });
     if written != Ok(true) {
         tracing::info!(target: "access", "request (access line lost: logger busy)");
+    }
+}
+
+/// The default of `ACCESS_LOG_BUFFER_BYTES`: lines pending at most, before a write.
+pub const DEFAULT_BUFFER_BYTES: usize = 64 * 1024;
+/// The largest `ACCESS_LOG_BUFFER_BYTES` accepted.
+pub const MAX_BUFFER_BYTES: usize = 16 * 1024 * 1024;
+
+static BUFFER_BYTES: AtomicUsize = AtomicUsize::new(DEFAULT_BUFFER_BYTES);
+
+/// Sets how many bytes of lines may wait for the end of a loop turn (`0`: none).
+pub fn set_buffer_bytes(bytes: usize) {
+    BUFFER_BYTES.store(bytes.min(MAX_BUFFER_BYTES), Ordering::Relaxed);
+}
+
+/// Lines waiting to be written, and whether a task will write them.
+struct Pending {
+    buf: Vec<u8>,
+    scheduled: bool,
+}
+
+static PENDING: Mutex<Pending> = Mutex::new(Pending {
+    buf: Vec::new(),
+    scheduled: false,
+});
+
+fn pending() -> MutexGuard<'static, Pending> {
+    // A panic while holding the lock leaves whole lines behind (appends are single calls).
+    PENDING
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Appends a line; writes the buffer now when it is full or there is no runtime to write it at
+/// the end of this turn, else makes sure a flush task is on its way.
+fn batch(line: &[u8]) {
+    let limit = BUFFER_BYTES.load(Ordering::Relaxed);
+    let runtime = match limit {
+        0 => None,
+        _ => tokio::runtime::Handle::try_current().ok(),
+    };
+    let mut p = pending();
+    p.buf.extend_from_slice(line);
+    let Some(runtime) = runtime else {
+        write_out(&mut p);
+        return;
+    };
+    if p.buf.len() >= limit {
+        write_out(&mut p);
+    } else if !p.scheduled {
+        p.scheduled = true;
+        drop(p);
+        // Dropped after one yield, or unpolled or unfinished by a runtime shutting down: either
+        // way it writes what is pending. (Made outside the task, so the task owns it from the
+        // start.)
+        let flush = FlushOnDrop;
+        runtime.spawn(async move {
+            let _flush = flush;
+            tokio::task::yield_now().await;
+        });
+    }
+}
+
+struct FlushOnDrop;
+
+impl Drop for FlushOnDrop {
+    fn drop(&mut self) {
+        flush();
+    }
+}
+
+/// Writes the pending lines now. The binaries call it last, before they exit.
+pub fn flush() {
+    let mut p = pending();
+    p.scheduled = false;
+    write_out(&mut p);
+}
+
+fn write_out(p: &mut Pending) {
+    if !p.buf.is_empty() {
+        let _ = std::io::stdout().lock().write_all(&p.buf);
+        p.buf.clear();
     }
 }
 
@@ -180,6 +276,49 @@ pub async fn log(req: Request, next: Next) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn waiting() -> usize {
+        pending().buf.len()
+    }
+
+    /// One test, as the buffer is process-wide: a line on a runtime waits for the end of the
+    /// turn, a full buffer is written at once, a runtime that stops writes what waits, and a line
+    /// off a runtime is written at once.
+    #[test]
+    fn access_lines_wait_for_the_end_of_the_loop_turn_and_never_longer() {
+        let line = b"{\"message\":\"request\"}\n";
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            batch(line);
+            batch(line);
+            assert_eq!(
+                waiting(),
+                2 * line.len(),
+                "two lines wait for this turn to end"
+            );
+            tokio::task::yield_now().await;
+            tokio::task::yield_now().await;
+            assert_eq!(waiting(), 0, "written once the turn ended");
+
+            set_buffer_bytes(2 * line.len());
+            batch(line);
+            assert_eq!(waiting(), line.len());
+            batch(line);
+            assert_eq!(waiting(), 0, "a full buffer is written at once");
+            set_buffer_bytes(DEFAULT_BUFFER_BYTES);
+
+            batch(line);
+            assert_eq!(waiting(), line.len());
+        });
+        drop(rt);
+        assert_eq!(waiting(), 0, "the stopping runtime's flush task wrote it");
+
+        batch(line);
+        assert_eq!(waiting(), 0, "off a runtime: written at once");
+    }
 
     #[test]
     fn strings_are_escaped_as_serde_json_does() {

@@ -1,7 +1,9 @@
 //! Log set-up: JSON lines on stdout by default (`LOG_FORMAT=text` for people), filter from `RUST_LOG`.
 //!
-//! Lines are written synchronously, one `write` per line. A background writer thread was measured
-//! and rejected: on a 2-CPU task, waking it for every line added ~45 µs to each request's latency.
+//! Lines are written synchronously, one `write` per line, except access lines, which are batched
+//! per loop turn ([`crate::access_log`], `ACCESS_LOG_BUFFER_BYTES`). A background writer thread
+//! was measured and rejected: on a 2-CPU task, waking it for every line added ~45 µs to each
+//! request's latency.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -12,9 +14,20 @@ static JSON: AtomicBool = AtomicBool::new(false);
 
 /// Installs the global subscriber. Call once, before anything logs.
 ///
-/// `LOG_FORMAT` is `json` (default) or `text`; `RUST_LOG` is a tracing filter (default `info`).
-/// An unknown `LOG_FORMAT` is reported on stderr and JSON is used: logs must never be lost to a typo.
+/// `LOG_FORMAT` is `json` (default) or `text`; `RUST_LOG` is a tracing filter (default `info`);
+/// `ACCESS_LOG_BUFFER_BYTES` bounds the access lines batched per loop turn (default 64 KiB, `0`
+/// for a write per line, at most 16 MiB). An unknown `LOG_FORMAT` or a bad buffer size is reported
+/// on stderr and the default is used: logs must never be lost to a typo.
 pub fn init() {
+    use crate::access_log::{set_buffer_bytes, DEFAULT_BUFFER_BYTES, MAX_BUFFER_BYTES};
+    match crate::env::parse::<usize>("ACCESS_LOG_BUFFER_BYTES") {
+        Ok(None) => set_buffer_bytes(DEFAULT_BUFFER_BYTES),
+        Ok(Some(n)) if n <= MAX_BUFFER_BYTES => set_buffer_bytes(n),
+        Ok(Some(n)) => eprintln!(
+            "ACCESS_LOG_BUFFER_BYTES={n} is over {MAX_BUFFER_BYTES}; using {DEFAULT_BUFFER_BYTES}"
+        ),
+        Err(e) => eprintln!("{e}; using {DEFAULT_BUFFER_BYTES}"),
+    }
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let format = crate::env::var("LOG_FORMAT").unwrap_or_else(|| "json".into());
     let builder = tracing_subscriber::fmt()

@@ -69,6 +69,7 @@ pub fn main(name: &'static str) -> ExitCode {
         ))
         .map_err(|e| e.to_string())
     })();
+    bootstrap::access_log::flush();
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -44,6 +44,12 @@ impl Endpoint {
             (Addresses::System(_), Ok(ip)) => Box::new([SocketAddr::new(ip, port)]),
             (Addresses::System(_), Err(_)) => Box::new([]),
         };
+        let origin = Uri::builder()
+            .scheme(url.scheme.clone())
+            .authority(url.authority.clone())
+            .path_and_query("/")
+            .build()
+            .expect("a checked upstream URL has a valid scheme and authority");
         Endpoint {
             scheme: url.scheme.clone(),
             authority: url.authority.clone(),
@@ -51,7 +57,7 @@ impl Endpoint {
             host: url.host_header.clone(),
             outlier: Outlier::default(),
             addresses: known,
-            clients: template.build(settings, addresses),
+            clients: template.build(settings, addresses, &origin),
         }
     }
 
@@ -63,17 +69,9 @@ impl Endpoint {
     /// Asks the endpoint's `/health` (the services' and the gateway's liveness endpoint) within
     /// `timeout`: true for a 2xx answer.
     pub async fn probe(&self, timeout: Duration) -> bool {
-        let Ok(uri) = Uri::builder()
-            .scheme(self.scheme.clone())
-            .authority(self.authority.clone())
-            .path_and_query("/health")
-            .build()
-        else {
-            return false;
-        };
         let mut req = http::Request::new(BodySlot::new(Body::empty(), 0).attempt());
         *req.method_mut() = Method::GET;
-        *req.uri_mut() = uri;
+        *req.uri_mut() = Uri::from_static("/health");
         req.headers_mut().insert(HOST, self.host.clone());
         match tokio::time::timeout(timeout, self.client().request(req)).await {
             Ok(Ok(resp)) => resp.status().is_success(),

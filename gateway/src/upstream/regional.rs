@@ -68,6 +68,11 @@ impl Regions {
         self.0.iter()
     }
 
+    /// Whether there is no region to fall back to.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// The index of the region `ep` belongs to: the same endpoint, or one that connects to an
     /// address the region's URL pointed at.
     pub fn region_of(&self, ep: &Arc<Endpoint>) -> Option<usize> {

@@ -1,20 +1,5 @@
-//! The HTTP client the gateway uses to reach one upstream: hyper-util's pooled client over a
-//! rustls connector.
-//!
-//! - TLS: rustls with the bundled Mozilla roots (`webpki-roots`), because images are built
-//!   `FROM scratch` and have no CA store. Plain `http://` upstreams work too (compose, tests).
-//! - TCP: `TCP_NODELAY` (a proxy must not add Nagle delay), keep-alive probes, connect timeout.
-//! - Pool: idle connections close after `pool_idle_timeout`, below common backend keep-alives, so
-//!   the gateway rarely sends on a connection the backend is closing.
-//! - Workers: each worker thread gets its own client per upstream ([`Template::build`]), so a
-//!   pooled connection is only ever used by the thread whose runtime drives it.
-//! - Early answers: an upstream may answer before it has read the whole request body (a 413 for
-//!   an upload it refuses) and close; the rest of the body then meets a reset. [`KeepReading`]
-//!   treats a write to a peer that has gone as written, so hyper goes on reading and the answer
-//!   the upstream did send reaches the client (nginx relays it too) instead of a 502.
-//! - Retries: hyper-util resends a request that was never written because the pooled connection it
-//!   picked had been closed (`retry_canceled_requests`, bounded by the idle connections in the
-//!   pool). Connect failures are retried by [`crate::proxy`] with a bounded count.
+//! How a client reaches its endpoint: the addresses it connects to, TCP and TLS settings, and
+//! connections that keep reading after the peer stopped accepting writes ([`KeepReading`]).
 
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
@@ -26,14 +11,31 @@ use std::time::Duration;
 use hyper_rustls::{HttpsConnector, HttpsConnectorBuilder};
 use hyper_util::client::legacy::connect::dns::{GaiResolver, Name};
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
 
-use crate::body::RequestBody;
 use crate::config::UpstreamSettings;
 
-/// The client type for one upstream endpoint.
-pub type HttpClient = Client<KeepReading<HttpsConnector<HttpConnector<Addresses>>>, RequestBody>;
+/// How connections to an endpoint are made: TCP (or TLS over it) to the endpoint's addresses.
+pub type Connector = KeepReading<HttpsConnector<HttpConnector<Addresses>>>;
+
+/// The connector for an upstream with these settings: `TCP_NODELAY`, keep-alive probes, the
+/// connect timeout (shared by a host's addresses, tried in turn), TLS or plain by the URL's scheme.
+pub fn connector(
+    settings: &UpstreamSettings,
+    tls: &rustls::ClientConfig,
+    addresses: Addresses,
+) -> Connector {
+    let mut http = HttpConnector::new_with_resolver(addresses);
+    http.enforce_http(false);
+    http.set_nodelay(true);
+    http.set_connect_timeout(Some(settings.connect_timeout));
+    http.set_keepalive(Some(Duration::from_secs(30)));
+    let https = HttpsConnectorBuilder::new()
+        .with_tls_config(tls.clone())
+        .https_or_http()
+        .enable_http1()
+        .wrap_connector(http);
+    KeepReading(https)
+}
 
 /// Where a client's connections go: the system resolver (`getaddrinfo`), or a fixed address set.
 ///
@@ -76,70 +78,6 @@ impl tower::Service<Name> for Addresses {
     }
 }
 
-/// What every upstream client is built from: the shared TLS configuration, and how many worker
-/// threads need a client (a connection pool) of their own ([`crate::worker`]).
-#[derive(Clone)]
-pub struct Template {
-    pub tls: Arc<rustls::ClientConfig>,
-    pub workers: usize,
-}
-
-impl Template {
-    pub fn new(workers: usize) -> Template {
-        Template {
-            tls: tls_config(),
-            workers: workers.max(1),
-        }
-    }
-
-    /// One client per worker for an upstream with these settings, connecting to `addresses`.
-    pub fn build(&self, settings: &UpstreamSettings, addresses: Addresses) -> Box<[HttpClient]> {
-        (0..self.workers)
-            .map(|_| build(settings, self.tls.clone(), addresses.clone()))
-            .collect()
-    }
-}
-
-/// The TLS configuration shared by every upstream: safe defaults, bundled roots, HTTP/1.1 by ALPN.
-pub fn tls_config() -> Arc<rustls::ClientConfig> {
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let roots = rustls::RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .expect("ring supports the default protocol versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    Arc::new(config)
-}
-
-/// Builds a client with the upstream's timeouts and pool settings, connecting to `addresses`.
-pub fn build(
-    settings: &UpstreamSettings,
-    tls: Arc<rustls::ClientConfig>,
-    addresses: Addresses,
-) -> HttpClient {
-    let mut http = HttpConnector::new_with_resolver(addresses);
-    http.enforce_http(false);
-    http.set_nodelay(true);
-    http.set_connect_timeout(Some(settings.connect_timeout));
-    http.set_keepalive(Some(Duration::from_secs(30)));
-    let https = HttpsConnectorBuilder::new()
-        .with_tls_config((*tls).clone())
-        .https_or_http()
-        .enable_http1()
-        .wrap_connector(http);
-    Client::builder(TokioExecutor::new())
-        .pool_timer(TokioTimer::new())
-        .timer(TokioTimer::new())
-        .pool_idle_timeout(settings.pool_idle_timeout)
-        .pool_max_idle_per_host(settings.pool_max_idle)
-        .retry_canceled_requests(true)
-        .set_host(false)
-        .build(KeepReading(https))
-}
-
 /// A connector whose connections keep reading after the peer stopped accepting writes.
 #[derive(Clone)]
 pub struct KeepReading<C>(C);
@@ -171,7 +109,7 @@ where
 /// An upstream connection that, once a write finds the peer gone (reset, broken pipe), discards
 /// further writes and lets reads go on: whatever the upstream answered before it closed is still
 /// in the socket's receive queue. If it answered nothing, the read fails and the request is a 502
-/// as before. A connection whose peer has gone cannot be reused: its reads fail, so hyper's pool
+/// as before. A connection whose peer has gone cannot be reused: its reads fail, so the pool
 /// drops it.
 pub struct WriteTolerant<T> {
     inner: T,
@@ -253,13 +191,5 @@ impl<T: hyper::rt::Write + Unpin> hyper::rt::Write for WriteTolerant<T> {
             return Poll::Ready(Ok(()));
         }
         Pin::new(&mut self.inner).poll_shutdown(cx)
-    }
-}
-
-impl<T: hyper_util::client::legacy::connect::Connection>
-    hyper_util::client::legacy::connect::Connection for WriteTolerant<T>
-{
-    fn connected(&self) -> hyper_util::client::legacy::connect::Connected {
-        self.inner.connected()
     }
 }
