@@ -87,7 +87,7 @@ settings! {
         /// Pooled connections idle longer than this are closed. Kept below the shortest common
         /// backend keep-alive (Node.js closes idle sockets after 5 s) so the gateway closes first.
         pool_idle_timeout: Duration = secs(4), |v| *v <= HOUR, "must be at most 1h";
-        /// Idle connections kept per upstream address, in each worker's pool.
+        /// Idle connections kept per upstream endpoint, in each worker's pool.
         pool_max_idle: usize = 256, |v| *v <= 100_000, "must be at most 100000";
         /// A request that never reached the active region's endpoint (connect refused or timed
         /// out: nothing was written) goes to the next region's endpoint, any method.
