@@ -55,8 +55,9 @@ pub struct Exchange {
     pub request_id: HeaderValue,
     started: Instant,
     method: Method,
-    /// The path as the client sent it (before normalisation).
-    path: String,
+    /// The URI as the client sent it (before normalisation): its path goes in the line. Kept as
+    /// the `Uri` (a reference-counted copy of the bytes hyper read), not a new `String`.
+    uri: http::Uri,
     pub route: RouteName,
     pub upstream: Option<Arc<str>>,
     pub upstream_region: Option<HeaderValue>,
@@ -75,7 +76,7 @@ impl Exchange {
             request_id: bootstrap::request_id::ensure(req.headers_mut()),
             started: Instant::now(),
             method: req.method().clone(),
-            path: req.uri().path().to_owned(),
+            uri: req.uri().clone(),
             route: RouteName::None,
             upstream: None,
             upstream_region: None,
@@ -98,7 +99,7 @@ impl Exchange {
         AccessLine {
             request_id: self.request_id.to_str().unwrap_or(""),
             method: self.method.as_str(),
-            path: &self.path,
+            path: self.uri.path(),
             route: self.route.as_str(),
             status,
             upstream: self.upstream.as_deref().unwrap_or(""),

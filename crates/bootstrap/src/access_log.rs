@@ -9,9 +9,10 @@
 //! (`LOG_FORMAT=text`).
 //!
 //! Batching: a line made on a tokio runtime is appended to a process-wide buffer, and the buffer
-//! is written with one `write` at the end of the runtime's current turn (a task that yields once:
-//! tokio runs it after the tasks already woken and the next poll of the I/O driver), or at once
-//! when it reaches `ACCESS_LOG_BUFFER_BYTES` (default 64 KiB; `0` writes every line by itself).
+//! is written with one `write` at the end of the runtime's current turn (a task spawned with the
+//! turn's first line: tokio runs it after the tasks already woken, which are the requests of this
+//! turn), or at once when it reaches `ACCESS_LOG_BUFFER_BYTES` (default 64 KiB; `0` writes every
+//! line by itself).
 //! Under load one `write` then carries the lines of many requests instead of one each (nginx's
 //! `access_log ... buffer=`, without its delay: a line waits for one loop turn, not a timer). A
 //! line is appended before the response it records is written, so it is out by the time the next
@@ -152,13 +153,11 @@ fn batch(line: &[u8]) {
     } else if !p.scheduled {
         p.scheduled = true;
         drop(p);
-        // Dropped after one yield, or unpolled or unfinished by a runtime shutting down: either
-        // way it writes what is pending. (Made outside the task, so the task owns it from the
-        // start.)
+        // Dropped when the task runs, or unpolled by a runtime shutting down: either way it
+        // writes what is pending. (Made outside the task, so the task owns it from the start.)
         let flush = FlushOnDrop;
         runtime.spawn(async move {
             let _flush = flush;
-            tokio::task::yield_now().await;
         });
     }
 }
