@@ -213,6 +213,7 @@ impl HttpClient {
     }
 
     /// How many of this client's connections are idle in its pool.
+    #[cfg(test)]
     pub fn idle(&self) -> usize {
         self.pool.idle()
     }

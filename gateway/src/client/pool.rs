@@ -106,6 +106,7 @@ impl Pool {
     }
 
     /// How many connections are idle.
+    #[cfg(test)]
     pub fn idle(&self) -> usize {
         self.state.lock().map(|s| s.idle.len()).unwrap_or(0)
     }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use http::header::HOST;
-use http::uri::{Authority, Scheme};
+use http::uri::Authority;
 use http::{HeaderValue, Method, Uri};
 
 use super::outlier::Outlier;
@@ -16,7 +16,6 @@ use crate::config::{UpstreamSettings, UpstreamUrl};
 
 /// A base URL and a client per worker thread (each with its own connection pool).
 pub struct Endpoint {
-    pub scheme: Scheme,
     pub authority: Authority,
     pub base_path: String,
     /// The `Host` field the upstream expects: its own authority (RFC 9110 section 7.2).
@@ -51,7 +50,6 @@ impl Endpoint {
             .build()
             .expect("a checked upstream URL has a valid scheme and authority");
         Endpoint {
-            scheme: url.scheme.clone(),
             authority: url.authority.clone(),
             base_path: url.base_path.clone(),
             host: url.host_header.clone(),
