@@ -5,8 +5,9 @@
 //! map, it boxes the send future, and for every HTTP/1.1 response it spawns a task that waits
 //! for the connection to be ready again before putting it back: a task per request. Here a
 //! client serves one endpoint on one worker thread, so the pool is a short list: a connection
-//! goes back when its response body has ended ([`PooledBody`]), and a checkout takes the most
-//! recently used one that hyper says is ready for another request (`SendRequest::is_ready`).
+//! goes back as soon as its response body has ended, however framed ([`PooledBody`]), and a
+//! checkout takes the most recently used one that hyper says is ready for another request
+//! (`SendRequest::is_ready`).
 //! One still busy (a request body still uploading after an early answer) is skipped, not
 //! waited for.
 //!
@@ -150,8 +151,16 @@ impl Lease {
 }
 
 pin_project_lite::pin_project! {
-    /// An upstream response body. Once it has ended, its connection goes back to the pool (when
-    /// it is dropped unfinished, the connection is closed instead: hyper cannot reuse it).
+    /// An upstream response body. Its connection goes back to the pool as soon as the body has
+    /// ended, however the upstream framed it; when it is dropped unfinished, the connection is
+    /// closed instead (hyper cannot reuse it).
+    ///
+    /// The end is seen three ways: hyper says so (`is_end_stream`: a content-length body read to
+    /// its length, or a bodiless answer); the body yields `Ready(None)` (a chunked body's last
+    /// chunk, which hyper cannot announce ahead of it, RFC 9112 section 7.1); or it yields
+    /// trailers, which come only after the last chunk (RFC 9112 section 7.1.2). A server relaying
+    /// the body stops polling after trailers, so waiting for `Ready(None)` there would lose the
+    /// connection.
     pub struct PooledBody {
         #[pin]
         inner: hyper::body::Incoming,
@@ -163,10 +172,16 @@ pin_project_lite::pin_project! {
             let this = this.project();
             if this.inner.is_end_stream() {
                 if let Some(lease) = this.lease.take() {
-                    lease.pool.put_back(lease.sender);
+                    lease.give_back();
                 }
             }
         }
+    }
+}
+
+impl Lease {
+    fn give_back(self) {
+        self.pool.put_back(self.sender);
     }
 }
 
@@ -184,11 +199,22 @@ impl HttpBody for PooledBody {
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        let this = self.project();
-        let frame = this.inner.poll_frame(cx);
-        if let Poll::Ready(Some(Err(_))) = &frame {
-            // A broken exchange: the connection is not reusable.
-            this.lease.take();
+        let mut this = self.project();
+        let frame = this.inner.as_mut().poll_frame(cx);
+        let ended = match &frame {
+            Poll::Pending => false,
+            Poll::Ready(None) => true,
+            Poll::Ready(Some(Ok(f))) => f.is_trailers() || this.inner.is_end_stream(),
+            Poll::Ready(Some(Err(_))) => {
+                // A broken exchange: the connection is not reusable.
+                this.lease.take();
+                false
+            }
+        };
+        if ended {
+            if let Some(lease) = this.lease.take() {
+                lease.give_back();
+            }
         }
         frame
     }
