@@ -61,11 +61,10 @@ async fn upstream_connections(answer: &'static [u8], want_body: &str) -> usize {
     let (addr, accepted) = upstream(answer).await;
     let gw = gateway_to("reuse", &format!("http://{addr}"), "", "").await;
     let stream = TcpStream::connect(gw.addr).await.unwrap();
-    let (mut sender, conn) = hyper::client::conn::http1::handshake::<_, Full<Bytes>>(
-        TokioIo::new(stream),
-    )
-    .await
-    .unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake::<_, Full<Bytes>>(TokioIo::new(stream))
+            .await
+            .unwrap();
     tokio::spawn(conn);
     for i in 0..REQUESTS {
         sender.ready().await.unwrap();
@@ -94,7 +93,8 @@ async fn content_length_answers_reuse_one_upstream_connection() {
 
 #[tokio::test]
 async fn chunked_answers_reuse_one_upstream_connection() {
-    let answer = b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n3\r\n!!!\r\n0\r\n\r\n";
+    let answer =
+        b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2\r\nok\r\n3\r\n!!!\r\n0\r\n\r\n";
     assert_eq!(upstream_connections(answer, "ok!!!").await, 1);
 }
 
