@@ -1,11 +1,16 @@
 //! The proxy phases of a routed request, in order: [`upstream_request`] (refuse an oversized
 //! body before the upstream hears of it, strip hop-by-hop fields ([`crate::hop`]), add
 //! forwarding fields ([`crate::forwarding`]), set `Host` and the URI to the upstream's),
-//! [`send`] (the route's timeouts, retrying only a failed connect, falling back to the next
-//! region's endpoint only where the request cannot have been handled twice), and [`upstream_response`]
+//! [`Attempts::send`] (the route's timeouts; after each attempt, [`attempt::decide`] says whether
+//! to answer, retry a failed connect, move to the next region's endpoint where the request
+//! cannot have been handled twice, or fail), and [`upstream_response`]
 //! (strip the response's hop-by-hop fields, stream the body back under the total timeout, or
 //! relay an HTTP/1.1 upgrade as a byte tunnel). [`forward`] runs them; failures are returned as
 //! [`ProxyError`]s for the pipeline to answer ([`crate::pipeline`]).
+
+mod attempt;
+#[cfg(test)]
+mod tests;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -27,30 +32,15 @@ use crate::routes::{self, Route};
 use crate::telemetry::Exchange;
 use crate::upstream::{regional, Endpoint};
 use crate::{hop, metrics};
+use attempt::{Fields, Head, Next, Outcome, Policy};
 
-/// A request's upstream side, ready to send: head fields and URI (origin form) rewritten, the
-/// client's upgrade (if it asked for one) taken aside.
+/// A request's upstream side, ready to send: method, head fields and URI (origin form)
+/// rewritten; the client's URI (for another region's URI) and upgrade (if it asked for one)
+/// taken aside.
 pub struct UpstreamHead {
-    parts: Parts,
-    uri: Uri,
+    fields: Fields,
+    client_uri: Uri,
     client_upgrade: Option<OnUpgrade>,
-}
-
-impl UpstreamHead {
-    /// The request for an attempt. Its head fields are a copy when `copy` (an answered request
-    /// may have to be sent again), else moved out of the head: they are needed once.
-    fn request(&mut self, slot: &BodySlot, copy: bool) -> http::Request<RequestBody> {
-        let mut req = http::Request::new(slot.attempt());
-        *req.method_mut() = self.parts.method.clone();
-        *req.version_mut() = Version::HTTP_11;
-        *req.uri_mut() = self.uri.clone();
-        *req.headers_mut() = if copy {
-            self.parts.headers.clone()
-        } else {
-            std::mem::take(&mut self.parts.headers)
-        };
-        req
-    }
 }
 
 /// Runs the proxy phases for a request the pipeline routed to `route`.
@@ -78,16 +68,31 @@ pub async fn forward(
     // (one relaxed load when nothing is wrong).
     if target.outlier.is_ejected() {
         if let Some(next) = route.upstream.regions.next(&target, &mut tried) {
-            metrics::fallback(&route.name, &next.name);
-            ex.fallback = Some(next.header.clone());
-            target = next.endpoint.clone();
+            target = fall_back(route, next, ex);
         }
     }
-    let mut head = upstream_request(route, &target, forwarding, peer, parts)?;
+    let UpstreamHead {
+        fields,
+        client_uri,
+        client_upgrade,
+    } = upstream_request(route, &target, forwarding, peer, parts)?;
     let slot = BodySlot::new(body, settings.max_body_bytes);
-    let deadline = Instant::now() + settings.total_timeout;
-    let resp = send(route, target, tried, &mut head, &slot, deadline, ex).await?;
-    upstream_response(route, head, resp, slot, deadline, ex)
+    let now = Instant::now();
+    let deadline = now + settings.total_timeout;
+    let policy = Policy::new(
+        settings,
+        &fields.method,
+        deadline.min(now + settings.response_header_timeout),
+    );
+    let head = Head::new(fields, policy.resends(!route.upstream.regions.is_empty()));
+    let attempts = Attempts {
+        route,
+        policy,
+        client_uri: &client_uri,
+        slot: &slot,
+    };
+    let resp = attempts.send(target, tried, head, ex).await?;
+    upstream_response(route, client_upgrade, resp, slot, deadline, ex)
 }
 
 fn declared_length(parts: &Parts) -> Option<u64> {
@@ -116,8 +121,12 @@ fn upstream_request(
     parts.headers.insert(HOST, target.host.clone());
     let uri = upstream_uri(route, target, &parts.uri)?;
     Ok(UpstreamHead {
-        parts,
-        uri,
+        fields: Fields {
+            method: parts.method,
+            uri,
+            headers: parts.headers,
+        },
+        client_uri: parts.uri,
         client_upgrade,
     })
 }
@@ -137,129 +146,133 @@ fn upstream_uri(route: &Route, target: &Endpoint, client_uri: &Uri) -> Result<Ur
     Uri::try_from(path_and_query).map_err(|_| ProxyError::UpstreamUri)
 }
 
-/// Sends the request, retrying a failed connect while the body is untouched, until the
-/// response head arrives or the response-header deadline passes.
-///
-/// Regional fallback (RFC 9110 section 9.2.2 for what may be repeated): a failed connect means
-/// the upstream never saw the request, so it goes to the next region's endpoint, whatever the
-/// method (route setting `fallback`). A connection that failed after the request may have been
-/// written (reset, closed) moves only an idempotent request whose body can still be sent, and
-/// only on routes with `fallback_idempotent`: the active region may have handled it already.
-/// A timeout waiting for the response head moves nothing (the deadline is the request's).
-async fn send(
-    route: &Route,
-    mut target: Arc<Endpoint>,
-    mut tried: regional::Tried,
-    head: &mut UpstreamHead,
-    slot: &BodySlot,
-    deadline: Instant,
-    ex: &mut Exchange,
-) -> Result<http::Response<PooledBody>, ProxyError> {
-    let settings = &route.upstream.settings;
-    let regions = &route.upstream.regions;
-    let head_deadline = deadline.min(Instant::now() + settings.response_header_timeout);
-    // Whether a request that reached a connection may be sent again (another region after a
-    // load balancer's own 503, or an idempotent request after a closed connection): then every
-    // attempt gets a copy of the head fields. Otherwise they move into the one request that is
-    // written; a failed connect hands its request back unwritten ([`crate::client::Failed`]).
-    let copy = (settings.fallback && !regions.is_empty())
-        || (settings.fallback_idempotent && head.parts.method.is_idempotent());
-    // The URI and Host for a fallback endpoint; the head's own for the first.
-    let mut elsewhere: Option<(Uri, http::HeaderValue)> = None;
-    let mut unsent: Option<http::Request<RequestBody>> = None;
-    let mut attempt = 0;
-    loop {
-        let mut req = match unsent.take() {
-            Some(req) => req,
-            None => head.request(slot, copy),
-        };
-        if let Some((uri, host)) = &elsewhere {
-            *req.uri_mut() = uri.clone();
-            req.headers_mut().insert(HOST, host.clone());
-        }
-        match tokio::time::timeout_at(head_deadline, target.client().request(req)).await {
-            Ok(Ok(resp)) if no_target_reached(&resp) => {
-                // Counted and moved like a refused connect: no target saw the request.
-                regional::connect_failed(&route.name, regions, settings, &target);
-                if settings.fallback
-                    && slot.untouched()
-                    && move_on(route, head, &mut tried, &mut target, &mut elsewhere, ex)?
-                {
-                    tracing::debug!("the load balancer has no target; sent to the next region");
-                    continue;
-                }
-                return Ok(resp);
+/// Records a move to `region` (metric, the answer's fallback field) and returns its endpoint.
+fn fall_back(route: &Route, region: &regional::Region, ex: &mut Exchange) -> Arc<Endpoint> {
+    metrics::fallback(&route.name, &region.name);
+    ex.fallback = Some(region.header.clone());
+    region.endpoint.clone()
+}
+
+/// What every attempt of one request shares.
+struct Attempts<'a> {
+    route: &'a Route,
+    policy: Policy,
+    client_uri: &'a Uri,
+    slot: &'a BodySlot,
+}
+
+impl Attempts<'_> {
+    /// Sends the request until an attempt gets an answer head, or [`attempt::decide`] says to
+    /// stop: retrying a failed connect on the same endpoint after its backoff, moving to the
+    /// next region's endpoint where the request cannot have been handled twice.
+    async fn send(
+        &self,
+        mut target: Arc<Endpoint>,
+        mut tried: regional::Tried,
+        mut head: Head,
+        ex: &mut Exchange,
+    ) -> Result<http::Response<PooledBody>, ProxyError> {
+        let settings = &self.route.upstream.settings;
+        let regions = &self.route.upstream.regions;
+        // The URI and Host for a fallback endpoint; the head's own for the first.
+        let mut elsewhere: Option<(Uri, http::HeaderValue)> = None;
+        let mut unsent: Option<http::Request<RequestBody>> = None;
+        let mut retries = 0;
+        loop {
+            // A head sent once is never asked twice: only a request a failed connect handed
+            // back goes again (the policy allows nothing else for it).
+            let Some(mut req) = head.request(unsent.take(), self.slot) else {
+                return Err(ProxyError::Connect);
+            };
+            if let Some((uri, host)) = &elsewhere {
+                *req.uri_mut() = uri.clone();
+                req.headers_mut().insert(HOST, host.clone());
             }
-            Ok(Ok(resp)) => {
-                if resp.status().is_server_error() {
-                    regional::server_error(&route.name, regions, settings, &target);
-                } else {
-                    target.outlier.success();
+            let sent =
+                tokio::time::timeout_at(self.policy.head_deadline, target.client().request(req))
+                    .await;
+            let (outcome, result) = match sent {
+                Ok(Ok(resp)) if no_target_reached(&resp) => (Outcome::NoTarget, Ok(resp)),
+                Ok(Ok(resp)) => (Outcome::Answered, Ok(resp)),
+                Ok(Err(failed)) => {
+                    tracing::debug!(error = ?failed.error, "upstream request failed");
+                    unsent = failed.request;
+                    let err = ProxyError::from_client_error(&failed.error, settings.max_body_bytes);
+                    let outcome = match err {
+                        _ if failed.error.is_connect() => Outcome::ConnectFailed,
+                        ProxyError::UpstreamClosed => Outcome::Closed,
+                        _ => Outcome::Failed,
+                    };
+                    (outcome, Err(err))
                 }
-                return Ok(resp);
-            }
-            Ok(Err(failed)) => {
-                let e = failed.error;
-                unsent = failed.request;
-                let connect = e.is_connect();
-                if connect {
-                    regional::connect_failed(&route.name, regions, settings, &target);
+                Err(_) => (
+                    Outcome::TimedOut,
+                    Err(ProxyError::ResponseTimeout(
+                        settings.response_header_timeout,
+                    )),
+                ),
+            };
+            self.record(&target, outcome, &result);
+            let mut region = None;
+            let next = attempt::decide(
+                outcome,
+                &self.policy,
+                retries,
+                self.slot.untouched(),
+                Instant::now(),
+                || {
+                    region = regions.next(&target, &mut tried);
+                    region.is_some()
+                },
+            );
+            match (next, region) {
+                (Next::Move, Some(region)) => {
+                    tracing::debug!(?outcome, region = %region.name, "sent to the next region");
+                    let uri = upstream_uri(self.route, &region.endpoint, self.client_uri)?;
+                    elsewhere = Some((uri, region.endpoint.host.clone()));
+                    target = fall_back(self.route, region, ex);
                 }
-                let err = ProxyError::from_client_error(&e, settings.max_body_bytes);
-                let may_move = if connect {
-                    settings.fallback && slot.untouched()
-                } else {
-                    settings.fallback_idempotent
-                        && head.parts.method.is_idempotent()
-                        && matches!(err, ProxyError::UpstreamClosed)
-                        && slot.untouched()
-                };
-                if may_move && move_on(route, head, &mut tried, &mut target, &mut elsewhere, ex)? {
-                    tracing::debug!(error = ?e, "upstream unreachable; sent to the next region");
-                    continue;
+                (Next::RetryAt(at), _) => {
+                    retries += 1;
+                    ex.retries = retries;
+                    metrics::retry(&self.route.name);
+                    tracing::debug!(attempt = retries, "upstream connect failed, retrying");
+                    tokio::time::sleep_until(at).await;
                 }
-                if connect && attempt < settings.retries && slot.untouched() {
-                    attempt += 1;
-                    ex.retries = attempt;
-                    metrics::retry(&route.name);
-                    tracing::debug!(error = ?e, attempt, "upstream connect failed, retrying");
-                    tokio::time::sleep(settings.retry_backoff * attempt).await;
-                    continue;
+                _ => {
+                    if let Err(ProxyError::BodyTooLarge { .. }) = result {
+                        metrics::body_limit(
+                            &self.route.name,
+                            metrics::BodyLimitStage::BeforeResponse,
+                        );
+                    }
+                    return result;
                 }
-                tracing::debug!(error = ?e, "upstream request failed");
-                if let ProxyError::BodyTooLarge { .. } = err {
-                    metrics::body_limit(&route.name, metrics::BodyLimitStage::BeforeResponse);
-                }
-                return Err(err);
-            }
-            Err(_) => {
-                return Err(ProxyError::ResponseTimeout(
-                    settings.response_header_timeout,
-                ))
             }
         }
     }
-}
 
-/// Points the next attempt at the next region's endpoint not yet tried (and not ejected), and
-/// records the fallback; false when there is none.
-fn move_on(
-    route: &Route,
-    head: &UpstreamHead,
-    tried: &mut regional::Tried,
-    target: &mut Arc<Endpoint>,
-    elsewhere: &mut Option<(Uri, http::HeaderValue)>,
-    ex: &mut Exchange,
-) -> Result<bool, ProxyError> {
-    let Some(next) = route.upstream.regions.next(target, tried) else {
-        return Ok(false);
-    };
-    metrics::fallback(&route.name, &next.name);
-    ex.fallback = Some(next.header.clone());
-    let uri = upstream_uri(route, &next.endpoint, &head.parts.uri)?;
-    *elsewhere = Some((uri, next.endpoint.host.clone()));
-    *target = next.endpoint.clone();
-    Ok(true)
+    /// The endpoint's outlier bookkeeping for an attempt: a failed connect or a load balancer's
+    /// 503 counts toward ejection, as do 5xx answers; any other answer resets the counts.
+    fn record(
+        &self,
+        target: &Arc<Endpoint>,
+        outcome: Outcome,
+        result: &Result<http::Response<PooledBody>, ProxyError>,
+    ) {
+        let (name, settings) = (&self.route.name, &self.route.upstream.settings);
+        let regions = &self.route.upstream.regions;
+        match (outcome, result) {
+            (Outcome::NoTarget | Outcome::ConnectFailed, _) => {
+                regional::connect_failed(name, regions, settings, target)
+            }
+            (Outcome::Answered, Ok(resp)) if resp.status().is_server_error() => {
+                regional::server_error(name, regions, settings, target)
+            }
+            (Outcome::Answered, _) => target.outlier.success(),
+            _ => {}
+        }
+    }
 }
 
 /// An answer an AWS load balancer wrote itself because the target group has no registered target
@@ -280,7 +293,7 @@ fn no_target_reached<B>(resp: &http::Response<B>) -> bool {
 /// or, for a 101, the upgrade relayed as a tunnel.
 fn upstream_response(
     route: &Route,
-    head: UpstreamHead,
+    client_upgrade: Option<OnUpgrade>,
     resp: http::Response<PooledBody>,
     slot: BodySlot,
     deadline: Instant,
@@ -299,7 +312,7 @@ fn upstream_response(
         let protocol = hop::upgrade_protocol(&rparts.headers);
         let upstream_upgrade = rparts.extensions.remove::<OnUpgrade>();
         let (Some(client_side), Some(upstream_side), Some(protocol)) =
-            (head.client_upgrade, upstream_upgrade, protocol)
+            (client_upgrade, upstream_upgrade, protocol)
         else {
             // 101 to a request that did not ask for it, or without Upgrade: not a valid answer.
             return Err(ProxyError::UpstreamMalformed);
