@@ -8,23 +8,26 @@
 //! honour `RUST_LOG` (target `access`), and go through `tracing` when logs are human-readable
 //! (`LOG_FORMAT=text`).
 //!
-//! Batching: a line made on a tokio runtime is appended to a process-wide buffer, and the buffer
-//! is written with one `write` at the end of the runtime's current turn (a task spawned with the
-//! turn's first line: tokio runs it after the tasks already woken, which are the requests of this
-//! turn), or at once when it reaches `ACCESS_LOG_BUFFER_BYTES` (default 64 KiB; `0` writes every
-//! line by itself).
+//! Batching: a line made on a tokio runtime is appended to its thread's buffer (each worker has
+//! its own, so no worker waits for another's lock), and the buffer is written with one `write` at
+//! the end of the runtime's current turn (a task spawned with the turn's first line: a
+//! current-thread runtime runs it after the tasks already woken, which are the requests of this
+//! turn; on a multi-thread runtime, where a spawned task would run next, it yields once, which
+//! defers it until the worker has run out of woken tasks), or at once when it reaches
+//! `ACCESS_LOG_BUFFER_BYTES` (default 64 KiB; `0` writes every line by itself).
 //! Under load one `write` then carries the lines of many requests instead of one each (nginx's
 //! `access_log ... buffer=`, without its delay: a line waits for one loop turn, not a timer). A
 //! line is appended before the response it records is written, so it is out by the time the next
 //! turn begins. Nothing is lost at exit: the flush task writes the buffer when the runtime drops
-//! it unfinished, and the binaries call [`flush`] last. Lines made off a runtime are written at
-//! once, after anything pending, so order is kept. Other log lines (warnings, errors) are
+//! it unfinished, a thread that ends writes its buffer, and the binaries call [`flush`] (every
+//! thread's buffer) last. Lines made off a runtime are written at once, after anything pending on
+//! their thread, so a thread's order is kept. Other log lines (warnings, errors) are
 //! written as they happen and may come before access lines of the same turn.
 
 use std::cell::RefCell;
 use std::io::Write as _;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use axum::{extract::Request, middleware::Next, response::Response};
@@ -117,32 +120,64 @@ pub fn set_buffer_bytes(bytes: usize) {
 }
 
 /// Lines waiting to be written, and whether a task will write them.
+#[derive(Default)]
 struct Pending {
     buf: Vec<u8>,
     scheduled: bool,
 }
 
-static PENDING: Mutex<Pending> = Mutex::new(Pending {
-    buf: Vec::new(),
-    scheduled: false,
-});
+/// One thread's pending lines. Each thread appends to its own buffer, so workers never wait for
+/// one another; the lock is only shared with the flush task (which on a multi-thread runtime
+/// may run on another worker) and with [`flush`] at exit.
+type Buffer = Arc<Mutex<Pending>>;
 
-fn pending() -> MutexGuard<'static, Pending> {
-    // A panic while holding the lock leaves whole lines behind (appends are single calls).
-    PENDING
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
+/// Every thread's buffer, for [`flush`]. A thread registers its buffer on its first line.
+static BUFFERS: Mutex<Vec<Weak<Mutex<Pending>>>> = Mutex::new(Vec::new());
+
+/// This thread's buffer; writes what it holds when the thread ends.
+struct Local(Buffer);
+
+impl Local {
+    fn new() -> Local {
+        let buffer = Buffer::default();
+        let mut all = lock(&BUFFERS);
+        all.retain(|b| b.strong_count() > 0);
+        all.push(Arc::downgrade(&buffer));
+        Local(buffer)
+    }
 }
 
-/// Appends a line; writes the buffer now when it is full or there is no runtime to write it at
-/// the end of this turn, else makes sure a flush task is on its way.
+impl Drop for Local {
+    fn drop(&mut self) {
+        write_out(&mut lock(&self.0));
+    }
+}
+
+thread_local! {
+    static MINE: Local = Local::new();
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock leaves whole lines behind (appends are single calls).
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Appends a line to this thread's buffer; writes the buffer now when it is full or there is no
+/// runtime to write it at the end of this turn, else makes sure a flush task is on its way.
 fn batch(line: &[u8]) {
+    if MINE.try_with(|mine| append(&mine.0, line)).is_err() {
+        // The thread is ending (its buffer is gone): written by itself.
+        let _ = std::io::stdout().lock().write_all(line);
+    }
+}
+
+fn append(buffer: &Buffer, line: &[u8]) {
     let limit = BUFFER_BYTES.load(Ordering::Relaxed);
     let runtime = match limit {
         0 => None,
         _ => tokio::runtime::Handle::try_current().ok(),
     };
-    let mut p = pending();
+    let mut p = lock(buffer);
     p.buf.extend_from_slice(line);
     let Some(runtime) = runtime else {
         write_out(&mut p);
@@ -153,36 +188,58 @@ fn batch(line: &[u8]) {
     } else if !p.scheduled {
         p.scheduled = true;
         drop(p);
-        // Dropped when the task runs, or unpolled by a runtime shutting down: either way it
+        // Dropped when the task has run, or unpolled by a runtime shutting down: either way it
         // writes what is pending. (Made outside the task, so the task owns it from the start.)
-        let flush = FlushOnDrop;
-        runtime.spawn(async move {
-            let _flush = flush;
-        });
+        let flush = FlushOnDrop(buffer.clone());
+        match runtime.runtime_flavor() {
+            // A task spawned here runs after the tasks already woken in this turn.
+            tokio::runtime::RuntimeFlavor::CurrentThread => {
+                runtime.spawn(async move {
+                    let _flush = flush;
+                });
+            }
+            // A task spawned on a worker takes its LIFO slot and would run right after this
+            // one, a write per request. Yielding once defers it until the worker has run out of
+            // woken tasks or polls its driver: the end of the turn.
+            _ => {
+                runtime.spawn(async move {
+                    let _flush = flush;
+                    tokio::task::yield_now().await;
+                });
+            }
+        }
     }
 }
 
-struct FlushOnDrop;
+/// Writes a buffer's lines when dropped (by the flush task, or with it).
+struct FlushOnDrop(Buffer);
 
 impl Drop for FlushOnDrop {
     fn drop(&mut self) {
-        flush();
+        let mut p = lock(&self.0);
+        p.scheduled = false;
+        write_out(&mut p);
     }
 }
 
-/// Writes the pending lines now. The binaries call it last, before they exit.
+/// Writes every thread's pending lines now. The binaries call it last, before they exit.
 pub fn flush() {
-    let mut p = pending();
-    p.scheduled = false;
-    write_out(&mut p);
+    let all: Vec<Buffer> = lock(&BUFFERS).iter().filter_map(Weak::upgrade).collect();
+    for buffer in all {
+        write_out(&mut lock(&buffer));
+    }
 }
 
 fn write_out(p: &mut Pending) {
     if !p.buf.is_empty() {
+        WRITES.fetch_add(1, Ordering::Relaxed);
         let _ = std::io::stdout().lock().write_all(&p.buf);
         p.buf.clear();
     }
 }
+
+/// How many writes of batched lines were made (tests compare it with the lines).
+static WRITES: AtomicUsize = AtomicUsize::new(0);
 
 /// The RFC 3339 UTC timestamp with microseconds, as the subscriber's lines carry it; the part up
 /// to the seconds is formatted once per second.
@@ -276,13 +333,14 @@ pub async fn log(req: Request, next: Next) -> Response {
 mod tests {
     use super::*;
 
+    /// The lines waiting in this thread's buffer.
     fn waiting() -> usize {
-        pending().buf.len()
+        MINE.with(|mine| lock(&mine.0).buf.len())
     }
 
-    /// One test, as the buffer is process-wide: a line on a runtime waits for the end of the
-    /// turn, a full buffer is written at once, a runtime that stops writes what waits, and a line
-    /// off a runtime is written at once.
+    /// On this thread: a line on a runtime waits for the end of the turn, a full buffer is
+    /// written at once, a runtime that stops writes what waits, and a line off a runtime is
+    /// written at once.
     #[test]
     fn access_lines_wait_for_the_end_of_the_loop_turn_and_never_longer() {
         let line = b"{\"message\":\"request\"}\n";
@@ -317,6 +375,49 @@ mod tests {
 
         batch(line);
         assert_eq!(waiting(), 0, "off a runtime: written at once");
+    }
+
+    /// On a multi-thread runtime the flush task would take the worker's LIFO slot and run right
+    /// after the task that made the line: a write per line. Lines made by many tasks in one turn
+    /// go out in a few writes, each thread's lines from its own buffer, none lost.
+    #[test]
+    fn on_a_multi_thread_runtime_lines_of_a_turn_share_a_write() {
+        const LINES: usize = 400;
+        let line = b"{\"message\":\"request\",\"batched\":true}\n";
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let before = WRITES.load(Ordering::Relaxed);
+        let used = rt.block_on(async {
+            let used = tokio::spawn(async {
+                let tasks: Vec<_> = (0..LINES)
+                    .map(|_| {
+                        tokio::spawn(async {
+                            batch(line);
+                            MINE.with(|mine| mine.0.clone())
+                        })
+                    })
+                    .collect();
+                let mut used = Vec::new();
+                for t in tasks {
+                    used.push(t.await.unwrap());
+                }
+                used
+            })
+            .await
+            .unwrap();
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            used
+        });
+        let writes = WRITES.load(Ordering::Relaxed) - before;
+        assert!(
+            (1..LINES / 8).contains(&writes),
+            "{LINES} lines took {writes} writes"
+        );
+        let left: usize = used.iter().map(|b| lock(b).buf.len()).sum();
+        assert_eq!(left, 0, "every worker's lines were written");
     }
 
     #[test]
