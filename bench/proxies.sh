@@ -8,10 +8,13 @@
 # /dev/null, and without. Rounds interleave the six proxies; the medians of req/s, p50, p99, the
 # proxy's own CPU per request (user+system from /proc), errors and RSS are printed, at 1 connection
 # (the latency one hop adds) and at CONNECTIONS, then the gateway's ratios to nginx.
+# UPSTREAM_FRAMING=chunked makes the upstream answer with `transfer-encoding: chunked` (nginx's SSI
+# filter drops the length), as services that stream JSON do; the default is content-length.
 # A benchmark, not a test: it prints figures and asserts nothing.
 #
 #   bench/proxies.sh                               # 5 rounds of 5 s, 64 connections
 #   ROUNDS=7 DURATION=10s CONNECTIONS=128 bench/proxies.sh
+#   UPSTREAM_FRAMING=chunked bench/proxies.sh
 #
 # Needs wrk, nginx and haproxy (Debian: apt-get install wrk nginx-light haproxy) and taskset.
 set -euo pipefail
@@ -23,6 +26,7 @@ DURATION=${DURATION:-5s}
 ROUNDS=${ROUNDS:-5}
 CONNECTIONS=${CONNECTIONS:-64}
 BASE_PORT=${BASE_PORT:-29080}
+UPSTREAM_FRAMING=${UPSTREAM_FRAMING:-length}
 UP_PORT=$BASE_PORT
 
 for tool in wrk nginx haproxy taskset; do
@@ -50,6 +54,11 @@ mib() { awk -v k="$1" 'BEGIN {printf "%.1f", k / 1024}'; }
 
 # The upstream: a fixed identity body, on the other cores.
 IDENTITY='{"message":"Hello from service1","region":"us-east-1"}'
+case "$UPSTREAM_FRAMING" in
+  length) FRAMING="" ;;
+  chunked) FRAMING="ssi on; ssi_types application/json;" ;;
+  *) echo "bench: UPSTREAM_FRAMING must be length or chunked" >&2; exit 2 ;;
+esac
 cat >"$WORK/upstream.conf" <<NGINX
 worker_processes 1;
 pid $WORK/upstream.pid;
@@ -60,7 +69,7 @@ http {
   keepalive_requests 1000000;
   server {
     listen 127.0.0.1:$UP_PORT;
-    location / { default_type application/json; return 200 '$IDENTITY'; }
+    location / { default_type application/json; $FRAMING return 200 '$IDENTITY'; }
   }
 }
 NGINX
@@ -183,6 +192,7 @@ ratio() { # connections field a b
 }
 
 echo "# proxy alone on CPU $PROXY_CPU (one worker), upstream and wrk on CPUs $OTHER_CPUS; wrk -t1 -d$DURATION x $ROUNDS interleaved rounds (medians); $(date -u +%F)"
+echo "# upstream answers framed by: $UPSTREAM_FRAMING"
 echo "# CPU us/req: the proxy's own user+system CPU per request; log: a JSON access line per request to /dev/null"
 echo "## idle RSS: $(for t in "${targets[@]}"; do n=${t%% *}; printf '%s %s MiB  ' "$n" "$(mib "${IDLE[$n]}")"; done)"
 echo "## latency at one connection"
