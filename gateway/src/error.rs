@@ -46,6 +46,14 @@ pub enum ProxyError {
     Upstream,
     #[error("the upstream request's URI could not be built")]
     UpstreamUri,
+    /// A policy refused the request's credentials; the code says which way (API Gateway's
+    /// `{"message": "Forbidden"}`, with our code and request id beside it).
+    #[error("Forbidden")]
+    Forbidden(&'static str),
+    #[error("Too Many Requests: over the rate limit, retry after {retry_after} s")]
+    RateLimited { retry_after: u64 },
+    #[error("the quota is exhausted; it resets at {resets_at}")]
+    QuotaExhausted { retry_after: u64, resets_at: String },
 }
 
 impl ProxyError {
@@ -65,6 +73,8 @@ impl ProxyError {
                 StatusCode::BAD_GATEWAY
             }
             Self::UpstreamUri => StatusCode::INTERNAL_SERVER_ERROR,
+            Self::Forbidden(_) => StatusCode::FORBIDDEN,
+            Self::RateLimited { .. } | Self::QuotaExhausted { .. } => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -87,6 +97,9 @@ impl ProxyError {
             Self::UpstreamMalformed => "upstream_malformed",
             Self::Upstream => "upstream_error",
             Self::UpstreamUri => "upstream_uri",
+            Self::Forbidden(code) => code,
+            Self::RateLimited { .. } => "rate_limited",
+            Self::QuotaExhausted { .. } => "quota_exhausted",
         }
     }
 
@@ -95,6 +108,14 @@ impl ProxyError {
         matches!(
             self.status(),
             StatusCode::BAD_GATEWAY | StatusCode::GATEWAY_TIMEOUT
+        )
+    }
+
+    /// Whether a route's policy refused the request (counted per route and code).
+    pub fn is_policy(&self) -> bool {
+        matches!(
+            self,
+            Self::Forbidden(_) | Self::RateLimited { .. } | Self::QuotaExhausted { .. }
         )
     }
 
@@ -165,9 +186,18 @@ impl ProxyError {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
-        if let Self::MethodNotAllowed { allow } = self {
-            resp.headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static(allow));
+        match self {
+            Self::MethodNotAllowed { allow } => {
+                resp.headers_mut()
+                    .insert(header::ALLOW, HeaderValue::from_static(allow));
+            }
+            // RFC 6585 section 4: a 429 may say how long to wait; RFC 9110 section 10.2.3:
+            // as delay-seconds.
+            Self::RateLimited { retry_after } | Self::QuotaExhausted { retry_after, .. } => {
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(*retry_after));
+            }
+            _ => {}
         }
         resp
     }

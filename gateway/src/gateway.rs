@@ -10,6 +10,7 @@ use http::HeaderValue;
 
 use crate::config::Config;
 use crate::forwarding::Forwarding;
+use crate::policy::{period, Home};
 use crate::routes::{Route, RouteTable};
 use crate::upstream::{BuildError, Builder, FollowerTask};
 
@@ -32,6 +33,8 @@ impl Gateway {
     pub async fn build(config: &Config) -> Result<(Gateway, Vec<FollowerTask>), BuildError> {
         let mut builder = Builder::new(config);
         let mut followers = Vec::new();
+        let (home, watcher) = Home::build(&config.policy, period::system_clock())?;
+        followers.extend(watcher);
         let mut routes = Vec::with_capacity(config.routes.len());
         for r in &config.routes {
             let (upstream, follower) = builder.upstream(r).await?;
@@ -41,6 +44,7 @@ impl Gateway {
                 prefix: r.prefix.clone(),
                 strip_prefix: r.strip_prefix,
                 upstream,
+                policies: home.chain(&r.name, &r.settings.policies),
             });
         }
         let gateway = Gateway {

@@ -3,7 +3,7 @@
 //! A request's path through the code: a [`worker`] thread's [`server`] loop accepts it (with
 //! [`framing`]'s raw-head checks) and hands it to [`pipeline::handle`], which runs its phases in
 //! order on one record ([`telemetry::Exchange`]): request filter ([`sanitize`], [`path`]), route
-//! ([`own`] endpoints or [`routes`]), then the proxy phases ([`proxy`]: upstream request with
+//! ([`own`] endpoints or [`routes`]), the route's [`policy`] chain, then the proxy phases ([`proxy`]: upstream request with
 //! [`hop`] and [`forwarding`], send through the route's [`upstream`] client ([`client`],
 //! [`body`]), upstream response), and finally the answer for any [`error`], the response fields
 //! and the log line. [`upstream`] also holds failover following: each route's upstream and the
@@ -22,6 +22,7 @@ pub mod metrics;
 pub mod own;
 pub mod path;
 pub mod pipeline;
+pub mod policy;
 pub mod proxy;
 pub mod routes;
 pub mod sanitize;

@@ -15,6 +15,11 @@
 //! | `gateway_dns_errors_total` | route |
 //! | `gateway_fallback_requests_total` | route, region (the region that was sent the request) |
 //! | `gateway_upstream_endpoint_ejected` (gauge, 1 = ejected) | route, region |
+//! | `gateway_policy_refusals_total` | route, code (api_key_missing, api_key_invalid, rate_limited, quota_exhausted) |
+//! | `gateway_api_key_refusals_total` | reason (missing, unknown, disabled) |
+//! | `gateway_api_keys_loaded` (gauge) / `gateway_api_key_reloads_total` | / result (ok, error) |
+//! | `gateway_limit_engine_up` (gauge) / `gateway_limit_engine_errors_total` | |
+//! | `gateway_limit_fail_open_total` | bucket (requests judged by the local share) |
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -307,4 +312,42 @@ pub fn endpoint_ejected(route: &Arc<str>, region: &Arc<str>, ejected: bool) {
         "region" => SharedString::from(region.clone())
     )
     .set(if ejected { 1.0 } else { 0.0 });
+}
+
+/// A route's policy refused a request (403, 429).
+pub fn policy_refusal(route: &Arc<str>, code: &'static str) {
+    metrics::counter!("gateway_policy_refusals_total", "route" => SharedString::from(route.clone()), "code" => code)
+        .increment(1);
+}
+
+/// An API key was refused: missing, unknown or disabled (the answer does not say which).
+pub fn api_key_refused(reason: &'static str) {
+    metrics::counter!("gateway_api_key_refusals_total", "reason" => reason).increment(1);
+}
+
+/// Keys in the set in force.
+pub fn api_keys_loaded(n: usize) {
+    metrics::gauge!("gateway_api_keys_loaded").set(n as f64);
+}
+
+/// A reload of the key file, applied or refused (the old set stays).
+pub fn api_key_reload(ok: bool) {
+    let result = if ok { "ok" } else { "error" };
+    metrics::counter!("gateway_api_key_reloads_total", "result" => result).increment(1);
+}
+
+/// Whether the global limit engine answered last time.
+pub fn limit_engine_up(up: bool) {
+    metrics::gauge!("gateway_limit_engine_up").set(if up { 1.0 } else { 0.0 });
+}
+
+/// A limit decision the engine did not give in time.
+pub fn limit_engine_error() {
+    metrics::counter!("gateway_limit_engine_errors_total").increment(1);
+}
+
+/// A request judged by this instance's share because the engine could not answer.
+pub fn limit_fail_open(bucket: &Arc<str>) {
+    metrics::counter!("gateway_limit_fail_open_total", "bucket" => SharedString::from(bucket.clone()))
+        .increment(1);
 }

@@ -5,14 +5,14 @@
 //!    reverse proxy does not relay, path normalisation. Refusals never reach routing.
 //! 3. **route** ([`route`]): the gateway's own endpoints ([`crate::own`]) or the longest-prefix
 //!    route ([`crate::routes`]), resolved once.
-//! 4. **policy**: per-route policy (rate limits, API keys, JWT, CORS) belongs here, between
-//!    routing and the upstream, as a call taking the route and the request head and returning
-//!    `Result<(), ProxyError>`. There is none yet.
+//! 4. **policy** ([`crate::policy::Chain::run`]): the route's policies in order (API keys and
+//!    their usage plans, route throttles): continue (request fields set for the upstream),
+//!    refuse (403, 429) or answer. Skipped with one branch for a route without policies.
 //! 5. **upstream phases** ([`crate::proxy::forward`]): upstream request, send with retry,
 //!    upstream response or tunnel.
 //! 6. **answer**: an error becomes its JSON answer here and nowhere else ([`ProxyError`]).
-//! 7. **response_filter** ([`response_filter`]): `x-request-id`, `x-gateway-region` and, when a
-//!    regional fallback served the request, `x-gateway-fallback`.
+//! 7. **response_filter** ([`response_filter`]): `x-request-id`, `x-gateway-region`, when a
+//!    regional fallback served the request `x-gateway-fallback`, and fields policies added.
 //! 8. **logging** ([`Exchange::log`]): the access line and the request metrics.
 //!
 //! No phase is boxed and no general router runs: [`handle`] is what the server calls for every
@@ -28,6 +28,7 @@ use http::HeaderName;
 use crate::error::ProxyError;
 use crate::gateway::Gateway;
 use crate::own::Own;
+use crate::policy::Verdict;
 use crate::routes::Route;
 use crate::telemetry::{Exchange, RouteName, X_REQUEST_ID};
 use crate::{metrics, proxy, sanitize};
@@ -47,7 +48,7 @@ where
         Ok(resp) => resp,
         Err(e) => answer(&mut ex, &e),
     };
-    response_filter(&gw, &ex, &mut resp);
+    response_filter(&gw, &mut ex, &mut resp);
     ex.log(resp.status());
     resp
 }
@@ -69,6 +70,11 @@ async fn phases(
     };
     ex.route = RouteName::Route(route.name.clone());
     ex.upstream = Some(route.upstream.label.clone());
+    if !route.policies.is_empty() {
+        if let Verdict::Answer(resp) = route.policies.run(&mut req, ex).await? {
+            return Ok(resp);
+        }
+    }
     proxy::forward(&route, &gw.forwarding, peer, req, ex).await
 }
 
@@ -93,17 +99,35 @@ fn route(gw: &Gateway, path: &str) -> Result<Routed, ProxyError> {
 /// The one place an error becomes an answer: its JSON body with the request id, recorded for
 /// the log line, and counted as an upstream error when the fault is the upstream's.
 fn answer(ex: &mut Exchange, e: &ProxyError) -> Response {
-    if let (true, RouteName::Route(name)) = (e.is_upstream(), &ex.route) {
-        metrics::upstream_error(name, e.code());
+    if let RouteName::Route(name) = &ex.route {
+        if e.is_upstream() {
+            metrics::upstream_error(name, e.code());
+        } else if e.is_policy() {
+            metrics::policy_refusal(name, e.code());
+        }
     }
     ex.error = Some(e.code());
     e.to_response(&ex.request_id)
 }
 
 /// The fields every answer carries: the request id, and this gateway's region unless an inner
-/// gateway (the edge of compose) already named the region that served it.
-fn response_filter(gw: &Gateway, ex: &Exchange, resp: &mut Response) {
+/// gateway (the edge of compose) already named the region that served it; then the fields a
+/// policy added, over the upstream's.
+fn response_filter(gw: &Gateway, ex: &mut Exchange, resp: &mut Response) {
     let headers = resp.headers_mut();
+    if let Some(fields) = ex.response_fields.take() {
+        // into_iter names a field once, before the first of its values.
+        let mut last: Option<HeaderName> = None;
+        for (name, value) in fields.into_iter() {
+            if let Some(name) = name {
+                headers.remove(&name);
+                last = Some(name);
+            }
+            if let Some(name) = &last {
+                headers.append(name.clone(), value);
+            }
+        }
+    }
     headers.insert(X_REQUEST_ID.clone(), ex.request_id.clone());
     if let Some(region) = &ex.fallback {
         headers.insert(GATEWAY_FALLBACK.clone(), region.clone());

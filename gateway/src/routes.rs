@@ -5,14 +5,16 @@
 
 use std::sync::Arc;
 
+use crate::policy::Chain;
 use crate::upstream::Upstream;
 
-/// A route: its prefix and the upstream behind it.
+/// A route: its prefix, its policies and the upstream behind it.
 pub struct Route {
     pub name: Arc<str>,
     pub prefix: String,
     pub strip_prefix: bool,
     pub upstream: Arc<Upstream>,
+    pub policies: Chain,
 }
 
 /// Routes ordered longest prefix first.

@@ -66,6 +66,8 @@ pub struct Exchange {
     /// active endpoint.
     pub fallback: Option<HeaderValue>,
     pub error: Option<&'static str>,
+    /// Fields a policy adds to the answer for the client (the response filter adds them).
+    pub response_fields: Option<Box<http::HeaderMap>>,
 }
 
 impl Exchange {
@@ -83,6 +85,7 @@ impl Exchange {
             retries: 0,
             fallback: None,
             error: None,
+            response_fields: None,
         }
     }
 

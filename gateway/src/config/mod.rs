@@ -45,6 +45,7 @@
 //! ```
 
 mod arc;
+mod policy;
 mod print;
 mod route;
 pub mod schema;
@@ -58,6 +59,10 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 pub use arc::{ArcConfig, RegionalUrls};
+pub use policy::{
+    KeySource, LimitMode, LimitsConfig, Period, Plan, PolicyConfig, PolicySpec, QuotaSpec, Rate,
+    Secret,
+};
 pub use route::{FailoverMode, RouteConfig, RouteTarget, UpstreamUrl};
 pub use schema::{Source, Table};
 pub use settings::{DnsConfig, ServerConfig, UpstreamSettings};
@@ -111,6 +116,8 @@ pub struct Config {
     /// Set when any route follows ARC routing controls, or the cluster document was given (it
     /// then gives dns-mode routes their regional URLs).
     pub arc: Option<Arc<ArcConfig>>,
+    /// Policies, usage plans, the key set's source and where limits live.
+    pub policy: PolicyConfig,
     /// Every value and where it came from, table by table (`gateway config` prints it).
     pub effective: Vec<Table>,
     /// Settings that were given but do nothing (logged at start-up, printed by `gateway config`).
@@ -133,6 +140,14 @@ struct FileConfig {
     dns: Option<settings::DnsFile>,
     #[serde(default)]
     arc: Option<arc::ArcFile>,
+    #[serde(default)]
+    policy: std::collections::BTreeMap<String, policy::PolicyFile>,
+    #[serde(default)]
+    plan: std::collections::BTreeMap<String, policy::PlanFile>,
+    #[serde(default)]
+    api_keys: Option<policy::ApiKeysFile>,
+    #[serde(default)]
+    limits: Option<policy::LimitsFile>,
 }
 
 /// Where configuration comes from: the environment, with the file it names.
@@ -230,12 +245,26 @@ impl Config {
         settings::check_dns(&dns)?;
         effective.push(table);
 
+        let policy = policy::load(
+            policy::PolicyTables {
+                policy: file.policy,
+                plan: file.plan,
+                api_keys: file.api_keys,
+                limits: file.limits,
+            },
+            env,
+            &routes,
+            &mut effective,
+            &mut warnings,
+        )?;
+
         Ok(Config {
             region,
             server,
             routes,
             dns,
             arc,
+            policy,
             effective,
             warnings,
         })

@@ -24,6 +24,10 @@ pub fn render(tables: &[Table], warnings: &[String]) -> String {
             .max()
             .unwrap_or(0);
         for e in &table.entries {
+            if let super::schema::Source::Hidden(_) = e.source {
+                let _ = writeln!(out, "# {} is set ({})", e.key, e.source);
+                continue;
+            }
             if e.value.is_empty() {
                 let _ = writeln!(out, "# {} is not set ({})", e.key, e.source);
                 continue;

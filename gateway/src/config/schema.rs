@@ -24,6 +24,8 @@ pub enum Source {
     Defaults,
     /// An environment variable.
     Env(&'static str),
+    /// An environment variable holding a secret: recorded as set, its value never shown.
+    Hidden(&'static str),
 }
 
 impl fmt::Display for Source {
@@ -33,6 +35,7 @@ impl fmt::Display for Source {
             Source::File => f.write_str("file"),
             Source::Defaults => f.write_str("[defaults]"),
             Source::Env(name) => write!(f, "env {name}"),
+            Source::Hidden(name) => write!(f, "env {name}; a secret, not shown"),
         }
     }
 }
@@ -40,7 +43,7 @@ impl fmt::Display for Source {
 /// A key as errors name it: `server.port`, or `server.port (from PORT)` when the environment set it.
 pub fn key_of(key: &str, source: &Source) -> String {
     match source {
-        Source::Env(name) => format!("{key} (from {name})"),
+        Source::Env(name) | Source::Hidden(name) => format!("{key} (from {name})"),
         Source::Defaults => format!("{key} (from [defaults])"),
         Source::Default | Source::File => key.to_owned(),
     }
@@ -183,6 +186,39 @@ impl Setting for bool {
     }
     fn to_toml(&self) -> String {
         self.to_string()
+    }
+}
+
+/// A list of names (a route's `policies`): a TOML array of strings; in the environment, the
+/// names separated by commas.
+impl Setting for Vec<String> {
+    fn from_toml(v: toml::Value) -> Result<Self, String> {
+        match v {
+            toml::Value::Array(items) => items
+                .into_iter()
+                .map(|item| match item {
+                    toml::Value::String(s) => Ok(s),
+                    other => Err(format!("expected a string, found {other}")),
+                })
+                .collect(),
+            other => Err(format!(
+                "expected a list of names such as [\"keys\"], found {other}"
+            )),
+        }
+    }
+    fn from_env(s: &str) -> Result<Self, String> {
+        Ok(s.split(',')
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_owned)
+            .collect())
+    }
+    fn show(&self) -> String {
+        self.join(",")
+    }
+    fn to_toml(&self) -> String {
+        let items: Vec<String> = self.iter().map(|n| format!("{n:?}")).collect();
+        format!("[{}]", items.join(", "))
     }
 }
 

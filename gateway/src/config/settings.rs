@@ -112,6 +112,9 @@ settings! {
         /// Bound on one `/health` probe of an ejected endpoint.
         probe_timeout: Duration = secs(1), |v| (MS..=secs(60)).contains(v),
             "must be between 1ms and 60s";
+        /// The route's policies, run in this order before the upstream: names of
+        /// `[policy.NAME]` tables ([`super::policy`]).
+        policies: Vec<String> = Vec::new(), |_| true, "";
     }
 }
 

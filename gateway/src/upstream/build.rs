@@ -25,6 +25,8 @@ pub enum BuildError {
     NoRegions(String),
     #[error("cannot start the workers: {0}")]
     Workers(std::io::Error),
+    #[error(transparent)]
+    Policy(#[from] crate::policy::PolicyError),
 }
 
 /// Builds every route's upstream, sharing what upstreams share: the client template, one DNS
