@@ -126,7 +126,10 @@ fn keys(command: KeysCommand) -> ExitCode {
     ) {
         Ok(entry) => {
             if created {
-                eprintln!("API key for {} (shown once; only its digest is stored):\n{key}", args.id);
+                eprintln!(
+                    "API key for {} (shown once; only its digest is stored):\n{key}",
+                    args.id
+                );
             }
             print!("{entry}");
             ExitCode::SUCCESS

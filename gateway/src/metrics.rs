@@ -18,7 +18,7 @@
 //! | `gateway_policy_refusals_total` | route, code (api_key_missing, api_key_invalid, rate_limited, quota_exhausted) |
 //! | `gateway_api_key_refusals_total` | reason (missing, unknown, disabled) |
 //! | `gateway_api_keys_loaded` (gauge) / `gateway_api_key_reloads_total` | / result (ok, error) |
-//! | `gateway_limit_engine_up` (gauge) / `gateway_limit_engine_errors_total` | |
+//! | `gateway_limit_engine_up` (gauge) / `gateway_limit_engine_errors_total` | engine (host:port) |
 //! | `gateway_limit_fail_open_total` | bucket (requests judged by the local share) |
 
 use std::cell::RefCell;
@@ -336,14 +336,16 @@ pub fn api_key_reload(ok: bool) {
     metrics::counter!("gateway_api_key_reloads_total", "result" => result).increment(1);
 }
 
-/// Whether the global limit engine answered last time.
-pub fn limit_engine_up(up: bool) {
-    metrics::gauge!("gateway_limit_engine_up").set(if up { 1.0 } else { 0.0 });
+/// Whether the global limit engine (`host:port`) answered last time.
+pub fn limit_engine_up(engine: &Arc<str>, up: bool) {
+    metrics::gauge!("gateway_limit_engine_up", "engine" => SharedString::from(engine.clone()))
+        .set(if up { 1.0 } else { 0.0 });
 }
 
 /// A limit decision the engine did not give in time.
-pub fn limit_engine_error() {
-    metrics::counter!("gateway_limit_engine_errors_total").increment(1);
+pub fn limit_engine_error(engine: &Arc<str>) {
+    metrics::counter!("gateway_limit_engine_errors_total", "engine" => SharedString::from(engine.clone()))
+        .increment(1);
 }
 
 /// A request judged by this instance's share because the engine could not answer.

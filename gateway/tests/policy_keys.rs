@@ -119,21 +119,39 @@ async fn keys_decide_and_the_upstream_sees_only_the_id_and_plan() {
     let seen = json(&body);
     assert_eq!(seen["x-gateway-key-id"], "alpha");
     assert_eq!(seen["x-gateway-key-plan"], "basic");
-    assert!(seen.get("x-api-key").is_none(), "the key reached the upstream: {seen}");
+    assert!(
+        seen.get("x-api-key").is_none(),
+        "the key reached the upstream: {seen}"
+    );
 
     // A route without the policy: the key and the spoofed fields are removed all the same.
     let (status, _, body) = call(&base, "/open1", &spoofed).await;
     assert_eq!(status, 200);
     let seen = json(&body);
     for field in ["x-api-key", "x-gateway-key-id", "x-gateway-key-plan"] {
-        assert!(seen.get(field).is_none(), "{field} reached the upstream: {seen}");
+        assert!(
+            seen.get(field).is_none(),
+            "{field} reached the upstream: {seen}"
+        );
     }
 
     let m = gw.metrics().await;
-    let refusals = |code| metric(&m, "gateway_policy_refusals_total", &[("route", "svc1"), ("code", code)]);
+    let refusals = |code| {
+        metric(
+            &m,
+            "gateway_policy_refusals_total",
+            &[("route", "svc1"), ("code", code)],
+        )
+    };
     assert_eq!(refusals("api_key_missing"), Some(1.0));
     assert_eq!(refusals("api_key_invalid"), Some(2.0));
-    assert!(metric(&m, "gateway_api_key_refusals_total", &[("reason", "disabled")]) >= Some(1.0));
+    assert!(
+        metric(
+            &m,
+            "gateway_api_key_refusals_total",
+            &[("reason", "disabled")]
+        ) >= Some(1.0)
+    );
     assert!(!m.contains(KEY_A) && !m.contains(&digest_text(KEY_A.as_bytes())[7..]));
     gw.shutdown().await;
 }
@@ -146,7 +164,10 @@ async fn until(base: &str, key: &str, status: u16) {
         if got == status {
             return;
         }
-        assert!(Instant::now() < deadline, "still {got} ({body}), expected {status}");
+        assert!(
+            Instant::now() < deadline,
+            "still {got} ({body}), expected {status}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
@@ -170,7 +191,10 @@ async fn a_changed_file_reloads_and_a_bad_one_keeps_the_set() {
     tokio::time::sleep(Duration::from_millis(500)).await;
     until(&base, KEY_B, 200).await;
     let m = gw.metrics().await;
-    assert!(metric(&m, "gateway_api_key_reloads_total", &[("result", "error")]) >= Some(1.0), "{m}");
+    assert!(
+        metric(&m, "gateway_api_key_reloads_total", &[("result", "error")]) >= Some(1.0),
+        "{m}"
+    );
     assert_eq!(metric(&m, "gateway_api_keys_loaded", &[]), Some(1.0));
     gw.shutdown().await;
 }
@@ -197,14 +221,22 @@ async fn sighup_reloads_the_real_binary_without_dropping_connections() {
     let addr: SocketAddr = ([127, 0, 0, 1], port).into();
     let base = format!("http://{addr}");
     let request = |key: &str| {
-        testkit::http::request("GET", "/svc", &[("host", "api.example.com"), ("x-api-key", key)], b"")
+        testkit::http::request(
+            "GET",
+            "/svc",
+            &[("host", "api.example.com"), ("x-api-key", key)],
+            b"",
+        )
     };
     // One keep-alive connection, used before and after each reload.
     let mut conn = tokio::net::TcpStream::connect(addr).await.unwrap();
     let mut ask = async |key: &str| {
         use tokio::io::AsyncWriteExt;
         conn.write_all(&request(key)).await.unwrap();
-        testkit::http::read_response(&mut conn, Duration::from_secs(5)).await.unwrap().status
+        testkit::http::read_response(&mut conn, Duration::from_secs(5))
+            .await
+            .unwrap()
+            .status
     };
     assert_eq!(ask(KEY_A).await, 200);
 
@@ -227,5 +259,8 @@ async fn sighup_reloads_the_real_binary_without_dropping_connections() {
     let out = gw.stdout();
     assert!(out.contains("API keys reloaded"), "{out}");
     assert!(out.contains("the previous key set stays in force"), "{out}");
-    assert!(!out.contains(KEY_A) && !out.contains(KEY_B), "a key was logged");
+    assert!(
+        !out.contains(KEY_A) && !out.contains(KEY_B),
+        "a key was logged"
+    );
 }

@@ -86,7 +86,10 @@ async fn plans_and_route_throttles_answer_429_with_retry_after() {
     let body = json(&body);
     assert_eq!(body["error"], "quota_exhausted");
     let message = body["message"].as_str().unwrap();
-    assert!(message.contains("resets at ") && message.ends_with("T00:00:00Z"), "{message}");
+    assert!(
+        message.contains("resets at ") && message.ends_with("T00:00:00Z"),
+        "{message}"
+    );
     let retry: u64 = h["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=86_400).contains(&retry), "Retry-After {retry}");
 
@@ -99,7 +102,11 @@ async fn plans_and_route_throttles_answer_429_with_retry_after() {
 
     let m = gw.metrics().await;
     let refused = |route, code| {
-        metric(&m, "gateway_policy_refusals_total", &[("route", route), ("code", code)])
+        metric(
+            &m,
+            "gateway_policy_refusals_total",
+            &[("route", route), ("code", code)],
+        )
     };
     assert_eq!(refused("svc", "rate_limited"), Some(1.0));
     assert_eq!(refused("svc", "quota_exhausted"), Some(1.0));

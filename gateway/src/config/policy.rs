@@ -166,7 +166,7 @@ settings! {
             env "REDIS_URL";
         /// Bound on one limit decision in Redis (connect included); past it the request is
         /// judged by the local share instead.
-        timeout: Duration = ms(25), |v| (ms(1)..=ms(5000)).contains(v),
+        timeout: Duration = ms(50), |v| (ms(1)..=ms(5000)).contains(v),
             "must be between 1ms and 5s", env "LIMITS_TIMEOUT";
         /// Gateway instances expected in the region: while Redis cannot be reached each
         /// instance admits this share of every limit.
@@ -243,7 +243,11 @@ pub(super) fn load(
             }
         }
     }
-    let used = |name: &str| routes.iter().any(|r| r.settings.policies.iter().any(|p| p == name));
+    let used = |name: &str| {
+        routes
+            .iter()
+            .any(|r| r.settings.policies.iter().any(|p| p == name))
+    };
     for (name, p) in t.policy {
         let key = format!("policy.{name}");
         let mut table = Table::new(&format!("[policy.{}]", quoted(&name)));
@@ -260,7 +264,9 @@ pub(super) fn load(
             }
         };
         if !used(&name) {
-            warnings.push(format!("[{key}] has no effect: no route names it in policies"));
+            warnings.push(format!(
+                "[{key}] has no effect: no route names it in policies"
+            ));
         }
         out.policies.insert(name, spec);
         effective.push(table);

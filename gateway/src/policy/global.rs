@@ -14,6 +14,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use redis::aio::MultiplexedConnection;
@@ -74,6 +75,8 @@ pub struct Global {
     timeout: Duration,
     retry_interval: Duration,
     id: usize,
+    /// `host:port`, the metrics' `engine` label.
+    label: Arc<str>,
     started: Instant,
     down: AtomicBool,
     /// While down: when (ms after `started`) the next request may try the engine.
@@ -86,14 +89,18 @@ impl Global {
         let url = config.redis_url.as_deref().unwrap_or_default();
         let mut info = url.into_connection_info()?;
         if let Some(Secret(pw)) = password {
-            info = info.clone().set_redis_settings(info.redis_settings().clone().set_password(pw));
+            info = info
+                .clone()
+                .set_redis_settings(info.redis_settings().clone().set_password(pw));
         }
         if url.starts_with("rediss://") {
             // The TLS client uses the bundled Mozilla roots (webpki-roots) and ring.
             let _ = rustls::crypto::ring::default_provider().install_default();
         }
-        metrics::limit_engine_up(true);
+        let label: Arc<str> = Arc::from(info.addr().to_string().as_str());
+        metrics::limit_engine_up(&label, true);
         Ok(Global {
+            label,
             client: redis::Client::open(info)?,
             script: redis::Script::new(SCRIPT),
             timeout: config.timeout,
@@ -120,8 +127,8 @@ impl Global {
         match outcome {
             Ok(Ok(decision)) => {
                 if self.down.swap(false, Ordering::Relaxed) {
-                    metrics::limit_engine_up(true);
-                    tracing::info!("limit engine answers again: limits are global again");
+                    metrics::limit_engine_up(&self.label, true);
+                    tracing::info!(engine = %self.label, "limit engine answers again: limits are global again");
                 }
                 Some(decision)
             }
@@ -154,13 +161,14 @@ impl Global {
 
     fn failed(&self, reason: &str) {
         CONNECTIONS.with(|c| c.borrow_mut().remove(&self.id));
-        metrics::limit_engine_error();
+        metrics::limit_engine_error(&self.label);
         let retry = self.started.elapsed() + self.retry_interval;
         self.next_try
             .store(retry.as_millis() as u64, Ordering::Relaxed);
         if !self.down.swap(true, Ordering::Relaxed) {
-            metrics::limit_engine_up(false);
+            metrics::limit_engine_up(&self.label, false);
             tracing::warn!(
+                engine = %self.label,
                 error = reason,
                 "limit engine unreachable or slow: each instance admits its share of every limit until it answers"
             );

@@ -145,11 +145,16 @@ impl KeySet {
             })?;
             let plan_field = match &k.plan {
                 Some(plan) if !plan_exists(plan) => {
-                    return Err(bad("plan", plan, "no [plan.NAME] of this name is configured"))
+                    return Err(bad(
+                        "plan",
+                        plan,
+                        "no [plan.NAME] of this name is configured",
+                    ))
                 }
-                Some(plan) => Some(HeaderValue::from_str(plan).map_err(|_| {
-                    bad("plan", plan, "must be printable ASCII")
-                })?),
+                Some(plan) => Some(
+                    HeaderValue::from_str(plan)
+                        .map_err(|_| bad("plan", plan, "must be printable ASCII"))?,
+                ),
                 None => None,
             };
             let key = Key {
@@ -263,11 +268,15 @@ mod tests {
 
     #[test]
     fn keys_are_found_by_digest_only() {
-        let text = entry("a", "secret-a", "plan = \"basic\"") + &entry("b", "secret-b", "enabled = false");
+        let text =
+            entry("a", "secret-a", "plan = \"basic\"") + &entry("b", "secret-b", "enabled = false");
         let set = KeySet::parse(&text, "test", &|p| p == "basic").unwrap();
         assert_eq!(set.len(), 2);
         let a = set.find(b"secret-a").unwrap();
-        assert_eq!((&*a.id, a.enabled, a.plan.as_deref()), ("a", true, Some("basic")));
+        assert_eq!(
+            (&*a.id, a.enabled, a.plan.as_deref()),
+            ("a", true, Some("basic"))
+        );
         assert!(!set.find(b"secret-b").unwrap().enabled);
         assert!(set.find(b"secret-c").is_none());
         assert!(!text.contains("secret-a"));
@@ -279,17 +288,31 @@ mod tests {
         let cases = [
             (entry("", "k", ""), "key[0].id"),
             (entry("a b", "k", ""), "key[0].id"),
-            (entry("a", "k", "") + &entry("a", "l", ""), "key[1].id = \"a\": another key"),
+            (
+                entry("a", "k", "") + &entry("a", "l", ""),
+                "key[1].id = \"a\": another key",
+            ),
             (entry("a", "k", "") + &entry("b", "k", ""), "key[1].digest"),
             (entry("a", "k", "plan = \"gold\""), "key[0].plan = \"gold\""),
-            ("[[key]]\nid = \"a\"\ndigest = \"md5:00\"\n".into(), "key[0].digest"),
-            ("[[key]]\nid = \"a\"\ndigest = \"sha256:zz\"\n".into(), "key[0].digest"),
+            (
+                "[[key]]\nid = \"a\"\ndigest = \"md5:00\"\n".into(),
+                "key[0].digest",
+            ),
+            (
+                "[[key]]\nid = \"a\"\ndigest = \"sha256:zz\"\n".into(),
+                "key[0].digest",
+            ),
             ("[[key]]\nid = \"a\"\n".into(), "missing field `digest`"),
-            ("[[key]]\nid = \"a\"\nkey = \"plain\"\n".into(), "unknown field `key`"),
+            (
+                "[[key]]\nid = \"a\"\nkey = \"plain\"\n".into(),
+                "unknown field `key`",
+            ),
             ("not toml".into(), "test:"),
         ];
         for (text, expected) in cases {
-            let err = KeySet::parse(&text, "test", &plans).unwrap_err().to_string();
+            let err = KeySet::parse(&text, "test", &plans)
+                .unwrap_err()
+                .to_string();
             assert!(err.contains(expected), "{text}: {err}");
         }
         assert!(KeySet::parse("", "test", &plans).unwrap().is_empty());

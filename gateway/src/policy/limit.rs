@@ -22,7 +22,10 @@ pub enum Refusal {
     /// Over the rate: the next request would be admitted after this long.
     Rate { retry_after: Duration },
     /// The quota for the period is spent; it resets at `resets_at` (Unix seconds).
-    Quota { resets_at: u64, retry_after: Duration },
+    Quota {
+        resets_at: u64,
+        retry_after: Duration,
+    },
 }
 
 /// One limit: a rate, an optional quota, and the in-process state that decides it locally.
@@ -97,9 +100,11 @@ impl Local {
     }
 
     fn rate(&self, subject: &Arc<str>) -> Result<(), Refusal> {
-        self.limiter.check_key(subject).map_err(|not_until| Refusal::Rate {
-            retry_after: not_until.wait_time_from(DefaultClock::default().now()),
-        })
+        self.limiter
+            .check_key(subject)
+            .map_err(|not_until| Refusal::Rate {
+                retry_after: not_until.wait_time_from(DefaultClock::default().now()),
+            })
     }
 }
 

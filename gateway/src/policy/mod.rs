@@ -243,7 +243,11 @@ impl KeyPolicy {
             match set.find(presented.as_bytes()) {
                 Some(key) if key.enabled => key.clone(),
                 found => {
-                    metrics::api_key_refused(if found.is_some() { "disabled" } else { "unknown" });
+                    metrics::api_key_refused(if found.is_some() {
+                        "disabled"
+                    } else {
+                        "unknown"
+                    });
                     return Err(ProxyError::Forbidden("api_key_invalid"));
                 }
             }

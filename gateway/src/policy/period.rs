@@ -116,6 +116,9 @@ mod tests {
         assert_eq!(rfc3339(next), "2027-01-01T00:00:00Z");
         assert_eq!(current(Period::Month, next).0, month + 1);
         let feb = days_from_civil(2028, 2, 10) as u64 * DAY;
-        assert_eq!(rfc3339(current(Period::Month, feb).1), "2028-03-01T00:00:00Z");
+        assert_eq!(
+            rfc3339(current(Period::Month, feb).1),
+            "2028-03-01T00:00:00Z"
+        );
     }
 }
