@@ -80,7 +80,6 @@ type = "api_key"
 [limits]
 mode = "global"
 redis_url = "redis://127.0.0.1:{redis_port}"
-expected_instances = 2
 {extra}
 [[route]]
 prefix = "/svc"
@@ -178,7 +177,7 @@ async fn a_killed_redis_fails_open_to_the_share_and_recovers() {
     let up = service("service1", "us-east-1").await;
     let keys = write_keys(dir.path());
     let plan = "rate = 0.1\nburst = 10";
-    let extra = "timeout = \"500ms\"\nretry_interval = \"300ms\"";
+    let extra = "timeout = \"500ms\"\nretry_interval = \"300ms\"\nexpected_instances = 2";
     let gw = gateway(&config(up, &keys, redis_port, plan, extra)).await;
     let url = gw.url("/svc");
     for _ in 0..3 {
@@ -239,7 +238,7 @@ async fn a_silent_engine_costs_at_most_the_timeout() {
     let dir = testkit::temp::dir("global");
     let up = service("service1", "us-east-1").await;
     let keys = write_keys(dir.path());
-    let extra = "timeout = \"100ms\"\nretry_interval = \"10s\"";
+    let extra = "timeout = \"100ms\"\nretry_interval = \"10s\"\nexpected_instances = 2";
     let gw = gateway(&config(
         up,
         &keys,
