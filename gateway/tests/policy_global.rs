@@ -144,6 +144,15 @@ async fn two_gateway_processes_share_one_budget() {
     let (a, b) = tokio::join!(hammer(gateways[0].1.clone()), hammer(gateways[1].1.clone()));
     let elapsed = started.elapsed().as_secs_f64();
     let admitted = a.0 + b.0;
+    for (mut process, _) in gateways {
+        process.terminate().unwrap();
+        process.wait().unwrap();
+        assert!(
+            !process.stdout().contains("limit engine unreachable"),
+            "{}",
+            process.stdout()
+        );
+    }
     // The plan allows its burst and then 5 a second, across both; each alone would allow as much.
     let allowed = 5.0 + 5.0 * elapsed;
     assert!(
@@ -155,15 +164,6 @@ async fn two_gateway_processes_share_one_budget() {
         a.1 > 0 && b.1 > 0,
         "both gateways refused some: {a:?} {b:?}"
     );
-    for (mut process, _) in gateways {
-        process.terminate().unwrap();
-        process.wait().unwrap();
-        assert!(
-            !process.stdout().contains("limit engine unreachable"),
-            "{}",
-            process.stdout()
-        );
-    }
 }
 
 #[tokio::test]
@@ -180,6 +180,37 @@ async fn a_killed_redis_fails_open_to_the_share_and_recovers() {
     let extra = "timeout = \"500ms\"\nretry_interval = \"300ms\"\nexpected_instances = 2";
     let gw = gateway(&config(up, &keys, redis_port, plan, extra)).await;
     let url = gw.url("/svc");
+    // Loaded at start, not by the first request: the first decisions need one round trip.
+    let client = redis::Client::open(format!("redis://127.0.0.1:{redis_port}")).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let hash = Global::new(
+        &LimitsConfig {
+            mode: LimitMode::Global,
+            redis_url: Some(format!("redis://127.0.0.1:{redis_port}")),
+            ..LimitsConfig::default()
+        },
+        None,
+    )
+    .unwrap()
+    .script_hash()
+    .to_owned();
+    let deadline = Instant::now() + Duration::from_secs(3);
+    loop {
+        let loaded: Vec<bool> = redis::cmd("SCRIPT")
+            .arg("EXISTS")
+            .arg(&hash)
+            .query_async(&mut conn)
+            .await
+            .unwrap();
+        if loaded == [true] {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the script was not loaded at start"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     for _ in 0..3 {
         assert_eq!(call(&url).await, 200);
     }
@@ -220,7 +251,6 @@ async fn a_killed_redis_fails_open_to_the_share_and_recovers() {
     }
     let m = gw.metrics().await;
     assert_eq!(metric(&m, "gateway_limit_engine_up", &engine), Some(1.0));
-    let client = redis::Client::open(format!("redis://127.0.0.1:{redis_port}")).unwrap();
     let mut conn = client.get_multiplexed_async_connection().await.unwrap();
     let size: u64 = redis::cmd("DBSIZE").query_async(&mut conn).await.unwrap();
     assert!(size >= 1, "the recovered decision was not made in Redis");

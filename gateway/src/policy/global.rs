@@ -112,6 +112,30 @@ impl Global {
         })
     }
 
+    /// Loads the script into Redis at start, so the first limited requests need one round trip
+    /// (the connection the loading used is dropped: each worker makes its own). Bounded by a
+    /// second; a failure is only logged: requests then load it themselves.
+    pub async fn preload(&self) {
+        let load = async {
+            let mut conn = self.client.get_multiplexed_async_connection().await?;
+            self.script.prepare_invoke().load_async(&mut conn).await
+        };
+        match tokio::time::timeout(Duration::from_secs(1), load).await {
+            Ok(Ok(_)) => tracing::info!(engine = %self.label, "limit script loaded"),
+            Ok(Err(e)) => {
+                tracing::warn!(engine = %self.label, error = %e, "cannot load the limit script yet")
+            }
+            Err(_) => {
+                tracing::warn!(engine = %self.label, "cannot load the limit script yet: no answer within 1s")
+            }
+        }
+    }
+
+    /// The script's SHA-1, as `EVALSHA` names it.
+    pub fn script_hash(&self) -> &str {
+        self.script.get_hash()
+    }
+
     /// The engine's decision, or `None` when it could not be had in time (the caller then
     /// judges by the local share).
     pub async fn decide(

@@ -119,6 +119,11 @@ impl Limits {
         Limits { global, clock }
     }
 
+    /// The global engine, if limits are global.
+    pub fn global(&self) -> Option<&Global> {
+        self.global.as_ref()
+    }
+
     /// Admits one request of `subject` (a key id, or the route) against `bucket`.
     pub async fn check(&self, bucket: &Bucket, subject: &Arc<str>) -> Result<(), Refusal> {
         let now = (self.clock)();

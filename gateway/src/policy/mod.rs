@@ -104,9 +104,10 @@ pub struct Home {
 }
 
 impl Home {
-    /// Loads the key set (an error stops the start) and connects the limit engine lazily;
-    /// returns the key file's watcher when the keys come from a file.
-    pub fn build(config: &PolicyConfig, clock: Clock) -> Result<(Home, Option<Task>), PolicyError> {
+    /// Loads the key set (an error stops the start); returns the background tasks: the key
+    /// file's watcher when the keys come from a file, and in global mode the script's loading
+    /// into Redis ([`Global::preload`]; workers connect on their first limited request).
+    pub fn build(config: &PolicyConfig, clock: Clock) -> Result<(Home, Vec<Task>), PolicyError> {
         let global = match config.limits.mode {
             LimitMode::Local => None,
             LimitMode::Global => Some(Global::new(&config.limits, config.redis_password.as_ref())?),
@@ -116,6 +117,15 @@ impl Home {
             LimitMode::Global => config.limits.expected_instances,
         };
         let limits = Arc::new(Limits::new(global, clock));
+        let mut tasks: Vec<Task> = Vec::new();
+        if limits.global().is_some() {
+            let limits = limits.clone();
+            tasks.push(Box::pin(async move {
+                if let Some(global) = limits.global() {
+                    global.preload().await;
+                }
+            }));
+        }
         let plans = config
             .plans
             .iter()
@@ -124,7 +134,6 @@ impl Home {
                 (Arc::from(name.as_str()), Arc::new(bucket))
             })
             .collect::<HashMap<Arc<str>, _>>();
-        let mut task = None;
         let key_policy = match &config.keys {
             None => None,
             Some(source) => {
@@ -148,7 +157,7 @@ impl Home {
                             last,
                             reload::hangup(),
                         );
-                        task = Some(Box::pin(watch) as Task);
+                        tasks.push(Box::pin(watch));
                     }
                 }
                 Some(Arc::new(KeyPolicy {
@@ -164,7 +173,7 @@ impl Home {
             specs: config.policies.clone(),
             share,
         };
-        Ok((home, task))
+        Ok((home, tasks))
     }
 
     /// The chain of the route `route` that names `names` (checked by the configuration).
