@@ -2,7 +2,8 @@
 # Checks of the infrastructure code and the GitHub workflows:
 #   terraform fmt -check; the provider pin and the roots' committed lock files; for every root and module: init
 #   (no backend), validate, terraform test (mocked AWS provider, nothing is created); the regional root's
-#   regions/*.tfvars files, and the README's arc-mode step; checkov over infra/ and .github/; actionlint and
+#   regions/*.tfvars files, its refusal of a workspace that is not its region, and the README's arc-mode step;
+#   checkov over infra/ and .github/; actionlint and
 #   ShellCheck over the scripts, and the pipeline's offline tests (.github/tests/pipeline_test.py);
 #   then the apply stage (infra/apply-test.sh): the README's commands against emulators on 127.0.0.1.
 #
@@ -21,6 +22,8 @@ cd "$repo_root"
 
 export TF_IN_AUTOMATION=1
 export TF_INPUT=0
+# Workspaces are chosen below, per test: none inherited.
+unset TF_WORKSPACE
 # A CLI configuration path that does not exist only produces a warning on every command.
 if [[ -n "${TF_CLI_CONFIG_FILE:-}" && ! -f "${TF_CLI_CONFIG_FILE}" ]]; then
   unset TF_CLI_CONFIG_FILE
@@ -159,13 +162,31 @@ for dir in "${dirs[@]}"; do
   terraform -chdir="$dir" validate -no-color || fail "terraform validate in $dir"
 
   step "$dir: terraform test"
-  run_terraform_test "$dir"
+  # The regional root plans only in the workspace named after its region (var.region's validation): its tests
+  # run in us-east-1's.
+  if [[ $dir == infra/region ]]; then
+    TF_WORKSPACE=us-east-1 run_terraform_test "$dir"
+  else
+    run_terraform_test "$dir"
+  fi
 done
 
+# The workspace of each file's region, as infra/README.md selects it.
+region_of() {
+  basename "$1" .tfvars
+}
+
 for var_file in infra/region/regions/*.tfvars; do
-  step "infra/region: terraform test with ${var_file#infra/region/}"
-  run_terraform_test infra/region -test-directory=tfvars-tests -var-file="${var_file#infra/region/}"
+  step "infra/region: terraform test with ${var_file#infra/region/} (workspace $(region_of "$var_file"))"
+  TF_WORKSPACE=$(region_of "$var_file") run_terraform_test infra/region -test-directory=tfvars-tests -var-file="${var_file#infra/region/}"
 done
+
+# A plan in the wrong workspace is refused, the default workspace included (workspace-tests expects the failure).
+step "infra/region: a plan outside the region's workspace fails (workspace-tests)"
+run_terraform_test infra/region -test-directory=workspace-tests
+echo "refused in the default workspace"
+TF_WORKSPACE=us-west-2 run_terraform_test infra/region -test-directory=workspace-tests
+echo "refused in workspace us-west-2"
 
 # The README's arc-mode step, offline: its own command writes arc.auto.tfvars.json (from a sample cluster
 # document), and each region's plan with -var-file=regions/<region>.tfvars must put the gateway in arc mode.
@@ -185,7 +206,7 @@ arc_command=$(awk '
 echo "$arc_command"
 (cd "$arc_copy" && bash -euo pipefail -c "$arc_command") || fail "the README's arc-mode command failed"
 for var_file in infra/region/regions/*.tfvars; do
-  run_terraform_test "$arc_copy/infra/region" -test-directory=arc-tests -var-file="${var_file#infra/region/}"
+  TF_WORKSPACE=$(region_of "$var_file") run_terraform_test "$arc_copy/infra/region" -test-directory=arc-tests -var-file="${var_file#infra/region/}"
 done
 
 step "checkov: terraform (infra/)"

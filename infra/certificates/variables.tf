@@ -41,13 +41,29 @@ variable "hosted_zone_id" {
 }
 
 variable "hostname_labels" {
-  description = "First DNS label of each app's hostname; the certificates cover <label>.<domain> and <label>.<region>.<domain>."
+  description = "First DNS label of each app's hostname; the certificates cover <label>.<domain> and <label>.<region>.<domain>: two names per app on each certificate, at most names_per_certificate."
   type        = list(string)
   default     = ["externalapi", "service1", "service2"]
 
   validation {
     condition     = length(var.hostname_labels) > 0 && alltrue([for l in var.hostname_labels : can(regex("^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$", l))])
     error_message = "Each hostname label must be a single lowercase DNS label."
+  }
+
+  validation {
+    condition     = length(distinct(var.hostname_labels)) * 2 <= var.names_per_certificate
+    error_message = "${length(distinct(var.hostname_labels))} apps need ${length(distinct(var.hostname_labels)) * 2} names on each certificate (<label>.<domain> and <label>.<region>.<domain>), more than names_per_certificate = ${var.names_per_certificate}. ACM allows 10 domain names per certificate unless the account's quota \"Domain names per ACM Certificate\" was raised (Service Quotas, up to 100): request the increase in every region of regions, then set names_per_certificate to the new quota."
+  }
+}
+
+variable "names_per_certificate" {
+  description = "The account's ACM quota \"Domain names per ACM Certificate\" in the regions: 10 by default; raise it in Service Quotas before a sixth app, then set it here."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.names_per_certificate >= 1 && var.names_per_certificate <= 100 && floor(var.names_per_certificate) == var.names_per_certificate
+    error_message = "names_per_certificate must be a whole number between 1 and 100 (ACM's largest quota)."
   }
 }
 

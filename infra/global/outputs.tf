@@ -57,3 +57,8 @@ output "readiness_role_arn" {
   description = "ARN of the read-only role the GitHub readiness workflow assumes (repository variable AWS_READINESS_ROLE_ARN), or null."
   value       = one(aws_iam_role.readiness[*].arn)
 }
+
+output "failover_role_arn" {
+  description = "ARN of the role the GitHub evacuate workflow assumes (repository variable AWS_FAILOVER_ROLE_ARN), or null."
+  value       = one(aws_iam_role.failover[*].arn)
+}

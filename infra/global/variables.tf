@@ -183,6 +183,17 @@ variable "github_readiness_environment" {
   }
 }
 
+variable "github_failover_environment" {
+  description = "GitHub environment of the evacuate workflow (.github/workflows/evacuate.yml); only that environment's jobs on github_branch may assume the failover role (scale the standby's ECS services, change this cluster's routing controls without overriding a safety rule), created with the deployment role (github_repository set). Give the environment required reviewers. null creates no failover role."
+  type        = string
+  default     = "failover"
+
+  validation {
+    condition     = var.github_failover_environment == null || can(regex("^[A-Za-z0-9_.-]{1,255}$", coalesce(var.github_failover_environment, "-")))
+    error_message = "github_failover_environment must be a GitHub environment name, or null."
+  }
+}
+
 variable "create_github_oidc_provider" {
   description = "Create the account's GitHub OIDC identity provider (false when the account already has one)."
   type        = bool

@@ -74,8 +74,10 @@ locals {
     }) : null
   }
 
-  # Every app keeps idle keep-alive connections open longer than the load balancer does (variables.tf).
+  # Every app keeps idle keep-alive connections open longer than the load balancer does, and gets its own drain
+  # deadline, which its deregistration delay covers (variables.tf).
   keepalive_environment = { KEEPALIVE_TIMEOUT = "${var.target_keepalive_timeout}s" }
+  drain_environment     = { for app, a in var.apps : app => { DRAIN_TIMEOUT = "${a.drain_timeout}s" } }
 }
 
 module "network" {
@@ -132,7 +134,7 @@ module "app" {
   ecr_repository_arn         = aws_ecr_repository.app[each.key].arn
   container_port             = 8080
   additional_container_ports = each.value.additional_container_ports
-  environment                = merge(each.value.environment, local.failover_environment[each.key], local.keepalive_environment)
+  environment                = merge(each.value.environment, local.failover_environment[each.key], local.keepalive_environment, local.drain_environment[each.key])
 
   cpu                 = each.value.cpu
   memory              = each.value.memory
@@ -143,17 +145,20 @@ module "app" {
   requests_per_target = var.requests_per_target
 
   stop_timeout          = var.stop_timeout
-  deregistration_delay  = 10
+  deregistration_delay  = each.value.deregistration_delay
   log_retention_days    = var.log_retention_days
   kms_key_arn           = aws_kms_key.this.arn
   task_role_policy_json = local.task_role_policies[each.key]
 }
 
-# Warns (does not fail) when the workspace name and the region disagree: one state per region.
-check "workspace_matches_region" {
+# Warns when the registered autoscaling bounds are not those of apps: an evacuation's scale step raised them. The
+# scalable targets keep them (modules/app-service) until the configured bounds change.
+check "autoscaling_bounds_as_configured" {
   assert {
-    condition     = terraform.workspace == "default" || terraform.workspace == var.region
-    error_message = "The selected workspace (${terraform.workspace}) is not ${var.region}: each region needs its own state (terraform workspace select ${var.region})."
+    condition = alltrue([for app, m in module.app :
+      m.autoscaling_capacity.min_capacity == local.apps[app].min_capacity && m.autoscaling_capacity.max_capacity == local.apps[app].max_capacity
+    ])
+    error_message = "Autoscaling bounds set outside Terraform are kept: ${join("; ", [for app, m in module.app : "${app} has ${m.autoscaling_capacity.min_capacity}-${m.autoscaling_capacity.max_capacity} tasks, apps.${app} says ${local.apps[app].min_capacity}-${local.apps[app].max_capacity}" if m.autoscaling_capacity.min_capacity != local.apps[app].min_capacity || m.autoscaling_capacity.max_capacity != local.apps[app].max_capacity])}. To keep them, write them into apps in regions/${var.region}.tfvars; to go back, apply with -replace='module.app[\"<app>\"].aws_appautoscaling_target.this' (infra/README.md, \"After an evacuation\")."
   }
 }
 

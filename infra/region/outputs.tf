@@ -42,7 +42,7 @@ output "ecs_cluster_arn" {
 }
 
 output "ecs_services" {
-  description = "Per app: service and task definition names the pipeline deploys to, and the settings the tests check (failover_mode: dns or arc for an app with upstreams, else null; task_role_policy: the task role's policy JSON, null without permissions)."
+  description = "Per app: service and task definition names the pipeline deploys to, and the settings the tests check (deregistration_delay: seconds the target group keeps a leaving task; failover_mode: dns or arc for an app with upstreams, else null; task_role_policy: the task role's policy JSON, null without permissions)."
   value = {
     for app, m in module.app : app => {
       service_name               = m.service_name
@@ -65,6 +65,7 @@ output "ecs_services" {
       image                      = m.container_definition.image
       task_size                  = m.task_size
       autoscaling_capacity       = m.autoscaling_capacity
+      deregistration_delay       = m.deregistration_delay
       upstreams                  = local.apps[app].upstreams
       failover_mode              = local.apps[app].failover_mode
     }

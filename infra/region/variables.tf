@@ -1,10 +1,17 @@
 variable "region" {
-  description = "AWS region this root is applied to (one state per region, see infra/README.md)."
+  description = "AWS region this root is applied to. Each region has its own state, in the Terraform workspace named like the region: the selected workspace must be this region (infra/README.md)."
   type        = string
 
   validation {
     condition     = can(regex("^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", var.region))
     error_message = "region must be an AWS region name such as us-east-1."
+  }
+
+  # A plan of one region against another region's state would replace that region (its IAM roles, DNS records,
+  # repositories and buckets); the default workspace is no region's state.
+  validation {
+    condition     = terraform.workspace == var.region
+    error_message = "The selected workspace is ${terraform.workspace}, but region is ${var.region}: each region has its own state, in the workspace named after it. Run terraform workspace select ${var.region} (or select the workspace of the region you meant, with its -var-file=regions/<region>.tfvars)."
   }
 }
 
@@ -102,14 +109,16 @@ variable "alb_deletion_protection" {
 }
 
 variable "alb_ssl_policy" {
-  description = "TLS security policy of the load balancer's HTTPS listener; must be a TLS 1.3 policy."
+  description = "TLS security policy of the load balancer's HTTPS listener: a TLS 1.3 policy that accepts nothing older than TLS 1.2 (ELBSecurityPolicy-TLS13-1-2-* or -1-3-*). Default: AWS's recommended ELBSecurityPolicy-TLS13-1-2-2021-06."
   type        = string
   default     = "ELBSecurityPolicy-TLS13-1-2-2021-06"
   nullable    = false
 
+  # The policy names carry the lowest version they accept: ELBSecurityPolicy-TLS13-1-0-2021-06 and -1-1- also
+  # negotiate TLS 1.0 and 1.1.
   validation {
-    condition     = startswith(var.alb_ssl_policy, "ELBSecurityPolicy-TLS13-")
-    error_message = "alb_ssl_policy must be one of the ELBSecurityPolicy-TLS13-* policies."
+    condition     = can(regex("^ELBSecurityPolicy-TLS13-1-[23]-[A-Za-z0-9-]+$", var.alb_ssl_policy))
+    error_message = "alb_ssl_policy = \"${var.alb_ssl_policy}\": must be a TLS 1.3 policy whose minimum is TLS 1.2 or 1.3 (ELBSecurityPolicy-TLS13-1-2-* or ELBSecurityPolicy-TLS13-1-3-*, such as AWS's recommended ELBSecurityPolicy-TLS13-1-2-2021-06); the TLS13-1-0 and TLS13-1-1 policies still accept TLS 1.0 and 1.1."
   }
 }
 
@@ -179,9 +188,18 @@ variable "apps" {
       image_tag                   tag its service starts with (null: var.image_tag)
       cpu, memory                 Fargate task size: CPU units (256) and MiB (512)
       desired_count               tasks at creation (2); autoscaling owns the count afterwards
-      min_capacity, max_capacity  autoscaling bounds (2 and 6)
+      min_capacity, max_capacity  autoscaling bounds (2 and 6), registered when they change; bounds an evacuation's
+                                  scale step set are kept until then (infra/README.md, "After an evacuation")
+      response_timeout            seconds the app may take to answer a request (30: the gateway's routes'
+                                  response_header_timeout); not passed to the app, checked against the delay below
+      drain_timeout               seconds its in-flight requests get on SIGTERM (25), passed as DRAIN_TIMEOUT;
+                                  below stop_timeout, when ECS kills the container
+      deregistration_delay        seconds the load balancer keeps a leaving task for its in-flight requests (30);
+                                  ECS deregisters a task before SIGTERM, so at least response_timeout and
+                                  drain_timeout
       additional_container_ports  ports the container exposes besides 8080, not routed by the load balancer
-      environment                 extra environment variables (REGION, PORT and KEEPALIVE_TIMEOUT are set for all)
+      environment                 extra environment variables (REGION, PORT, KEEPALIVE_TIMEOUT and DRAIN_TIMEOUT are
+                                  set for all)
       upstreams                   apps it calls and whose failover it follows (the gateway: service1 and service2)
       failover_mode               how it follows them: dns or arc (null: var.failover_mode); only with upstreams
   EOT
@@ -194,6 +212,9 @@ variable "apps" {
     desired_count              = optional(number, 2)
     min_capacity               = optional(number, 2)
     max_capacity               = optional(number, 6)
+    response_timeout           = optional(number, 30)
+    drain_timeout              = optional(number, 25)
+    deregistration_delay       = optional(number, 30)
     additional_container_ports = optional(list(number), [])
     environment                = optional(map(string), {})
     upstreams                  = optional(list(string), [])
@@ -262,8 +283,27 @@ variable "apps" {
   }
 
   validation {
-    condition     = alltrue([for a in values(var.apps) : length(setintersection(keys(a.environment), ["REGION", "PORT", "KEEPALIVE_TIMEOUT"])) == 0])
-    error_message = "An app's environment must not set REGION, PORT or KEEPALIVE_TIMEOUT: every app gets them from this root."
+    condition     = alltrue([for a in values(var.apps) : length(setintersection(keys(a.environment), ["REGION", "PORT", "KEEPALIVE_TIMEOUT", "DRAIN_TIMEOUT"])) == 0])
+    error_message = "An app's environment must not set REGION, PORT, KEEPALIVE_TIMEOUT or DRAIN_TIMEOUT: every app gets them from this root (DRAIN_TIMEOUT from its drain_timeout)."
+  }
+
+  # ECS deregisters a task from the target group, waits deregistration_delay, then sends SIGTERM; the app drains for
+  # drain_timeout and ECS kills it at stop_timeout. A delay shorter than a response cuts that request on every
+  # deployment and scale-in (as a keep-alive shorter than the load balancer's idle timeout gives 502s).
+  validation {
+    condition = alltrue([for a in values(var.apps) :
+      floor(a.response_timeout) == a.response_timeout && a.response_timeout >= 1 && a.response_timeout <= 3600 &&
+      floor(a.drain_timeout) == a.drain_timeout && a.drain_timeout >= 1 && a.drain_timeout < var.stop_timeout &&
+      floor(a.deregistration_delay) == a.deregistration_delay && a.deregistration_delay <= 3600 &&
+      a.deregistration_delay >= a.response_timeout && a.deregistration_delay >= a.drain_timeout
+    ])
+    error_message = "Each app's deregistration_delay (whole seconds, at most 3600) must be at least its response_timeout and its drain_timeout, and its drain_timeout below stop_timeout (${var.stop_timeout} s): ${join("; ", [for app, a in var.apps : "${app}: response_timeout ${a.response_timeout}, drain_timeout ${a.drain_timeout}, deregistration_delay ${a.deregistration_delay}" if !(a.deregistration_delay >= a.response_timeout && a.deregistration_delay >= a.drain_timeout && a.drain_timeout < var.stop_timeout)])}. The load balancer drops what is still in flight when the delay ends, before the task even gets SIGTERM."
+  }
+
+  # IAM role names are global, at most 64 characters.
+  validation {
+    condition     = alltrue([for app in keys(var.apps) : true])
+    error_message = "IAM role names are <name>-<app>-<region>-execution, at most 64 characters: ${join(", ", [for app in keys(var.apps) : "${var.name}-${app}-${var.region}-execution has ${length("${var.name}-${app}-${var.region}-execution")}" if length("${var.name}-${app}-${var.region}-execution") > 64])}. Shorten the app name or name."
   }
 
   validation {
@@ -300,7 +340,7 @@ variable "requests_per_target" {
 }
 
 variable "stop_timeout" {
-  description = "Seconds between SIGTERM and SIGKILL for every container; must exceed the apps' drain deadline (DRAIN_TIMEOUT, 25 s by default)."
+  description = "Seconds between SIGTERM and SIGKILL for every container; must exceed every app's drain_timeout (DRAIN_TIMEOUT, 25 s by default)."
   type        = number
   default     = 30
 

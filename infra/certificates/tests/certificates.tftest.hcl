@@ -115,3 +115,14 @@ run "rejects_bad_inputs" {
 
   expect_failures = [var.regions, var.domain_name]
 }
+
+# ACM's default quota is 10 names per certificate: five apps fit (two names each), a sixth does not.
+run "rejects_a_sixth_app_over_the_acm_quota" {
+  command = plan
+
+  variables {
+    hostname_labels = ["externalapi", "service1", "service2", "orders", "billing", "search"]
+  }
+
+  expect_failures = [var.hostname_labels]
+}

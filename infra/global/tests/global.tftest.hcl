@@ -12,6 +12,13 @@ override_resource {
 }
 
 override_resource {
+  target = aws_iam_role.failover
+  values = {
+    arn = "arn:aws:iam::123456789012:role/mrapi-github-failover"
+  }
+}
+
+override_resource {
   target = aws_iam_role.deploy
   values = {
     arn = "arn:aws:iam::123456789012:role/mrapi-github-deploy"
@@ -94,8 +101,8 @@ run "default_wiring" {
   }
 
   assert {
-    condition     = output.deploy_role_arn == null && output.readiness_role_arn == null
-    error_message = "No deployment role and no readiness role without github_repository."
+    condition     = output.deploy_role_arn == null && output.readiness_role_arn == null && output.failover_role_arn == null
+    error_message = "No deployment, readiness or failover role without github_repository."
   }
 }
 
@@ -129,7 +136,7 @@ run "cluster_document_shape" {
 
   assert {
     condition = alltrue([for name, app in jsondecode(output.cluster_document).apps :
-      keys(app) == ["control_panel_arn", "control_panel_name", "hostname", "primary_region", "regions", "secondary_region"] &&
+      keys(app) == ["control_panel_arn", "control_panel_name", "hostname", "primary_region", "regions", "safety_rules", "secondary_region"] &&
       app.control_panel_name == name &&
       keys(app.regions) == ["us-east-1", "us-west-2"] &&
       alltrue([for region, r in app.regions : keys(r) == ["routing_control_arn", "routing_control_name", "url"]])
@@ -156,6 +163,14 @@ run "cluster_document_shape" {
           url                  = "https://externalapi.us-west-2.example.com"
         }
       }
+      safety_rules = [{
+        kind              = "assertion"
+        name              = "external-api-at-least-one-on"
+        arn               = "arn:aws:route53-recovery-control::123456789012:controlpanel/1111/safetyrule/9999"
+        asserted_controls = ["arn:aws:route53-recovery-control::123456789012:controlpanel/1111/routingcontrol/0000", "arn:aws:route53-recovery-control::123456789012:controlpanel/1111/routingcontrol/0000"]
+        rule_config       = { type = "ATLEAST", threshold = 1, inverted = false }
+        wait_period_ms    = 5000
+      }]
     }
     error_message = "The external-api entry does not match docs/cluster.md."
   }
@@ -166,6 +181,20 @@ run "cluster_document_shape" {
       jsondecode(output.cluster_document).apps["service1"].regions["us-west-2"].routing_control_arn == "arn:aws:route53-recovery-control::123456789012:controlpanel/2222/routingcontrol/bbbb"
     )
     error_message = "Each region's entry names that region's routing control."
+  }
+
+  # failover check evaluates an activate against these (crates/recovery's SafetyRule): without them it can only
+  # report "no safety rules in the cluster document".
+  assert {
+    condition = jsonencode(jsondecode(output.cluster_document).apps["service1"].safety_rules) == jsonencode([{
+      arn               = "arn:aws:route53-recovery-control::123456789012:controlpanel/1111/safetyrule/9999"
+      asserted_controls = ["arn:aws:route53-recovery-control::123456789012:controlpanel/2222/routingcontrol/aaaa", "arn:aws:route53-recovery-control::123456789012:controlpanel/2222/routingcontrol/bbbb"]
+      kind              = "assertion"
+      name              = "service1-at-least-one-on"
+      rule_config       = { inverted = false, threshold = 1, type = "ATLEAST" }
+      wait_period_ms    = 5000
+    }])
+    error_message = "Each app's entry carries its panel's safety rule: kind assertion, ATLEAST 1 of its two routing controls, the wait period."
   }
 
   assert {
@@ -460,4 +489,130 @@ run "rejects_a_hostname_label_twice_in_a_region" {
   }
 
   expect_failures = [var.regional_ecs_services]
+}
+
+# The evacuate workflow's role: exactly what `failover evacuate` calls (gate, scale, activate), the routing controls
+# of this cluster only and never with a safety-rule override.
+run "failover_role" {
+  variables {
+    github_repository = "example-org/example-api"
+  }
+
+  assert {
+    condition     = output.failover_role_arn == "arn:aws:iam::123456789012:role/mrapi-github-failover" && aws_iam_role.failover[0].name == "mrapi-github-failover"
+    error_message = "The failover role is created with the deployment role."
+  }
+
+  assert {
+    condition = jsondecode(aws_iam_role.failover[0].assume_role_policy) == {
+      Version = "2012-10-17"
+      Statement = [{
+        Effect    = "Allow"
+        Principal = { Federated = "arn:aws:iam::123456789012:oidc-provider/token.actions.githubusercontent.com" }
+        Action    = "sts:AssumeRoleWithWebIdentity"
+        Condition = {
+          StringEquals = {
+            "token.actions.githubusercontent.com:aud" = "sts.amazonaws.com"
+            "token.actions.githubusercontent.com:sub" = "repo:example-org/example-api:environment:failover:ref:refs/heads/main"
+          }
+        }
+      }]
+    }
+    error_message = "Only the repository's failover environment on the default branch may assume the role, with exact conditions."
+  }
+
+  assert {
+    condition = jsondecode(aws_iam_role_policy.failover[0].policy).Statement == [
+      {
+        Sid      = "ListRoutingControls"
+        Effect   = "Allow"
+        Action   = ["route53-recovery-cluster:ListRoutingControls"]
+        Resource = "*"
+      },
+      {
+        Sid    = "UpdateThisClustersRoutingControls"
+        Effect = "Allow"
+        Action = ["route53-recovery-cluster:UpdateRoutingControlState", "route53-recovery-cluster:UpdateRoutingControlStates"]
+        Resource = [
+          "arn:aws:route53-recovery-control::123456789012:controlpanel/1111/routingcontrol/0000",
+          "arn:aws:route53-recovery-control::123456789012:controlpanel/1111/routingcontrol/0000",
+          "arn:aws:route53-recovery-control::123456789012:controlpanel/1111/routingcontrol/0000",
+          "arn:aws:route53-recovery-control::123456789012:controlpanel/1111/routingcontrol/0000",
+          "arn:aws:route53-recovery-control::123456789012:controlpanel/2222/routingcontrol/aaaa",
+          "arn:aws:route53-recovery-control::123456789012:controlpanel/2222/routingcontrol/bbbb",
+        ]
+        Condition = { Bool = { "route53-recovery-cluster:AllowSafetyRulesOverrides" = "false" } }
+      },
+      {
+        Sid      = "DescribeAndScaleServices"
+        Effect   = "Allow"
+        Action   = ["ecs:DescribeServices", "ecs:UpdateService"]
+        Resource = ["arn:aws:ecs:us-east-1:123456789012:service/mrapi/*", "arn:aws:ecs:us-west-2:123456789012:service/mrapi/*"]
+      },
+      {
+        Sid      = "DescribeTargetHealth"
+        Effect   = "Allow"
+        Action   = ["elasticloadbalancing:DescribeTargetHealth"]
+        Resource = "*"
+      },
+      {
+        Sid      = "DescribeScalableTargets"
+        Effect   = "Allow"
+        Action   = ["application-autoscaling:DescribeScalableTargets"]
+        Resource = "*"
+      },
+      {
+        Sid      = "RaiseAutoscalingMinimum"
+        Effect   = "Allow"
+        Action   = ["application-autoscaling:RegisterScalableTarget"]
+        Resource = ["arn:aws:application-autoscaling:us-east-1:123456789012:scalable-target/*", "arn:aws:application-autoscaling:us-west-2:123456789012:scalable-target/*"]
+      },
+    ]
+    error_message = "The failover role may list routing controls, update this cluster's without overriding a safety rule, describe and update the deployment's ECS services in both regions, read target health, and describe and register scalable targets: nothing else."
+  }
+
+  assert {
+    condition     = !strcontains(aws_iam_role_policy.failover[0].policy, "iam:") && !strcontains(aws_iam_role_policy.failover[0].policy, "SafetyRulesOverrides\":\"true")
+    error_message = "The failover role passes no role and never overrides a safety rule."
+  }
+}
+
+run "failover_role_other_environment" {
+  variables {
+    github_repository           = "example-org/example-api"
+    github_failover_environment = "dr"
+    github_branch               = "trunk"
+    apps = {
+      service1 = { hostname_label = "service1", primary_region = "us-west-2", secondary_region = "eu-west-1" }
+    }
+    regional_load_balancers = {
+      us-west-2 = { dns_name = "mrapi-2.us-west-2.elb.amazonaws.com", zone_id = "Z1H1FL5HABSF5" }
+      eu-west-1 = { dns_name = "mrapi-3.eu-west-1.elb.amazonaws.com", zone_id = "Z32O12XQLNTSW2" }
+    }
+  }
+
+  assert {
+    condition     = jsondecode(aws_iam_role.failover[0].assume_role_policy).Statement[0].Condition.StringEquals["token.actions.githubusercontent.com:sub"] == "repo:example-org/example-api:environment:dr:ref:refs/heads/trunk"
+    error_message = "github_failover_environment and github_branch name the one environment and branch whose jobs may assume the role."
+  }
+
+  assert {
+    condition = toset(flatten([for s in jsondecode(aws_iam_role_policy.failover[0].policy).Statement : s.Resource if s.Sid == "DescribeAndScaleServices"])) == toset([
+      "arn:aws:ecs:eu-west-1:123456789012:service/mrapi/*",
+      "arn:aws:ecs:us-west-2:123456789012:service/mrapi/*",
+    ])
+    error_message = "The failover role scales the deployment's services in the apps' regions."
+  }
+}
+
+run "no_failover_role" {
+  variables {
+    github_repository           = "example-org/example-api"
+    github_failover_environment = null
+  }
+
+  assert {
+    condition     = output.failover_role_arn == null && output.deploy_role_arn != null && output.readiness_role_arn != null
+    error_message = "github_failover_environment = null creates no failover role."
+  }
 }

@@ -50,7 +50,7 @@ variable "certificate_arn" {
 }
 
 variable "ssl_policy" {
-  description = "TLS security policy of the HTTPS listener (a TLS 1.3 policy, ELBSecurityPolicy-TLS13-*)."
+  description = "TLS security policy of the HTTPS listener (a TLS 1.3 policy with TLS 1.2 or 1.3 as its minimum, ELBSecurityPolicy-TLS13-1-2-* or -1-3-*)."
   type        = string
   default     = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 }

@@ -261,8 +261,8 @@ resource "aws_ecs_service" "this" {
   tags = var.tags
 
   lifecycle {
-    # The deployment pipeline registers new task definition revisions (new image tags) and autoscaling owns the
-    # task count; Terraform must not roll either back.
+    # The deployment pipeline registers new task definition revisions (new image tags), and autoscaling and an
+    # evacuation's scale step own the task count; Terraform must not roll either back.
     ignore_changes = [task_definition, desired_count]
   }
 
@@ -271,12 +271,28 @@ resource "aws_ecs_service" "this" {
 
 # --- Autoscaling: target tracking on CPU and on requests per target. ---
 
+# The bounds as configured. An evacuation's scale step raises the standby's minimum (and the maximum with it when
+# needed) outside Terraform, with RegisterScalableTarget; the scalable target ignores such changes, so that the next
+# routine apply does not shrink the region that now carries the traffic. A change of the configured bounds
+# changes this object, which replaces the scalable target: registered again with the configured bounds.
+resource "terraform_data" "capacity_bounds" {
+  input = {
+    min_capacity = var.min_capacity
+    max_capacity = var.max_capacity
+  }
+}
+
 resource "aws_appautoscaling_target" "this" {
   service_namespace  = "ecs"
   resource_id        = "service/${local.cluster_name}/${aws_ecs_service.this.name}"
   scalable_dimension = "ecs:service:DesiredCount"
   min_capacity       = var.min_capacity
   max_capacity       = var.max_capacity
+
+  lifecycle {
+    ignore_changes       = [min_capacity, max_capacity]
+    replace_triggered_by = [terraform_data.capacity_bounds]
+  }
 }
 
 resource "aws_appautoscaling_policy" "cpu" {
@@ -294,6 +310,11 @@ resource "aws_appautoscaling_policy" "cpu" {
     predefined_metric_specification {
       predefined_metric_type = "ECSServiceAverageCPUUtilization"
     }
+  }
+
+  lifecycle {
+    # Deregistering the scalable target (its replacement) deletes its scaling policies.
+    replace_triggered_by = [aws_appautoscaling_target.this]
   }
 }
 
@@ -313,5 +334,10 @@ resource "aws_appautoscaling_policy" "requests" {
       predefined_metric_type = "ALBRequestCountPerTarget"
       resource_label         = "${var.alb_arn_suffix}/${aws_lb_target_group.this.arn_suffix}"
     }
+  }
+
+  lifecycle {
+    # Deregistering the scalable target (its replacement) deletes its scaling policies.
+    replace_triggered_by = [aws_appautoscaling_target.this]
   }
 }

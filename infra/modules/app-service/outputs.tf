@@ -94,9 +94,14 @@ output "task_size" {
 }
 
 output "autoscaling_capacity" {
-  description = "Bounds of the service's task count under autoscaling: {min_capacity, max_capacity}."
+  description = "Bounds of the service's task count under autoscaling: {min_capacity, max_capacity}, as registered (after a refresh, also what an evacuation's scale step set)."
   value = {
     min_capacity = aws_appautoscaling_target.this.min_capacity
     max_capacity = aws_appautoscaling_target.this.max_capacity
   }
+}
+
+output "deregistration_delay" {
+  description = "Seconds the target group keeps a deregistering task for its in-flight requests."
+  value       = tonumber(aws_lb_target_group.this.deregistration_delay)
 }

@@ -117,13 +117,13 @@ variable "desired_count" {
 }
 
 variable "min_capacity" {
-  description = "Autoscaling minimum number of tasks."
+  description = "Autoscaling minimum number of tasks, registered at creation and whenever min_capacity or max_capacity changes; a change made outside Terraform (an evacuation's scale step) is kept otherwise."
   type        = number
   default     = 2
 }
 
 variable "max_capacity" {
-  description = "Autoscaling maximum number of tasks."
+  description = "Autoscaling maximum number of tasks, registered like min_capacity."
   type        = number
   default     = 6
 }
@@ -147,9 +147,9 @@ variable "stop_timeout" {
 }
 
 variable "deregistration_delay" {
-  description = "Seconds the target group keeps a deregistering task for in-flight requests."
+  description = "Seconds the target group keeps a deregistering task for its in-flight requests. ECS deregisters a task before it sends SIGTERM, so this bounds every request in flight when a task leaves (deployments, scale-in): at least the app's longest response and its drain timeout."
   type        = number
-  default     = 10
+  default     = 30
 }
 
 variable "health_check_grace_period" {

@@ -64,5 +64,19 @@ output "document" {
         { for r, ecs in var.ecs_services : "ecs" => ecs if r == region },
       )
     }
+    # The panel's safety rule as docs/cluster.md describes it: tools explain a blocked change with it (failover
+    # check evaluates it before an activate), arc-local enforces it.
+    safety_rules = [{
+      kind              = "assertion"
+      name              = aws_route53recoverycontrolconfig_safety_rule.at_least_one_on.name
+      arn               = aws_route53recoverycontrolconfig_safety_rule.at_least_one_on.arn
+      asserted_controls = aws_route53recoverycontrolconfig_safety_rule.at_least_one_on.asserted_controls
+      rule_config = {
+        type      = aws_route53recoverycontrolconfig_safety_rule.at_least_one_on.rule_config[0].type
+        threshold = aws_route53recoverycontrolconfig_safety_rule.at_least_one_on.rule_config[0].threshold
+        inverted  = aws_route53recoverycontrolconfig_safety_rule.at_least_one_on.rule_config[0].inverted
+      }
+      wait_period_ms = aws_route53recoverycontrolconfig_safety_rule.at_least_one_on.wait_period_ms
+    }]
   }
 }

@@ -190,7 +190,7 @@ run "a_fourth_app_is_one_more_entry" {
   }
 
   assert {
-    condition     = output.ecs_services["gateway"].environment["SERVICE3_URL"] == "https://service3.example.com" && output.ecs_services["service3"].environment == { KEEPALIVE_TIMEOUT = "75s", PORT = "8080", REGION = "us-east-1" }
+    condition     = output.ecs_services["gateway"].environment["SERVICE3_URL"] == "https://service3.example.com" && output.ecs_services["service3"].environment == { DRAIN_TIMEOUT = "25s", KEEPALIVE_TIMEOUT = "75s", PORT = "8080", REGION = "us-east-1" }
     error_message = "The gateway calls its new upstream by its failover hostname; service3 gets the common environment."
   }
 }
@@ -274,7 +274,7 @@ run "arc_mode_gateway" {
   }
 
   assert {
-    condition     = output.ecs_services["service1"].environment == { KEEPALIVE_TIMEOUT = "75s", PORT = "8080", REGION = "us-east-1" }
+    condition     = output.ecs_services["service1"].environment == { DRAIN_TIMEOUT = "25s", KEEPALIVE_TIMEOUT = "75s", PORT = "8080", REGION = "us-east-1" }
     error_message = "The services are unaffected by the gateway's mode."
   }
 }
@@ -689,4 +689,147 @@ run "rejects_bad_app_names_and_ports" {
   }
 
   expect_failures = [var.apps]
+}
+
+# ECS deregisters a task, waits for the target group's deregistration delay, then sends SIGTERM: the delay is what a
+# request in flight gets when a task leaves, so it covers each app's response and drain timeouts.
+run "deregistration_delay_covers_the_apps_timeouts" {
+  assert {
+    condition     = alltrue([for app, s in output.ecs_services : s.deregistration_delay == 30 && s.environment["DRAIN_TIMEOUT"] == "25s"]) && alltrue([for m in module.app : m.deregistration_delay == 30])
+    error_message = "Every app's target group keeps a leaving task 30 s (the gateway's 30 s response timeout), and every app drains for 25 s (DRAIN_TIMEOUT)."
+  }
+}
+
+run "deregistration_delay_per_app" {
+  variables {
+    apps = {
+      gateway  = { hostname_label = "externalapi", listener_rule_priority = 100, response_timeout = 60, drain_timeout = 28, deregistration_delay = 60 }
+      service1 = { hostname_label = "service1", listener_rule_priority = 200, response_timeout = 5, drain_timeout = 5, deregistration_delay = 5 }
+    }
+  }
+
+  assert {
+    condition     = output.ecs_services["gateway"].deregistration_delay == 60 && output.ecs_services["gateway"].environment["DRAIN_TIMEOUT"] == "28s"
+    error_message = "The gateway's deregistration delay and drain timeout come from its apps entry."
+  }
+
+  assert {
+    condition     = output.ecs_services["service1"].deregistration_delay == 5 && output.ecs_services["service1"].environment["DRAIN_TIMEOUT"] == "5s"
+    error_message = "service1 has its own, shorter deregistration delay and drain timeout."
+  }
+}
+
+run "rejects_a_deregistration_delay_shorter_than_the_response_timeout" {
+  command = plan
+
+  variables {
+    apps = {
+      gateway = { hostname_label = "externalapi", listener_rule_priority = 100, deregistration_delay = 10 }
+    }
+  }
+
+  expect_failures = [var.apps]
+}
+
+run "rejects_a_deregistration_delay_shorter_than_the_drain_timeout" {
+  command = plan
+
+  variables {
+    apps = {
+      gateway = { hostname_label = "externalapi", listener_rule_priority = 100, response_timeout = 5, drain_timeout = 25, deregistration_delay = 20 }
+    }
+  }
+
+  expect_failures = [var.apps]
+}
+
+run "rejects_a_drain_timeout_ecs_would_cut" {
+  command = plan
+
+  variables {
+    stop_timeout = 20
+    apps = {
+      gateway = { hostname_label = "externalapi", listener_rule_priority = 100 }
+    }
+  }
+
+  expect_failures = [var.apps]
+}
+
+run "rejects_drain_timeout_in_the_environment" {
+  command = plan
+
+  variables {
+    apps = {
+      service1 = { hostname_label = "service1", listener_rule_priority = 200, environment = { DRAIN_TIMEOUT = "5s" } }
+    }
+  }
+
+  expect_failures = [var.apps]
+}
+
+# TLS 1.3 policies whose names start TLS13-1-0 and TLS13-1-1 also accept TLS 1.0 and 1.1.
+run "rejects_a_tls_policy_that_accepts_tls_1_0" {
+  command = plan
+
+  variables {
+    alb_ssl_policy = "ELBSecurityPolicy-TLS13-1-0-2021-06"
+  }
+
+  expect_failures = [var.alb_ssl_policy]
+}
+
+run "rejects_a_tls_policy_that_accepts_tls_1_1" {
+  command = plan
+
+  variables {
+    alb_ssl_policy = "ELBSecurityPolicy-TLS13-1-1-2021-06"
+  }
+
+  expect_failures = [var.alb_ssl_policy]
+}
+
+run "accepts_a_tls_1_3_only_policy" {
+  command = plan
+
+  variables {
+    alb_ssl_policy = "ELBSecurityPolicy-TLS13-1-3-2021-06"
+  }
+
+  assert {
+    condition     = var.alb_ssl_policy == "ELBSecurityPolicy-TLS13-1-3-2021-06"
+    error_message = "A TLS 1.3-only policy is accepted."
+  }
+}
+
+run "default_tls_policy_is_awss_recommended" {
+  command = plan
+
+  assert {
+    condition     = var.alb_ssl_policy == "ELBSecurityPolicy-TLS13-1-2-2021-06"
+    error_message = "The listener defaults to AWS's recommended policy, ELBSecurityPolicy-TLS13-1-2-2021-06."
+  }
+}
+
+# IAM role names are global, at most 64 characters: <name>-<app>-<region>-execution.
+run "rejects_an_app_whose_role_names_exceed_64_characters" {
+  command = plan
+
+  variables {
+    name = "mrapi-production"
+    apps = {
+      order-fulfilment-notifications = { hostname_label = "orders", listener_rule_priority = 100 }
+    }
+  }
+
+  expect_failures = [var.apps]
+}
+
+run "the_workspace_is_the_region" {
+  command = plan
+
+  assert {
+    condition     = terraform.workspace == var.region
+    error_message = "These tests run in the region's workspace (infra/test.sh sets TF_WORKSPACE); workspace-tests cover the others."
+  }
 }

@@ -104,8 +104,8 @@ run "service" {
   }
 
   assert {
-    condition     = aws_lb_target_group.this.deregistration_delay == "10"
-    error_message = "Deregistration delay must be short (10 s)."
+    condition     = aws_lb_target_group.this.deregistration_delay == "30" && output.deregistration_delay == 30
+    error_message = "The target group keeps a deregistering task 30 s by default (the gateway's response timeout)."
   }
 
   assert {
@@ -163,5 +163,24 @@ run "task_role_policy" {
   assert {
     condition     = length(aws_iam_role_policy.task) == 1
     error_message = "The task role gets the given policy."
+  }
+}
+
+# The scalable target ignores bounds changed outside Terraform (an evacuation's scale step; the apply stage shows
+# that against moto), but a change of the configured bounds still registers them: the target is replaced.
+run "configured_bounds_are_registered" {
+  variables {
+    min_capacity = 4
+    max_capacity = 8
+  }
+
+  assert {
+    condition     = aws_appautoscaling_target.this.min_capacity == 4 && aws_appautoscaling_target.this.max_capacity == 8 && output.autoscaling_capacity == { min_capacity = 4, max_capacity = 8 }
+    error_message = "A changed min_capacity or max_capacity must be registered, despite the scalable target ignoring changes made outside Terraform."
+  }
+
+  assert {
+    condition     = terraform_data.capacity_bounds.output == { min_capacity = 4, max_capacity = 8 }
+    error_message = "capacity_bounds carries the configured bounds."
   }
 }

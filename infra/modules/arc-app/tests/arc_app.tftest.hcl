@@ -100,7 +100,7 @@ run "controls_and_records" {
   }
 
   assert {
-    condition = output.document == {
+    condition = jsonencode(output.document) == jsonencode({
       hostname           = "service1.example.com"
       control_panel_arn  = "arn:aws:route53-recovery-control::123456789012:controlpanel/1111"
       control_panel_name = "service1"
@@ -118,8 +118,16 @@ run "controls_and_records" {
           url                  = "https://service1.us-west-2.example.com"
         }
       }
-    }
-    error_message = "The app's cluster document entry does not match docs/cluster.md."
+      safety_rules = [{
+        kind              = "assertion"
+        name              = "service1-at-least-one-on"
+        arn               = "arn:aws:route53-recovery-control::123456789012:controlpanel/1111/safetyrule/9999"
+        asserted_controls = ["arn:aws:route53-recovery-control::123456789012:controlpanel/1111/routingcontrol/aaaa", "arn:aws:route53-recovery-control::123456789012:controlpanel/1111/routingcontrol/bbbb"]
+        rule_config       = { type = "ATLEAST", threshold = 1, inverted = false }
+        wait_period_ms    = 5000
+      }]
+    })
+    error_message = "The app's cluster document entry (with its safety rule) does not match docs/cluster.md."
   }
 }
 
