@@ -9,14 +9,20 @@
 #
 # It runs every README block marked `<!-- apply-test: NAME -->`, word for word, in a scratch copy of the
 # repository whose roots get one extra file, emulator_override.tf (provider endpoints on 127.0.0.1), and where
-# the placeholder hosted zone ID of the example files is the emulator's zone (the edit the README asks for).
-# `terraform` in those blocks is a shell function that runs the same command as a saved plan: plan, keep the plan
-# as JSON, apply that plan. Then it checks:
+# the placeholder hosted zone ID of the example files is the emulator's zone (the edit the README asks for). The
+# deployment's blocks (steps 0 to 4) run one after the other in one shell started at the repository's root, as a
+# user pasting them would. `terraform` in those blocks is a shell function that runs the same command as a saved
+# plan: plan, keep the plan as JSON, apply that plan. Then it checks:
+#   - no variable the steps write to a *.auto.tfvars.json file is also set in a file the README has the user edit;
 #   - the arc-mode step's plans replace the gateway's task definition (arc environment) in both regions;
 #   - a region's state with the addresses of before infra/region/migrations.tf plans only its moves;
 #   - a second plan of every root and region is empty (apart from the emulator gaps listed in infra/README.md);
-#   - `failover --cluster <cluster document> status` and `activate` work against what was applied;
-#   - the deploy pipeline's live-state and rollback scripts against the applied ECS services;
+#   - a plan in a workspace that is not its region fails, the default workspace included;
+#   - the scale-up of an evacuation (the calls of failover's scale step) survives the next plan, and the documented
+#     -replace puts the configured bounds back;
+#   - `failover --cluster <cluster document> status`, `check` (the document's safety rules) and `activate` work
+#     against what was applied;
+#   - the deploy pipeline's live-state and rollback scripts against the applied services;
 #   - after the cleanup block, every state is empty and the emulator holds nothing.
 #
 # Needs: terraform, jq, curl, the AWS CLI, cargo (builds failover and arc-local), and a python with moto[server]
@@ -250,18 +256,29 @@ terraform() {
 export -f terraform
 
 readme="$copy/infra/README.md"
-run_block() {
-  local name=$1 script="$work/block-$1.sh"
-  awk -v name="$name" '
+# The text of the README block marked NAME.
+block_text() {
+  awk -v name="$1" '
     $0 == "<!-- apply-test: " name " -->" { marked = 1; next }
     marked && /^```sh$/ { inside = 1; next }
     inside && /^```$/ { exit }
     inside { print }
-  ' "$readme" >"$script"
-  [[ -s $script ]] || die "infra/README.md has no block marked apply-test: $name"
-  say "README block '$name'"
+  ' "$readme"
+}
+
+# Runs the named blocks, in order, as one script in one shell started at the copy's root: a block that changes
+# directory and does not come back breaks the next one, as it would for a user pasting them.
+run_blocks() {
+  local script="$work/blocks-$1.sh" name text
+  : >"$script"
+  for name in "$@"; do
+    text=$(block_text "$name")
+    [[ -n $text ]] || die "infra/README.md has no block marked apply-test: $name"
+    printf '\n# --- block %s ---\nBLOCK=%s\n%s\n' "$name" "$name" "$text" >>"$script"
+  done
+  say "README blocks $*, in one shell"
   sed 's/^/    | /' "$script"
-  (cd "$copy" && BLOCK=$name PATH="$bin_dir:$PATH" bash -euo pipefail "$script") || die "README block '$name' failed"
+  (cd "$copy" && PATH="$bin_dir:$PATH" bash -euo pipefail "$script") || die "README blocks $* (one shell) failed"
 }
 
 # Plans of one block, as "<n> <block> <directory> <terraform options> <workspace> <command>" lines.
@@ -287,29 +304,39 @@ record_count() {
   counts+=("$label: $n resources")
 }
 
-run_block certificates
+run_blocks certificates ecr regions global controls arc-mode
 record_count "infra/certificates" -chdir="$copy/infra/certificates"
-
-run_block ecr
-run_block regions
 for r in us-east-1 us-west-2; do
   command terraform -chdir="$copy/infra/region" workspace select "$r" >/dev/null
-  record_count "infra/region ($r)" -chdir="$copy/infra/region"
+  record_count "infra/region ($r, after arc mode)" -chdir="$copy/infra/region"
 done
-
-
-run_block global
 record_count "infra/global" -chdir="$copy/infra/global"
 
-run_block controls
+# Terraform reads terraform.tfvars before the *.auto.tfvars files and -var-file after them: a variable the steps
+# write to an auto file and the user also sets in terraform.tfvars (from the example) silently loses, and one
+# set in regions/*.tfvars silently wins. Neither may happen.
+say "no variable of a *.auto.tfvars.json file is also set in a file the README has the user edit"
+for root in certificates region global; do
+  for auto in "$copy/infra/$root"/*.auto.tfvars.json; do
+    [[ -e $auto ]] || continue
+    for key in $(jq -r 'keys[]' "$auto"); do
+      for edited in "$copy/infra/$root/terraform.tfvars" "$copy/infra/$root"/regions/*.tfvars; do
+        [[ -e $edited ]] || continue
+        if grep -Eq "^[[:space:]]*${key}[[:space:]]*=" "$edited"; then
+          die "${edited#"$copy"/} sets $key, which ${auto#"$copy"/} (written by the README's steps) also sets: one of them is silently ignored"
+        fi
+      done
+      echo "${auto#"$copy"/}: $key set nowhere else"
+    done
+  done
+done
+
 say "the cluster document points the failover command at arc-local's data plane"
 jq -e --argjson first "$arc_api_port" '
   [.endpoints[].url | capture("^http://127\\.0\\.0\\.1:(?<port>[0-9]+)") | .port | tonumber] as $ports
   | ($ports | length) == 5 and ($ports | sort) == [range($first; $first + 5)]
 ' "$copy/cluster.json" >/dev/null || die "cluster.json's endpoints are not arc-local's data plane: $(jq -c .endpoints "$copy/cluster.json")"
 jq -c '.endpoints' "$copy/cluster.json"
-
-run_block arc-mode
 
 say "the arc-mode step's plans replace the gateway's task definition"
 arc_plans=$(block_plans arc-mode | cut -f1)
@@ -378,6 +405,60 @@ for r in us-east-1 us-west-2; do
 done
 second_plan global "$copy/infra/global"
 
+# A log with Terraform's wrapped diagnostics on one line (the wrapping and the box-drawing margin removed).
+one_line() {
+  sed -E 's/^[│╷╵ ]+//' "$1" | tr '\n' ' ' | tr -s ' '
+}
+
+# --- One state per region: a plan in another region's workspace, or in the default one, fails. ---
+say "a plan outside the region's workspace fails"
+for ws in us-west-2 default; do
+  command terraform -chdir="$copy/infra/region" workspace select "$ws" >/dev/null
+  if command terraform -chdir="$copy/infra/region" plan -input=false -no-color -lock=false -refresh=false \
+    -var-file=regions/us-east-1.tfvars >"$plans/wrong-workspace-$ws.log" 2>&1; then
+    die "workspace $ws planned regions/us-east-1.tfvars: $(grep -E '^Plan:' "$plans/wrong-workspace-$ws.log")"
+  fi
+  one_line "$plans/wrong-workspace-$ws.log" | grep -q "The selected workspace is $ws, but region is us-east-1" ||
+    { cat "$plans/wrong-workspace-$ws.log" >&2; die "workspace $ws: the plan failed, but not for the workspace"; }
+  echo "workspace $ws with regions/us-east-1.tfvars: refused"
+done
+
+# --- An evacuation's scale-up survives the next apply. ---
+# The calls failover's scale step makes (failover/src/capacity.rs) for every app in us-west-2, the standby of all
+# three: the autoscaling minimum and the desired count to 4. The next plan of that region must keep them.
+say "an evacuation's scale-up of us-west-2 survives the next plan"
+scaled=4
+for app in gateway service1 service2; do
+  resource="service/mrapi/$app"
+  max=$(aws application-autoscaling describe-scalable-targets --region us-west-2 --service-namespace ecs \
+    --resource-ids "$resource" --scalable-dimension ecs:service:DesiredCount --query 'ScalableTargets[0].MaxCapacity' --output text)
+  aws application-autoscaling register-scalable-target --region us-west-2 --service-namespace ecs --resource-id "$resource" \
+    --scalable-dimension ecs:service:DesiredCount --min-capacity "$scaled" --max-capacity "$((max > scaled ? max : scaled))" >/dev/null
+  aws ecs update-service --region us-west-2 --cluster mrapi --service "$app" --desired-count "$scaled" >/dev/null
+done
+command terraform -chdir="$copy/infra/region" workspace select us-west-2 >/dev/null
+second_plan region-us-west-2-after-evacuation "$copy/infra/region" -var-file=regions/us-west-2.tfvars
+one_line "$plans/second-region-us-west-2-after-evacuation.log" |
+  grep -q "Autoscaling bounds set outside Terraform are kept: gateway has 4-6 tasks, apps.gateway says 2-6" ||
+  { cat "$plans/second-region-us-west-2-after-evacuation.log" >&2; die "the plan does not warn that the bounds differ from apps"; }
+echo "the plan keeps minimum $scaled and desired count $scaled, and warns that they differ from apps"
+# The documented way back (infra/README.md, "After an evacuation"): -replace registers the configured bounds again.
+command terraform -chdir="$copy/infra/region" plan -input=false -no-color -var-file=regions/us-west-2.tfvars \
+  -replace='module.app["service1"].aws_appautoscaling_target.this' -out="$plans/back.tfplan" >"$plans/back.log" 2>&1 ||
+  { cat "$plans/back.log" >&2; die "the plan back to the configured bounds failed"; }
+command terraform -chdir="$copy/infra/region" show -json "$plans/back.tfplan" >"$plans/back.json"
+back=$("$py" "$repo_root/infra/apply-test/emulator.py" plan-changes "$plans/back.json" | sort | tr '\n' ' ')
+[[ $back == *'module.app["service1"].aws_appautoscaling_policy.cpu'*'module.app["service1"].aws_appautoscaling_policy.requests'*'module.app["service1"].aws_appautoscaling_target.this'* &&
+  $(wc -w <<<"$back") -le 6 ]] || die "going back should replace service1's scalable target and its two policies only: $back"
+command terraform -chdir="$copy/infra/region" apply -input=false -no-color "$plans/back.tfplan" >"$plans/back.apply.log" 2>&1 ||
+  { cat "$plans/back.apply.log" >&2; die "applying the way back failed"; }
+bounds=$(aws application-autoscaling describe-scalable-targets --region us-west-2 --service-namespace ecs --resource-ids service/mrapi/service1 \
+  --query 'ScalableTargets[0].[MinCapacity,MaxCapacity]' --output text | tr '\t' ' ')
+policies=$(aws application-autoscaling describe-scaling-policies --region us-west-2 --service-namespace ecs --resource-id service/mrapi/service1 \
+  --query 'length(ScalingPolicies)')
+[[ $bounds == "2 6" && $policies == 2 ]] || die "service1 after -replace: bounds $bounds, $policies scaling policies (want 2 6, 2)"
+echo "-replace put service1 back on 2-6 tasks with its two scaling policies; gateway and service2 keep the evacuation's $scaled"
+
 # --- One owner per certificate validation record. ---
 say "every certificate validation record has one owner: infra/certificates"
 for r in us-east-1 us-west-2; do
@@ -403,6 +484,17 @@ failover_cmd status || die "failover status"
 for app in external-api service1 service2; do
   [[ "$(active_of "$app")" == "us-east-1 us-east-1=On,us-west-2=Off" ]] || die "$app after the README's step 3: $(active_of "$app")"
 done
+# failover check evaluates an activate against the safety rules of the document Terraform wrote. The regional URLs
+# (https://<label>.<region>.example.com) have no load balancer behind them here: point them at a closed loopback
+# port, so that only the health findings fail.
+closed_port=$(free_port)
+jq --arg url "http://127.0.0.1:$closed_port" '.apps[].regions[].url = $url' "$copy/cluster.json" >"$work/cluster-check.json"
+(cd "$copy" && "$bin_dir/failover" --cluster "$work/cluster-check.json" check --json --health-timeout 1s) >"$work/check.json" 2>"$work/check.err" || true
+jq -e '.standbys | length > 0' "$work/check.json" >/dev/null || die "failover check gave no readings: $(cat "$work/check.err")"
+jq -r '.standbys[] | "\(.app) \(.region): \([.checks[] | select(.check == "controls")][0].detail)"' "$work/check.json"
+jq -e '[.standbys[] | [.checks[] | select(.check == "controls")][0]]
+  | all(.result == "ok" and (.detail | test("at-least-one-on passes")) and (.detail | contains("no safety rules") | not))' \
+  "$work/check.json" >/dev/null || die "failover check does not evaluate the cluster document's safety rules"
 failover_cmd activate service1 us-west-2 || die "failover activate service1 us-west-2"
 [[ "$(active_of service1)" == "us-west-2 us-east-1=Off,us-west-2=On" ]] || die "service1 after activate: $(active_of service1)"
 [[ "$(active_of service2)" == "us-east-1 us-east-1=On,us-west-2=Off" ]] || die "activate service1 moved service2: $(active_of service2)"
@@ -489,7 +581,7 @@ done <"$work/simulated-revisions"
 unset NAME APP FAILOVER FAILOVER_CLUSTER
 
 # --- Cleanup as documented, and nothing left. ---
-run_block cleanup
+run_blocks cleanup
 say "every state is empty and the emulators hold nothing"
 for root in certificates global; do
   left=$(command terraform -chdir="$copy/infra/$root" state list)

@@ -71,8 +71,10 @@ resource "aws_iam_role_policy" "failover" {
         Effect   = "Allow"
         Action   = ["route53-recovery-cluster:UpdateRoutingControlState", "route53-recovery-cluster:UpdateRoutingControlStates"]
         Resource = local.routing_control_arns
+        # BoolIfExists: a request that names no rule to override may come without the key; one that does must not
+        # be allowed.
         Condition = {
-          Bool = { "route53-recovery-cluster:AllowSafetyRulesOverrides" = "false" }
+          BoolIfExists = { "route53-recovery-cluster:AllowSafetyRulesOverrides" = "false" }
         }
       },
       {

@@ -302,7 +302,7 @@ variable "apps" {
 
   # IAM role names are global, at most 64 characters.
   validation {
-    condition     = alltrue([for app in keys(var.apps) : true])
+    condition     = alltrue([for app in keys(var.apps) : length("${var.name}-${app}-${var.region}-execution") <= 64])
     error_message = "IAM role names are <name>-<app>-<region>-execution, at most 64 characters: ${join(", ", [for app in keys(var.apps) : "${var.name}-${app}-${var.region}-execution has ${length("${var.name}-${app}-${var.region}-execution")}" if length("${var.name}-${app}-${var.region}-execution") > 64])}. Shorten the app name or name."
   }
 

@@ -541,7 +541,7 @@ run "failover_role" {
           "arn:aws:route53-recovery-control::123456789012:controlpanel/2222/routingcontrol/aaaa",
           "arn:aws:route53-recovery-control::123456789012:controlpanel/2222/routingcontrol/bbbb",
         ]
-        Condition = { Bool = { "route53-recovery-cluster:AllowSafetyRulesOverrides" = "false" } }
+        Condition = { BoolIfExists = { "route53-recovery-cluster:AllowSafetyRulesOverrides" = "false" } }
       },
       {
         Sid      = "DescribeAndScaleServices"
