@@ -136,3 +136,39 @@ fn response_filter(gw: &Gateway, ex: &mut Exchange, resp: &mut Response) {
         headers.insert(GATEWAY_REGION.clone(), gw.region_header.clone());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{Config, Sources};
+
+    /// Fields a policy adds replace the upstream's of the same name, every value kept.
+    #[tokio::test]
+    async fn the_response_filter_adds_the_fields_policies_set() {
+        let config = Config::load(Sources {
+            file: Some((
+                "t.toml".into(),
+                "region = \"us-east-1\"\n[[route]]\nprefix = \"/a\"\nupstream = \"http://127.0.0.1:1\"\n"
+                    .into(),
+            )),
+            env: |_| None,
+        })
+        .unwrap();
+        let (gw, _) = Gateway::build(&config).await.unwrap();
+        let mut req = http::Request::new(());
+        let mut ex = Exchange::start(&mut req);
+        let mut fields = http::HeaderMap::new();
+        fields.append("vary", "origin".parse().unwrap());
+        fields.append("vary", "accept".parse().unwrap());
+        fields.insert("x-policy", "yes".parse().unwrap());
+        ex.response_fields = Some(Box::new(fields));
+        let mut resp = Response::new(Body::empty());
+        resp.headers_mut()
+            .insert("vary", "accept-encoding".parse().unwrap());
+        response_filter(&gw, &mut ex, &mut resp);
+        let vary: Vec<_> = resp.headers().get_all("vary").iter().collect();
+        assert_eq!(vary, ["origin", "accept"]);
+        assert_eq!(resp.headers()["x-policy"], "yes");
+        assert!(resp.headers().contains_key("x-request-id"));
+    }
+}
