@@ -46,6 +46,11 @@ impl Cluster {
         Ok(document::load(self.arg(), self.options.extra_ca.is_some())?)
     }
 
+    /// `--timeout`: the bound on one call against one endpoint.
+    pub fn call_timeout(&self) -> std::time::Duration {
+        self.options.call_timeout
+    }
+
     /// A routing-control client for the document's endpoints.
     pub async fn client(&self, loaded: &Loaded) -> ArcClient {
         ArcClient::new(&loaded.document.endpoints, self.options.clone()).await

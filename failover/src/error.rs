@@ -55,6 +55,10 @@ pub enum Error {
     /// A run's report could not be written.
     #[error(transparent)]
     Report(WriteError),
+    /// The console's arguments cannot be used (a non-loopback --listen without --allow-remote
+    /// and --secret, a short secret).
+    #[error("console: {0}")]
+    ConsoleUsage(String),
     /// The console could not listen or serve.
     #[error("console on {0}: {1}")]
     Listen(std::net::SocketAddr, std::io::Error),
@@ -69,7 +73,8 @@ impl Error {
             | Error::Input(_)
             | Error::Url(_)
             | Error::Plan(_)
-            | Error::Evacuate(_) => 2,
+            | Error::Evacuate(_)
+            | Error::ConsoleUsage(_) => 2,
             Error::Runtime(_)
             | Error::Status(_)
             | Error::Update { .. }
@@ -89,9 +94,43 @@ impl Error {
         matches!(arc, ArcError::Unreachable(_))
     }
 
+    /// What to do when no endpoint answered because of TLS: a plain-HTTP call answered by an
+    /// HTTPS server (arc-local runs with `--tls` in compose), or a certificate the bundled roots
+    /// and `--ca-file` do not vouch for (no CA given, or one copied before arc-local's volume was
+    /// recreated). `None` for anything else.
+    pub fn tls_hint(&self) -> Option<&'static str> {
+        if !self.is_unreachable() {
+            return None;
+        }
+        tls_hint_for(&self.chain().to_string())
+    }
+
     /// The message with every cause after it, on one line.
     pub fn chain(&self) -> Chain<'_> {
         Chain(self)
+    }
+}
+
+/// The hint for an unreachable cluster's message, when TLS is the cause.
+fn tls_hint_for(message: &str) -> Option<&'static str> {
+    const HTTP_TO_HTTPS: &str = concat!(
+        "hint: an endpoint answered, but not in plain HTTP: it speaks HTTPS (arc-local does when ",
+        "started with --tls, as compose runs it). Give its CA with --ca-file or ARC_CA_FILE (which ",
+        "also makes the default topology https://), e.g. ",
+        "docker compose cp arc-local:/data/tls/ca.pem arc-ca.pem && export ARC_CA_FILE=$PWD/arc-ca.pem"
+    );
+    const UNTRUSTED: &str = concat!(
+        "hint: an endpoint's certificate is not signed by the bundled roots or the --ca-file / ",
+        "ARC_CA_FILE given. arc-local makes a new CA when its volume is new (after ",
+        "`docker compose down -v`): set or re-copy it, e.g. ",
+        "docker compose cp arc-local:/data/tls/ca.pem arc-ca.pem && export ARC_CA_FILE=$PWD/arc-ca.pem"
+    );
+    if message.contains("invalid HTTP version parsed") {
+        Some(HTTP_TO_HTTPS)
+    } else if message.contains("invalid peer certificate") {
+        Some(UNTRUSTED)
+    } else {
+        None
     }
 }
 
@@ -140,5 +179,19 @@ mod tests {
             url.chain().to_string(),
             "--url \"ftp://x\": only http:// and https:// URLs can be probed"
         );
+        assert_eq!(url.tls_hint(), None);
+        assert_eq!(update.tls_hint(), None, "unreachable for another reason");
+    }
+
+    #[test]
+    fn tls_failures_get_the_https_and_ca_hints() {
+        let https = tls_hint_for("us-east-1: unreachable: invalid HTTP version parsed").unwrap();
+        assert!(https.contains("speaks HTTPS") && https.contains("ARC_CA_FILE"));
+        let stale = tls_hint_for(
+            "us-east-1: unreachable: invalid peer certificate: BadSignature",
+        )
+        .unwrap();
+        assert!(stale.contains("re-copy") && stale.contains("ARC_CA_FILE"));
+        assert_eq!(tls_hint_for("us-east-1: unreachable: connection refused"), None);
     }
 }

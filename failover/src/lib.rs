@@ -11,10 +11,13 @@
 //!   routing-control client.
 //! - [`hops`]: which region served each hop of a request and when an app moved, shared with the
 //!   drill.
+//! - [`audit`]: the record of every routing-control change, on stderr and in the report
+//!   directory.
 //! - [`error`]: every failure with its message and exit status.
 //! - [`out`], [`table`], [`duration`], [`suggest`]: writing to stdout, text columns, the duration
 //!   flags, and suggestions for unknown names.
 
+pub mod audit;
 pub mod capacity;
 pub mod cluster;
 pub mod cmd;

@@ -92,7 +92,9 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("failover: {}", e.chain());
-            if default_cluster && e.is_unreachable() {
+            if let Some(hint) = e.tls_hint() {
+                eprintln!("{hint}");
+            } else if default_cluster && e.is_unreachable() {
                 eprintln!("{}", document::DEFAULT_UNREACHABLE_HINT);
             }
             ExitCode::from(e.exit_code())
@@ -130,5 +132,18 @@ mod tests {
     #[test]
     fn cli_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn the_help_names_every_command() {
+        let cli = Cli::command();
+        let about = cli.get_about().expect("an about line").to_string();
+        for sub in cli.get_subcommands() {
+            assert!(
+                about.contains(sub.get_name()),
+                "`failover --help` does not name {}: {about}",
+                sub.get_name()
+            );
+        }
     }
 }

@@ -1,6 +1,8 @@
 //! `failover console` against arc-local in-process, the real services in both regions and the
 //! real gateway in arc mode (the console's probe goes through it): its API over HTTP (state,
-//! confirmations refused, reports served only for its own runs), and the page in Debian's headless
+//! confirmations refused, reports served only for its own runs; a foreign Host, a foreign Origin
+//! and a request without the start-up secret refused, the secret exchanged for a cookie; a
+//! non-loopback --listen refused unless meant), the audit trail, and the page in Debian's headless
 //! Chromium driven by Selenium (`tests/console/drive.py`): it loads, shows the active regions, an
 //! evacuation through the page moves the apps with 0 failed probe requests, and the screenshot is
 //! kept in `target/tmp/failover-console.png`. The browser part says SKIPPED where Chromium,
@@ -19,21 +21,37 @@ use serde_json::Value;
 use testkit::ports::free_port;
 use testkit::process::Spawn;
 
-/// One HTTP/1.1 exchange with the console at `addr` (closed after the answer).
-fn http(method: &str, addr: std::net::SocketAddr, path: &str, body: &str) -> (u16, String) {
-    let req = testkit::http::request(
-        method,
-        path,
-        &[
-            ("Host", "127.0.0.1"),
-            ("Content-Type", "application/json"),
-            ("Connection", "close"),
-        ],
-        body.as_bytes(),
-    );
-    let r = testkit::http::exchange(addr, &req, Duration::from_secs(10))
-        .unwrap_or_else(|e| panic!("{method} {path}: {e}"));
-    (r.status, r.body)
+/// One HTTP/1.1 exchange with the console at `addr` (closed after the answer), with `headers`
+/// besides `Content-Type` and `Connection` (and `Host: 127.0.0.1` unless given).
+fn exchange(
+    method: &str,
+    addr: std::net::SocketAddr,
+    path: &str,
+    body: &str,
+    headers: &[(&str, &str)],
+) -> testkit::http::Response {
+    let mut all = vec![("Content-Type", "application/json"), ("Connection", "close")];
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        all.push(("Host", "127.0.0.1"));
+    }
+    all.extend_from_slice(headers);
+    let req = testkit::http::request(method, path, &all, body.as_bytes());
+    testkit::http::exchange(addr, &req, Duration::from_secs(10))
+        .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+}
+
+/// The console's secret, from the URL it printed at start-up.
+fn secret_of(console: &testkit::process::Process) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let out = console.stdout();
+        if let Some(i) = out.find("?token=") {
+            let rest = &out[i + 7..];
+            return rest[..rest.find(char::is_whitespace).unwrap()].to_owned();
+        }
+        assert!(Instant::now() < deadline, "no URL with a token: {out}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 fn browser() -> Option<String> {
@@ -81,7 +99,7 @@ fn the_console_shows_the_system_and_evacuates_through_the_page() {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let _console = Spawn::new(env!("CARGO_BIN_EXE_failover"))
+    let console = Spawn::new(env!("CARGO_BIN_EXE_failover"))
         .name("failover-console")
         .args([
             "--cluster",
@@ -103,9 +121,94 @@ fn the_console_shows_the_system_and_evacuates_through_the_page() {
         .start()
         .expect("the console starts");
 
-    let (status, page) = http("GET", addr, "/", "");
-    assert_eq!(status, 200);
-    assert!(page.contains("<title>failover console</title>"));
+    let secret = secret_of(&console);
+    assert_eq!(secret.len(), 64, "{secret}");
+    let cookie = format!("failover_console={secret}");
+    let http = |method: &str, addr, path: &str, body: &str| {
+        let r = exchange(method, addr, path, body, &[("Cookie", &cookie)]);
+        (r.status, r.body)
+    };
+
+    // Without the secret: refused, as JSON, with the security headers.
+    let r = exchange("GET", addr, "/api/state", "", &[]);
+    assert_eq!(r.status, 401, "{}", r.body);
+    assert!(r.json()["error"].as_str().unwrap().contains("secret"));
+    let csp = r.header("content-security-policy").unwrap_or("");
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert_eq!(r.header("x-frame-options"), Some("DENY"));
+    let r = exchange("GET", addr, "/?token=0123456789abcdef0123", "", &[]);
+    assert_eq!(r.status, 401, "a wrong token: {}", r.body);
+    // The start-up URL: the secret becomes an HttpOnly SameSite=Strict cookie, then the clean URL.
+    let r = exchange("GET", addr, &format!("/?token={secret}"), "", &[]);
+    assert_eq!(r.status, 303);
+    assert_eq!(r.header("location"), Some("/"));
+    let set = r.header("set-cookie").unwrap_or("");
+    assert!(
+        set.starts_with(&format!("{cookie};"))
+            && set.contains("HttpOnly")
+            && set.contains("SameSite=Strict"),
+        "{set}"
+    );
+    let r = exchange("GET", addr, "/", "", &[("Cookie", &cookie)]);
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("<title>failover console</title>"));
+    let csp = r.header("content-security-policy").unwrap_or("");
+    assert!(
+        csp.contains("frame-ancestors 'none'") && csp.contains("script-src 'self'"),
+        "{csp}"
+    );
+    assert_eq!(r.header("x-frame-options"), Some("DENY"));
+    let r = exchange("GET", addr, "/console.js", "", &[("Cookie", &cookie)]);
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("/api/state"));
+
+    // A page elsewhere: a rebound DNS name (foreign Host), a cross-site form or fetch (foreign
+    // Origin), a bare scripted POST (no secret). Each refused, with a valid confirmation.
+    let activate = r#"{"app":"service1","region":"us-west-2","confirm":"service1"}"#;
+    let r = exchange(
+        "POST",
+        addr,
+        "/api/activate",
+        activate,
+        &[
+            ("Host", "attacker.example"),
+            ("Origin", "http://attacker.example"),
+        ],
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.json()["error"].as_str().unwrap().contains("attacker.example"));
+    let r = exchange(
+        "GET",
+        addr,
+        "/api/state",
+        "",
+        &[("Host", &format!("attacker.example:{port}")), ("Cookie", &cookie)],
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    let r = exchange(
+        "POST",
+        addr,
+        "/api/activate",
+        activate,
+        &[("Origin", "http://attacker.example"), ("Cookie", &cookie)],
+    );
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert!(r.json()["error"].as_str().unwrap().contains("Origin"));
+    let r = exchange("POST", addr, "/api/activate", activate, &[]);
+    assert_eq!(r.status, 401, "{}", r.body);
+    let r = exchange(
+        "POST",
+        addr,
+        "/api/evacuate",
+        r#"{"region":"us-east-1","confirm":"us-east-1"}"#,
+        &[("Origin", "null"), ("Cookie", &cookie)],
+    );
+    assert_eq!(r.status, 403, "an opaque origin: {}", r.body);
+    assert!(
+        arc.calls_of(arc_local::Operation::UpdateRoutingControlStates)
+            .is_empty(),
+        "nothing moved"
+    );
     // The state fills in: both services active in us-east-1, ready standbys, probe answers.
     let deadline = Instant::now() + Duration::from_secs(20);
     let state = loop {
@@ -167,7 +270,7 @@ fn the_console_shows_the_system_and_evacuates_through_the_page() {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/console/drive.py");
     let out = Command::new(&python)
         .arg(script)
-        .args([&format!("{base}/"), "us-east-1", "us-west-2"])
+        .args([&format!("{base}/?token={secret}"), "us-east-1", "us-west-2"])
         .arg(&shot)
         .args(["service1", "service2"])
         .output()
@@ -202,6 +305,93 @@ fn the_console_shows_the_system_and_evacuates_through_the_page() {
     let (status, md) = http("GET", addr, &format!("/reports/{name}"), "");
     assert_eq!(status, 200);
     assert!(md.starts_with("# evacuate us-east-1: succeeded"), "{md}");
+    // The report page runs no script, whoever opens it.
+    let html = s["runs"][0]["reports"][2].as_str().unwrap().to_owned();
+    let r = exchange("GET", addr, &format!("/reports/{html}"), "", &[("Cookie", &cookie)]);
+    assert_eq!(r.status, 200);
+    assert!(r
+        .header("content-security-policy")
+        .is_some_and(|p| p.contains("default-src 'none'") && !p.contains("script")));
+
+    // The audit trail: one record per app moved, by this user, through the console; shown.
+    let records = audited(reports.path());
+    assert_eq!(records.len(), 2, "{records:?}");
+    for r in &records {
+        assert_eq!(r["via"], "console: evacuate us-east-1", "{r}");
+        assert_eq!(r["who"]["kind"], "local");
+        assert_eq!(r["result"], "applied");
+        assert_eq!(r["from"]["us-east-1"], "On", "{r}");
+        assert_eq!(r["to"]["us-west-2"], "On", "{r}");
+    }
+    assert_eq!(s["audit"].as_array().map(Vec::len), Some(2), "{s}");
+    assert_eq!(seen["audit_rows"], 2, "the page shows them: {seen}");
+}
+
+/// The audit records in `dir`'s audit.jsonl.
+fn audited(dir: &Path) -> Vec<Value> {
+    std::fs::read_to_string(dir.join("audit.jsonl"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+#[test]
+fn a_console_on_a_non_loopback_address_takes_allow_remote_and_a_secret() {
+    let console = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_failover"))
+            .arg("console")
+            .args(args)
+            .env_remove("FAILOVER_CONSOLE_SECRET")
+            .output()
+            .unwrap()
+    };
+    let listen = format!("0.0.0.0:{}", free_port());
+    for args in [
+        vec!["--listen", &listen],
+        vec!["--listen", &listen, "--allow-remote"],
+        vec!["--listen", &listen, "--secret", "0123456789abcdef0123"],
+    ] {
+        let out = console(&args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("not a loopback address") && stderr.contains("--allow-remote"),
+            "{stderr}"
+        );
+    }
+    let out = console(&["--secret", "short"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("at least 16"));
+
+    // Meant: it starts, and still answers only its own names with the secret.
+    let port = free_port();
+    let secret = "0123456789abcdef0123";
+    let _console = Spawn::new(env!("CARGO_BIN_EXE_failover"))
+        .name("failover-console-remote")
+        .args(["console", "--listen", &format!("0.0.0.0:{port}"), "--allow-remote"])
+        .args(["--allow-host", "console.example.com"])
+        .env("FAILOVER_CONSOLE_SECRET", secret)
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .listens_on(port)
+        .start()
+        .expect("the console starts");
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let bearer = format!("Bearer {secret}");
+    for (host, status) in [
+        ("127.0.0.1", 200),
+        ("console.example.com:8700", 200),
+        ("other.example.com", 403),
+    ] {
+        let r = exchange(
+            "GET",
+            addr,
+            "/",
+            "",
+            &[("Host", host), ("Authorization", &bearer)],
+        );
+        assert_eq!(r.status, status, "{host}: {}", r.body);
+    }
 }
 
 fn arc_state(arc: &Cluster, app: &str, region: &str) -> recovery::ControlState {

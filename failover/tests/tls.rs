@@ -56,11 +56,52 @@ fn https_endpoints_are_verified_with_the_extra_ca_and_no_os_store() {
     let (stdout, stderr, code) = text(&out);
     assert_ne!(code, 0, "{stdout}\n{stderr}");
     assert!(stderr.contains("no cluster endpoint answered"), "{stderr}");
+    assert!(
+        stderr.contains("not signed by the bundled roots") && stderr.contains("ARC_CA_FILE"),
+        "the hint names the missing CA: {stderr}"
+    );
     assert_eq!(
         arc.emulator().calls().len(),
         before,
         "no request got past the handshake"
     );
+}
+
+#[test]
+fn tls_failures_name_https_and_the_ca_not_a_stopped_arc_local() {
+    let arc = Cluster::start_tls();
+    // Plain HTTP to arc-local's HTTPS port (the default topology without ARC_CA_FILE).
+    let doc = std::fs::read_to_string(&arc.doc_file).unwrap();
+    assert!(doc.contains("https://"), "{doc}");
+    let http_doc = write_temp(&doc.replace("https://", "http://"));
+    let out = failover()
+        .env_remove("ARC_CA_FILE")
+        .args(["--cluster", &http_doc.path, "--timeout", "1s", "status"])
+        .output()
+        .unwrap();
+    let (stdout, stderr, code) = text(&out);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("it speaks HTTPS") && stderr.contains("ARC_CA_FILE"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("is arc-local running?"), "{stderr}");
+
+    // A CA from an earlier arc-local (before `docker compose down -v` made a new one).
+    let other = Cluster::start_tls();
+    let stale = other.ca_file.clone().unwrap();
+    let out = failover()
+        .args(["--cluster", &arc.doc_file, "--ca-file", &stale])
+        .args(["--timeout", "1s", "status"])
+        .output()
+        .unwrap();
+    let (stdout, stderr, code) = text(&out);
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("re-copy it") && stderr.contains("ARC_CA_FILE"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("is arc-local running?"), "{stderr}");
 }
 
 #[test]

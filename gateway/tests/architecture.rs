@@ -210,3 +210,82 @@ fn only_followers_switch_an_upstream() {
         );
     }
 }
+
+/// The backticked names in `text` that look like a file or directory: `pool.rs`, `client/`,
+/// `page.html`, `scripts/drill.sh`.
+fn file_names(text: &str) -> Vec<String> {
+    text.split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|t| {
+            // `/`, `/health`: URL paths, not files.
+            !t.is_empty()
+                && !t.starts_with('/')
+                && t.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "_-./".contains(c))
+                && [".rs", ".html", ".sh", ".md", ".toml", "/"]
+                    .iter()
+                    .any(|end| t.ends_with(end))
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Every path under `dir`, relative to it.
+fn tree(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = entry.path();
+            let rel = p.strip_prefix(dir).unwrap().to_string_lossy().into_owned();
+            if p.is_dir() {
+                if rel != "target" && !rel.starts_with('.') {
+                    out.push(format!("{rel}/"));
+                    stack.push(p);
+                }
+            } else {
+                out.push(rel);
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_file_the_code_map_names_exists() {
+    let doc = std::fs::read_to_string(root().join("ARCHITECTURE.md")).unwrap();
+    let map = doc
+        .split("## Code map")
+        .nth(1)
+        .expect("a code map")
+        .split("\n## ")
+        .next()
+        .unwrap();
+    let mut checked = 0;
+    let mut missing = Vec::new();
+    for section in map.split("\n### ").skip(1) {
+        // `### \`crates/recovery\`` is read under crates/recovery/src; `### Containers` at the root.
+        let heading = section.lines().next().unwrap();
+        let base = match heading.split('`').nth(1) {
+            Some(dir) if root().join(dir).join("src").is_dir() => root().join(dir).join("src"),
+            Some(dir) => root().join(dir),
+            None => root(),
+        };
+        let (here, everywhere) = (tree(&base), tree(&root()));
+        for name in file_names(section) {
+            // A name is found at the section's root, or as the end of a path under it (`pool.rs`
+            // in the `client/` row), or from the repository's root (`gateway/tests/fallback.rs`).
+            let found = here
+                .iter()
+                .any(|p| p == &name || p.ends_with(&format!("/{name}")))
+                || everywhere.contains(&name);
+            checked += 1;
+            if !found {
+                missing.push(format!("{name} (under {})", base.display()));
+            }
+        }
+    }
+    assert!(checked > 80, "the code map names files ({checked} read)");
+    assert!(missing.is_empty(), "the code map names files that do not exist: {missing:?}");
+}

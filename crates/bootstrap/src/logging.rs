@@ -9,12 +9,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use tracing_subscriber::EnvFilter;
 
+/// The filter without `RUST_LOG`: `info`, except hickory's DNS server, which logs two INFO lines
+/// per query (arc-local answers every gateway's lookups: lines per request under load, beside
+/// the access lines that say the same once).
+pub const DEFAULT_FILTER: &str = "info,hickory_server=warn";
+
 /// Set once [`init`] has installed JSON output.
 static JSON: AtomicBool = AtomicBool::new(false);
 
 /// Installs the global subscriber. Call once, before anything logs.
 ///
-/// `LOG_FORMAT` is `json` (default) or `text`; `RUST_LOG` is a tracing filter (default `info`);
+/// `LOG_FORMAT` is `json` (default) or `text`; `RUST_LOG` is a tracing filter (default
+/// [`DEFAULT_FILTER`]);
 /// `ACCESS_LOG_BUFFER_BYTES` bounds the access lines batched per loop turn (default 64 KiB, `0`
 /// for a write per line, at most 16 MiB). An unknown `LOG_FORMAT` or a bad buffer size is reported
 /// on stderr and the default is used: logs must never be lost to a typo.
@@ -28,7 +34,8 @@ pub fn init() {
         ),
         Err(e) => eprintln!("{e}; using {DEFAULT_BUFFER_BYTES}"),
     }
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(DEFAULT_FILTER));
     let format = crate::env::var("LOG_FORMAT").unwrap_or_else(|| "json".into());
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)

@@ -111,7 +111,7 @@ fn classify<E: ProvideErrorMetadata + std::error::Error + 'static>(err: SdkError
 }
 
 /// Whether an endpoint is a local emulator rather than an AWS cluster endpoint.
-fn is_local(url: &str) -> bool {
+pub fn is_local(url: &str) -> bool {
     if url.starts_with("http://") {
         return true;
     }

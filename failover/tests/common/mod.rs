@@ -9,6 +9,7 @@ pub mod moto;
 pub mod regions;
 
 use std::io::Write;
+use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
@@ -205,6 +206,11 @@ pub fn failover() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_failover"));
     cmd.env_remove("FAILOVER_CLUSTER")
         .env("AWS_EC2_METADATA_DISABLED", "true")
+        // Reports and the audit trail under target/, never in the source tree.
+        .env(
+            "FAILOVER_REPORT_DIR",
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("failover-reports"),
+        )
         .env("AWS_CONFIG_FILE", "/nonexistent/aws-config")
         .env(
             "AWS_SHARED_CREDENTIALS_FILE",

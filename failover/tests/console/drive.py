@@ -3,10 +3,12 @@
 
     drive.py URL REGION_FROM REGION_TO SCREENSHOT [APP ...]
 
-Loads the page, waits until every APP shows REGION_FROM as its active region, saves a screenshot, types
+Loads the page (URL is the start-up URL with the console's secret: the page is then reached through
+the cookie it sets), waits until every APP shows REGION_FROM as its active region, saves a screenshot, types
 REGION_FROM as the confirmation and presses evacuate, waits until the run succeeded and every APP shows
 REGION_TO, and saves the screenshot again (the artefact). Prints one JSON object with what it read:
-{"before": {app: region}, "after": {app: region}, "run_state", "failed_requests", "probe_failed"}.
+{"before": {app: region}, "after": {app: region}, "run_state", "failed_requests", "probe_failed",
+"audit_rows"} (audit_rows: the audit trail's rows the page shows after the run).
 Exits non-zero with the reason when any wait runs out. Talks only to URL (loopback).
 """
 
@@ -53,6 +55,8 @@ def main():
     driver = webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
     try:
         driver.get(url)
+        if "token=" in driver.current_url:
+            sys.exit(f"the secret URL did not redirect to the clean URL: {driver.current_url}")
         before = wait("the active regions", lambda: (lambda a: a if all(v == region_from for v in a.values()) else None)(active(driver, apps)), 30)
         wait("the probe's first answers", lambda: driver.find_element(By.ID, "probe-failed").text, 30)
         wait("the readiness checks", lambda: all(driver.find_elements(By.CSS_SELECTOR, f'tr[data-app="{a}"] [data-standby]') for a in apps), 30)
@@ -66,9 +70,11 @@ def main():
         time.sleep(1.5)  # a few more probe rounds on the timeline
         failed_requests = driver.find_element(By.CSS_SELECTOR, "#runs tr[data-run] td.failed-requests").text
         probe_failed = driver.find_element(By.ID, "probe-failed").text
+        audit_rows = wait("the audit trail's rows", lambda: len(driver.find_elements(By.CSS_SELECTOR, '#audit tr[data-audit="applied"]')), 10)
         driver.save_screenshot(screenshot)
         print(json.dumps({"before": before, "after": after, "run_state": state,
-                          "failed_requests": failed_requests, "probe_failed": probe_failed}))
+                          "failed_requests": failed_requests, "probe_failed": probe_failed,
+                          "audit_rows": audit_rows}))
     finally:
         driver.quit()
 

@@ -16,6 +16,8 @@ use std::time::Duration;
 
 use hickory_resolver::config::{NameServerConfig, ResolverConfig, ResolverOpts};
 use hickory_resolver::net::runtime::TokioRuntimeProvider;
+use hickory_resolver::net::{DnsError, NetError};
+use hickory_resolver::proto::op::ResponseCode;
 use hickory_resolver::TokioResolver;
 
 use super::follow::{Follow, FollowError, Looked};
@@ -88,14 +90,36 @@ impl Resolve for Hickory {
                 host: host.to_owned(),
                 timeout: self.timeout,
             })?
-            .map_err(|e| FollowError::Dns {
-                host: host.to_owned(),
-                reason: e.to_string(),
-            })?;
+            .map_err(|e| classify(host, e))?;
         let ttl = answer
             .valid_until()
             .saturating_duration_since(std::time::Instant::now());
         Ok((answer.iter().collect(), ttl))
+    }
+}
+
+/// A failed lookup as the follower reports it: the server answered (NXDOMAIN, no records, an
+/// error code) or could not be asked.
+fn classify(host: &str, e: NetError) -> FollowError {
+    let answer = match &e {
+        NetError::Dns(DnsError::NoRecordsFound(n)) if n.response_code == ResponseCode::NXDomain => {
+            Some("NXDOMAIN (no such name)".to_owned())
+        }
+        NetError::Dns(DnsError::NoRecordsFound(_)) => Some("no address records".to_owned()),
+        NetError::Dns(DnsError::ResponseCode(code)) => Some(format!(
+            "{code} (it could not answer the name; arc-local does so when the active region's host has no DNS records, e.g. a stopped container)"
+        )),
+        _ => None,
+    };
+    match answer {
+        Some(answer) => FollowError::DnsAnswered {
+            host: host.to_owned(),
+            answer,
+        },
+        None => FollowError::Dns {
+            host: host.to_owned(),
+            reason: e.to_string(),
+        },
     }
 }
 

@@ -23,8 +23,23 @@ pub enum FollowError {
     Dns { host: String, reason: String },
     #[error("{host} has no addresses")]
     NoAddresses { host: String },
+    /// The DNS server answered, but with no address: NXDOMAIN, no records, or an error code
+    /// such as SERVFAIL (arc-local's answer when the active region's host has no DNS records,
+    /// e.g. a stopped container's name).
+    #[error("the DNS server answered {host} with {answer}")]
+    DnsAnswered { host: String, answer: String },
     #[error(transparent)]
     ControlPlane(#[from] recovery::ArcError),
+}
+
+impl FollowError {
+    /// Whether the source answered (with nothing usable) rather than could not be reached.
+    pub fn answered(&self) -> bool {
+        matches!(
+            self,
+            FollowError::NoAddresses { .. } | FollowError::DnsAnswered { .. }
+        ) || matches!(self, FollowError::ControlPlane(e) if !matches!(e, recovery::ArcError::Unreachable(_)))
+    }
 }
 
 /// An answer and when to look again, counted from the start of the look that gave it.
@@ -99,11 +114,19 @@ pub async fn run<F: Follow>(
             }
             Err(e) => {
                 if upstream.status().healthy {
-                    tracing::warn!(
-                        %route, mode = F::MODE, error = %e,
-                        target = %current.as_ref().map(F::describe).unwrap_or_default(),
-                        "failover source unreachable; keeping the last answer"
-                    );
+                    // `current`, not `target`: the JSON line already has tracing's `target`.
+                    let current = current.as_ref().map(F::describe).unwrap_or_default();
+                    if e.answered() {
+                        tracing::warn!(
+                            %route, mode = F::MODE, error = %e, %current,
+                            "failover source answered without a usable answer; keeping the last answer"
+                        );
+                    } else {
+                        tracing::warn!(
+                            %route, mode = F::MODE, error = %e, %current,
+                            "failover source unreachable; keeping the last answer"
+                        );
+                    }
                 }
                 upstream.observe(Err(&e));
                 mode.looked(false);

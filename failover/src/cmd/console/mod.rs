@@ -4,8 +4,12 @@
 //! can activate an app in another region and evacuate a region, each typed out as confirmation and
 //! run as a plan with the same gates as the command line (an activation is gate, activate and
 //! verify), with each run's report linked. The page is plain HTML, CSS and JS embedded in the
-//! binary ([`page.html`](page.html)); [`live`] keeps what it shows.
+//! binary ([`page.html`](page.html), `page.css`, `page.js`); [`live`] keeps what it shows, and
+//! [`guard`] keeps any page but its own from driving it (Host and Origin checked, a per-start
+//! secret exchanged for a cookie, no framing). The last records of the audit trail
+//! ([`crate::audit`]) are shown too.
 
+pub mod guard;
 pub mod live;
 
 use std::net::SocketAddr;
@@ -33,13 +37,30 @@ use crate::{duration, out};
 use live::{Live, Run, Shared};
 
 const PAGE: &str = include_str!("page.html");
+const STYLE: &str = include_str!("page.css");
+const SCRIPT: &str = include_str!("page.js");
+/// How many audit records the page shows.
+const AUDIT_SHOWN: usize = 10;
 
 /// The arguments of `console`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Where the page is served. Loopback unless you mean it: the page can move traffic.
+    /// Where the page is served. Loopback unless you mean it: the page can move traffic, so any
+    /// other address also takes --allow-remote and --secret.
     #[arg(long, default_value = "127.0.0.1:8700", value_name = "ADDR:PORT")]
     pub listen: SocketAddr,
+    /// Allow --listen on an address that is not loopback (e.g. 0.0.0.0:8700 inside a container
+    /// whose port is published on the host's 127.0.0.1). Takes --secret.
+    #[arg(long)]
+    pub allow_remote: bool,
+    /// The secret the page's URL carries (at least 16 characters). Default: a new random one
+    /// at each start, printed in the URL.
+    #[arg(long, env = "FAILOVER_CONSOLE_SECRET", value_name = "SECRET", hide_env_values = true)]
+    pub secret: Option<String>,
+    /// Another host name the page may be reached by (besides localhost, 127.0.0.1, [::1] and
+    /// the listen address), e.g. console.example.com. Repeatable.
+    #[arg(long, value_name = "NAME")]
+    pub allow_host: Vec<String>,
     /// Time between two reads of the routing controls (10ms to 24h).
     #[arg(long, default_value = "1s", value_parser = duration::interval, value_name = "DURATION")]
     pub refresh: Duration,
@@ -67,8 +88,30 @@ struct App {
 
 type Ctx = Arc<App>;
 
+/// The secret to use, or why the console refuses to start: a non-loopback --listen without
+/// --allow-remote and an explicit --secret.
+fn secret(args: &Args) -> Result<String, Error> {
+    if let Some(s) = &args.secret {
+        guard::check_secret(s).map_err(|e| Error::ConsoleUsage(e.to_string()))?;
+    }
+    if !args.listen.ip().is_loopback() {
+        if !args.allow_remote || args.secret.is_none() {
+            return Err(Error::ConsoleUsage(format!(
+                "--listen {} is not a loopback address: whoever reaches it can move traffic. To mean it, add --allow-remote and --secret (or FAILOVER_CONSOLE_SECRET), and publish the port on 127.0.0.1 only",
+                args.listen
+            )));
+        }
+    }
+    match &args.secret {
+        Some(s) => Ok(s.clone()),
+        None => guard::new_secret()
+            .map_err(|e| Error::ConsoleUsage(format!("cannot make a secret: {e}"))),
+    }
+}
+
 /// Runs the console until SIGTERM/SIGINT.
 pub async fn run(args: Args, cluster: Cluster) -> Result<ExitCode, Error> {
+    let secret = secret(&args)?;
     let loaded = Arc::new(cluster.load()?);
     let cluster = Arc::new(cluster);
     let doc = Arc::new(loaded.document.clone());
@@ -115,22 +158,30 @@ pub async fn run(args: Args, cluster: Cluster) -> Result<ExitCode, Error> {
         run: args.run,
         wake,
     });
-    let router = Router::new()
-        .route("/", get(page))
-        .route("/api/state", get(state))
-        .route("/api/check", post(check_now))
-        .route("/api/activate", post(activate))
-        .route("/api/evacuate", post(evacuate))
-        .route("/reports/{name}", get(report))
-        .with_state(ctx);
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .map_err(|e| Error::Listen(args.listen, e))?;
     let addr = listener
         .local_addr()
         .map_err(|e| Error::Listen(args.listen, e))?;
+    let guard = Arc::new(guard::Guard::new(addr, &args.allow_host, secret));
+    let router = Router::new()
+        .route("/", get(page))
+        .route("/console.css", get(style))
+        .route("/console.js", get(script))
+        .route("/api/state", get(state))
+        .route("/api/check", post(check_now))
+        .route("/api/activate", post(activate))
+        .route("/api/evacuate", post(evacuate))
+        .route("/reports/{name}", get(report))
+        .with_state(ctx)
+        .layer(axum::middleware::from_fn_with_state(
+            guard.clone(),
+            guard::check,
+        ));
     out::line(&format!(
-        "failover console on http://{addr}/ (Ctrl-C to stop)"
+        "failover console on {} (Ctrl-C to stop; the URL carries this run's secret: open it, the page keeps it in a cookie)",
+        guard.url(addr)
     ));
     axum::serve(listener, router)
         .with_graceful_shutdown(bootstrap::shutdown::signal())
@@ -150,9 +201,27 @@ async fn page() -> Response {
         .into_response()
 }
 
+async fn style() -> Response {
+    ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], STYLE).into_response()
+}
+
+async fn script() -> Response {
+    (
+        [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+        SCRIPT,
+    )
+        .into_response()
+}
+
 async fn state(State(ctx): State<Ctx>) -> Response {
+    let audit = crate::audit::last(&ctx.report_dir, AUDIT_SHOWN);
     let live = ctx.live.lock().expect("live state");
-    Json(live::view(&live, ctx.probe_url.as_deref())).into_response()
+    let mut view = live::view(&live, ctx.probe_url.as_deref());
+    match audit {
+        Ok(records) => view["audit"] = json!(records),
+        Err(e) => view["audit_error"] = json!(format!("{}: {e}", ctx.report_dir.display())),
+    }
+    Json(view).into_response()
 }
 
 async fn check_now(State(ctx): State<Ctx>) -> Response {
@@ -200,10 +269,12 @@ fn start(ctx: &Ctx, what: String, plan: file::Plan) -> Response {
         id
     };
     let ctx2 = ctx.clone();
+    let via = format!("console: {what}");
     tokio::spawn(async move {
         let mut run = ctx2.run.clone();
         // The person confirmed in the page by typing the name.
         run.yes = true;
+        run.via = Some(via);
         let result = execution::execute_with_report(plan, &run, &ctx2.cluster, &ctx2.loaded)
             .await
             .map_err(|e| e.chain().to_string());
@@ -281,7 +352,14 @@ async fn report(State(ctx): State<Ctx>, Path(name): Path<String>) -> Response {
         "text/markdown; charset=utf-8"
     };
     match tokio::fs::read(ctx.report_dir.join(&name)).await {
-        Ok(body) => ([(header::CONTENT_TYPE, kind)], body).into_response(),
+        Ok(body) => (
+            [
+                (header::CONTENT_TYPE, kind),
+                (header::CONTENT_SECURITY_POLICY, guard::REPORT_POLICY),
+            ],
+            body,
+        )
+            .into_response(),
         Err(e) => refuse(StatusCode::NOT_FOUND, format!("{name}: {e}")),
     }
 }

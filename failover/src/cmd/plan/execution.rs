@@ -184,6 +184,17 @@ pub async fn execute_with_report(
         probe: probe.clone(),
         probe_http: sampler::client(args.request_timeout, args.probe_dns).map_err(Error::Probe)?,
         epoch,
+        audit: if args.dry_run {
+            None
+        } else {
+            Some(crate::audit::Trail::new(
+                crate::audit::Who::of(doc, cluster.call_timeout()).await,
+                args.via
+                    .clone()
+                    .unwrap_or_else(|| format!("plan {:?}", plan.name)),
+                &args.report_dir,
+            ))
+        },
     };
     let sampler = match (&probe, args.dry_run) {
         (Some(base), false) => Some(sampler::Sampler::start(

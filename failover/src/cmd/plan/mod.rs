@@ -40,8 +40,9 @@ pub struct RunArgs {
     /// health) instead of only printing how.
     #[arg(long)]
     pub rollback_on_failure: bool,
-    /// Where the JSON report and the Markdown page go.
-    #[arg(long, default_value = "failover-reports", value_name = "DIR")]
+    /// Where each run's reports go (the JSON report, the Markdown page and the HTML page with
+    /// the timeline chart), and the audit trail of routing-control changes (audit.jsonl).
+    #[arg(long, env = "FAILOVER_REPORT_DIR", default_value = "failover-reports", value_name = "DIR")]
     pub report_dir: PathBuf,
     /// The external API's base URL that `verify` and the report's probe request (overrides the
     /// plan's `probe_url`). Without one, verify reads the routing controls and /health only, and
@@ -67,6 +68,10 @@ pub struct RunArgs {
     pub poll_interval: Duration,
     #[command(flatten)]
     pub probes: check::ProbeArgs,
+    /// What started the run, for the audit trail (the console sets it); `plan "<name>"` when
+    /// not set.
+    #[arg(skip)]
+    pub via: Option<String>,
 }
 
 /// The arguments of `plan`.

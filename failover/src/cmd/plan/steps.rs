@@ -27,6 +27,8 @@ pub struct Ctx<'a> {
     /// The client for the probe URL (its resolver: `--probe-dns` or the system's).
     pub probe_http: HttpClient,
     pub epoch: Instant,
+    /// Where each routing-control change is recorded (`None` in a dry run: nothing changes).
+    pub audit: Option<crate::audit::Trail>,
 }
 
 /// The region each app is active in now, from the routing controls.
@@ -266,9 +268,21 @@ pub async fn activate(
         pending.push((app.clone(), from, entries, call));
     }
     let send = |(app, from, entries, call): (String, String, Vec<_>, String)| async move {
-        let at = millis(ctx.epoch.elapsed());
-        let result = ctx.arc.update(&entries, &[]).await;
-        (app, from, at, call, result)
+        // When the call itself starts (after the audit trail's read of the states before).
+        let at = std::sync::atomic::AtomicU64::new(0);
+        let update = async {
+            at.store(millis(ctx.epoch.elapsed()), std::sync::atomic::Ordering::Relaxed);
+            ctx.arc.update(&entries, &[]).await
+        };
+        let result = match &ctx.audit {
+            Some(trail) => {
+                trail
+                    .change(ctx.doc, ctx.arc, "activate", &app, to, &entries, &[], update)
+                    .await
+            }
+            None => update.await,
+        };
+        (app, from, at.into_inner(), call, result)
     };
     let results = if parallel {
         futures_util::future::join_all(pending.into_iter().map(send)).await

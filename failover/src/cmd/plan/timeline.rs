@@ -1,7 +1,8 @@
 //! The report as one self-contained HTML page (no script, no external file): the outcome and
 //! recovery figures, a timeline chart of the probe's samples (one row per app, a mark per answer
-//! coloured by the region that served it, failed answers in red, a line at each activate call and
-//! each step's span underneath), and the steps.
+//! coloured by the region that served it, failed answers in red, a line at each activate call
+//! with its label on a row of its own (calls a few milliseconds apart would otherwise print their
+//! labels over each other), and each step's span underneath), and the steps.
 
 use std::fmt::Write as _;
 
@@ -55,7 +56,9 @@ pub fn html(r: &RunReport) -> String {
         .max(1);
     let (left, width, row) = (100.0, 820.0, 30.0);
     let x = |t: u64| left + t as f64 / end as f64 * width;
-    let steps_top = 15.0 + row * ROWS.len() as f64;
+    // One label row per activate call, under the app rows, then the steps.
+    let (label_row, labels_top) = (12.0, 15.0 + row * ROWS.len() as f64);
+    let steps_top = labels_top + label_row * r.moved.len().max(1) as f64;
     let height = steps_top + 18.0 * r.steps.len() as f64 + 40.0;
     let mut svg = format!(
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{height}" font-family="sans-serif" font-size="12">"#,
@@ -84,13 +87,15 @@ pub fn html(r: &RunReport) -> String {
             );
         }
     }
-    for m in &r.moved {
+    for (i, m) in r.moved.iter().enumerate() {
+        let label_y = labels_top + label_row * (i as f64 + 1.0) - 2.0;
         let _ = write!(
             svg,
-            r##"<line class="activate" x1="{0:.1}" x2="{0:.1}" y1="4" y2="{1}" stroke="#1d2330" stroke-dasharray="3,3"/><text x="{0:.1}" y="{2}" font-size="10">activate {3}</text>"##,
+            r##"<line class="activate" x1="{0:.1}" x2="{0:.1}" y1="4" y2="{1}" stroke="#1d2330" stroke-dasharray="3,3"/><text class="activate-label" x="{2:.1}" y="{3}" font-size="10">activate {4}</text>"##,
             x(m.activated_at_ms),
-            steps_top - 4.0,
-            steps_top + 8.0,
+            label_y - 9.0,
+            x(m.activated_at_ms) + 2.0,
+            label_y,
             escape(&m.app)
         );
     }
@@ -204,6 +209,53 @@ pub fn html(r: &RunReport) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::recovery::Moved;
+    use super::super::report::RunReport;
+
+    /// The `y` of every activate label in the page.
+    fn label_rows(page: &str) -> Vec<String> {
+        page.split(r#"<text class="activate-label""#)
+            .skip(1)
+            .map(|t| {
+                let y = &t[t.find(" y=\"").expect("a y") + 4..];
+                y[..y.find('"').expect("quoted")].to_owned()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn activate_labels_close_in_time_get_rows_of_their_own() {
+        let moved = |app: &str, at| Moved {
+            app: app.into(),
+            from: "us-east-1".into(),
+            to: "us-west-2".into(),
+            activated_at_ms: at,
+        };
+        let report = RunReport {
+            plan: "evacuate us-east-1".into(),
+            dry_run: false,
+            started_at: String::new(),
+            ended_at: String::new(),
+            outcome: "succeeded".into(),
+            failure: None,
+            probe_url: None,
+            steps: Vec::new(),
+            rollback: Vec::new(),
+            moved: vec![
+                moved("service1", 1000),
+                moved("service2", 1003),
+                moved("external-api", 1010),
+            ],
+            recovery: None,
+            samples: Vec::new(),
+        };
+        let rows = label_rows(&super::html(&report));
+        assert_eq!(rows.len(), 3, "{rows:?}");
+        let mut distinct = rows.clone();
+        distinct.dedup();
+        assert_eq!(distinct, rows, "each label on its own row");
+    }
+
     #[test]
     fn text_is_escaped() {
         assert_eq!(

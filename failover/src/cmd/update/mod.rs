@@ -19,6 +19,7 @@ use recovery::ArcError;
 
 pub use plan::{Action, InputError, Plan};
 
+use crate::audit::{Trail, Who};
 use crate::cluster::Cluster;
 use crate::cmd::status::{self, AppStatus, Status, StatusError};
 use crate::error::Error;
@@ -43,6 +44,10 @@ pub struct Args {
     /// and after, and a block's rule) instead of the text.
     #[arg(long)]
     pub json: bool,
+    /// Where the audit record of the change is appended (audit.jsonl; the plans' report
+    /// directory). The record also goes to stderr as one JSON line.
+    #[arg(long, env = "FAILOVER_REPORT_DIR", default_value = "failover-reports", value_name = "DIR")]
+    pub report_dir: std::path::PathBuf,
 }
 
 /// Why an app's state before or after the call is not known.
@@ -92,9 +97,31 @@ pub async fn run(action: Action, args: Args, cluster: &Cluster) -> Result<ExitCo
     if !json {
         out::line(&report::state_line("before:", &before_app));
     }
-    let started = Instant::now();
-    let result = client.update(&plan.update_entries(), &plan.overrides).await;
-    let took = started.elapsed();
+    let trail = Trail::new(
+        Who::of(doc, cluster.call_timeout()).await,
+        format!("failover {}", plan.action.as_str()),
+        &args.report_dir,
+    );
+    let entries = plan.update_entries();
+    let mut took = std::time::Duration::ZERO;
+    let call = async {
+        let started = Instant::now();
+        let r = client.update(&entries, &plan.overrides).await;
+        took = started.elapsed();
+        r
+    };
+    let result = trail
+        .change(
+            doc,
+            &client,
+            plan.action.as_str(),
+            &plan.app,
+            &plan.region,
+            &entries,
+            &plan.overrides,
+            call,
+        )
+        .await;
     let sent = UpdateReport {
         took: Some(took),
         before: Some(&before_app),
