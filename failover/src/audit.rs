@@ -199,9 +199,11 @@ impl Trail {
             .regions
             .iter()
             .map(|(r, e)| {
-                let state = states
-                    .as_ref()
-                    .map(|s| s.get(&e.routing_control_arn).map_or("Off", |s| s.as_str()).to_owned());
+                let state = states.as_ref().map(|s| {
+                    s.get(&e.routing_control_arn)
+                        .map_or("Off", |s| s.as_str())
+                        .to_owned()
+                });
                 (r.clone(), state)
             })
             .collect();
@@ -332,7 +334,13 @@ mod tests {
         let got = last(&dir.path().join("sub"), 2).unwrap();
         let apps: Vec<&str> = got.iter().map(|r| r.app.as_str()).collect();
         assert_eq!(apps, ["b", "c"]);
-        assert_eq!(got[1], Record { app: "c".into(), ..got[1].clone() });
+        assert_eq!(
+            got[1],
+            Record {
+                app: "c".into(),
+                ..got[1].clone()
+            }
+        );
         assert!(Who::local().identity.contains('@'));
     }
 }

@@ -187,11 +187,12 @@ mod tests {
     fn tls_failures_get_the_https_and_ca_hints() {
         let https = tls_hint_for("us-east-1: unreachable: invalid HTTP version parsed").unwrap();
         assert!(https.contains("speaks HTTPS") && https.contains("ARC_CA_FILE"));
-        let stale = tls_hint_for(
-            "us-east-1: unreachable: invalid peer certificate: BadSignature",
-        )
-        .unwrap();
+        let stale =
+            tls_hint_for("us-east-1: unreachable: invalid peer certificate: BadSignature").unwrap();
         assert!(stale.contains("re-copy") && stale.contains("ARC_CA_FILE"));
-        assert_eq!(tls_hint_for("us-east-1: unreachable: connection refused"), None);
+        assert_eq!(
+            tls_hint_for("us-east-1: unreachable: connection refused"),
+            None
+        );
     }
 }

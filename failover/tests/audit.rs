@@ -37,14 +37,32 @@ fn activate_records_who_what_from_to_and_the_rules() {
     let file = &arc.doc_file;
 
     let (_, stderr, code) = text(&run(
-        &["--cluster", file, "activate", "service1", "us-west-2", "--dry-run"],
+        &[
+            "--cluster",
+            file,
+            "activate",
+            "service1",
+            "us-west-2",
+            "--dry-run",
+        ],
         None,
     ));
     assert_eq!(code, 0, "{stderr}");
-    assert!(records(&report_dir).is_empty(), "a dry run changes nothing, records nothing");
+    assert!(
+        records(&report_dir).is_empty(),
+        "a dry run changes nothing, records nothing"
+    );
 
     let (stdout, stderr, code) = text(&run_env(
-        &["--cluster", file, "activate", "service1", "us-west-2", "--report-dir", rd],
+        &[
+            "--cluster",
+            file,
+            "activate",
+            "service1",
+            "us-west-2",
+            "--report-dir",
+            rd,
+        ],
         None,
         &[("USER", "operator")],
     ));
@@ -56,30 +74,58 @@ fn activate_records_who_what_from_to_and_the_rules() {
     assert_eq!(json_lines(&stderr), all, "the same record on stderr");
     assert_eq!(r["who"]["kind"], "local");
     assert!(
-        r["who"]["identity"].as_str().unwrap().starts_with("operator@"),
+        r["who"]["identity"]
+            .as_str()
+            .unwrap()
+            .starts_with("operator@"),
         "{r}"
     );
     assert_eq!(r["via"], "failover activate");
     assert_eq!(r["action"], "activate");
-    assert_eq!((&r["app"], &r["region"]), (&"service1".into(), &"us-west-2".into()));
+    assert_eq!(
+        (&r["app"], &r["region"]),
+        (&"service1".into(), &"us-west-2".into())
+    );
     assert_eq!(r["cluster"], arc.document().cluster_arn.as_str());
-    assert_eq!(r["from"], serde_json::json!({"us-east-1": "On", "us-west-2": "Off"}));
-    assert_eq!(r["to"], serde_json::json!({"us-east-1": "Off", "us-west-2": "On"}));
+    assert_eq!(
+        r["from"],
+        serde_json::json!({"us-east-1": "On", "us-west-2": "Off"})
+    );
+    assert_eq!(
+        r["to"],
+        serde_json::json!({"us-east-1": "Off", "us-west-2": "On"})
+    );
     assert_eq!(r["result"], "applied");
     let rules = r["safety_rules"].as_array().unwrap();
     assert!(!rules.is_empty(), "the panel's rules were evaluated: {r}");
-    assert!(rules.iter().all(|v| v["passes"] == true && v["overridden"] == false), "{r}");
+    assert!(
+        rules
+            .iter()
+            .all(|v| v["passes"] == true && v["overridden"] == false),
+        "{r}"
+    );
     assert!(r["started_at"].as_str().unwrap() <= r["ended_at"].as_str().unwrap());
 
     // The same report directory: records are appended.
     let (_, stderr, code) = text(&run(
-        &["--cluster", file, "activate", "service1", "us-east-1", "--report-dir", rd],
+        &[
+            "--cluster",
+            file,
+            "activate",
+            "service1",
+            "us-east-1",
+            "--report-dir",
+            rd,
+        ],
         None,
     ));
     assert_eq!(code, 0, "{stderr}");
     let all = records(&report_dir);
     assert_eq!(all.len(), 2);
-    assert_eq!(all[1]["from"], serde_json::json!({"us-east-1": "Off", "us-west-2": "On"}));
+    assert_eq!(
+        all[1]["from"],
+        serde_json::json!({"us-east-1": "Off", "us-west-2": "On"})
+    );
 }
 
 #[test]
@@ -89,7 +135,15 @@ fn a_change_a_safety_rule_refuses_is_recorded_as_refused() {
     let rd = dir.path().to_str().unwrap();
     // service1's only On control, turned Off: the default rule keeps one On.
     let (stdout, stderr, code) = text(&run(
-        &["--cluster", &arc.doc_file, "deactivate", "service1", "us-east-1", "--report-dir", rd],
+        &[
+            "--cluster",
+            &arc.doc_file,
+            "deactivate",
+            "service1",
+            "us-east-1",
+            "--report-dir",
+            rd,
+        ],
         None,
     ));
     assert_eq!(code, 1, "{stdout}\n{stderr}");
@@ -99,8 +153,17 @@ fn a_change_a_safety_rule_refuses_is_recorded_as_refused() {
     let r = &all[0];
     assert_eq!(r["result"], "refused", "{r}");
     assert_eq!(r["via"], "failover deactivate");
-    assert!(r["error"].as_str().unwrap().starts_with("ConflictException"), "{r}");
-    assert_eq!(r["from"], serde_json::json!({"us-east-1": "On", "us-west-2": "Off"}));
+    assert!(
+        r["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("ConflictException"),
+        "{r}"
+    );
+    assert_eq!(
+        r["from"],
+        serde_json::json!({"us-east-1": "On", "us-west-2": "Off"})
+    );
     assert_eq!(r["to"], serde_json::json!({"us-east-1": "Off"}));
     assert!(
         r["safety_rules"]

@@ -18,7 +18,10 @@ fn the_aws_caller_identity_comes_from_sts() {
         ("AWS_SECRET_ACCESS_KEY", "secret"),
         ("AWS_EC2_METADATA_DISABLED", "true"),
         ("AWS_CONFIG_FILE", "/nonexistent/aws-config"),
-        ("AWS_SHARED_CREDENTIALS_FILE", "/nonexistent/aws-credentials"),
+        (
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/aws-credentials",
+        ),
     ] {
         std::env::set_var(k, v);
     }

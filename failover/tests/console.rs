@@ -30,7 +30,10 @@ fn exchange(
     body: &str,
     headers: &[(&str, &str)],
 ) -> testkit::http::Response {
-    let mut all = vec![("Content-Type", "application/json"), ("Connection", "close")];
+    let mut all = vec![
+        ("Content-Type", "application/json"),
+        ("Connection", "close"),
+    ];
     if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
         all.push(("Host", "127.0.0.1"));
     }
@@ -176,13 +179,19 @@ fn the_console_shows_the_system_and_evacuates_through_the_page() {
         ],
     );
     assert_eq!(r.status, 403, "{}", r.body);
-    assert!(r.json()["error"].as_str().unwrap().contains("attacker.example"));
+    assert!(r.json()["error"]
+        .as_str()
+        .unwrap()
+        .contains("attacker.example"));
     let r = exchange(
         "GET",
         addr,
         "/api/state",
         "",
-        &[("Host", &format!("attacker.example:{port}")), ("Cookie", &cookie)],
+        &[
+            ("Host", &format!("attacker.example:{port}")),
+            ("Cookie", &cookie),
+        ],
     );
     assert_eq!(r.status, 403, "{}", r.body);
     let r = exchange(
@@ -307,7 +316,13 @@ fn the_console_shows_the_system_and_evacuates_through_the_page() {
     assert!(md.starts_with("# evacuate us-east-1: succeeded"), "{md}");
     // The report page runs no script, whoever opens it.
     let html = s["runs"][0]["reports"][2].as_str().unwrap().to_owned();
-    let r = exchange("GET", addr, &format!("/reports/{html}"), "", &[("Cookie", &cookie)]);
+    let r = exchange(
+        "GET",
+        addr,
+        &format!("/reports/{html}"),
+        "",
+        &[("Cookie", &cookie)],
+    );
     assert_eq!(r.status, 200);
     assert!(r
         .header("content-security-policy")
@@ -369,7 +384,12 @@ fn a_console_on_a_non_loopback_address_takes_allow_remote_and_a_secret() {
     let secret = "0123456789abcdef0123";
     let _console = Spawn::new(env!("CARGO_BIN_EXE_failover"))
         .name("failover-console-remote")
-        .args(["console", "--listen", &format!("0.0.0.0:{port}"), "--allow-remote"])
+        .args([
+            "console",
+            "--listen",
+            &format!("0.0.0.0:{port}"),
+            "--allow-remote",
+        ])
         .args(["--allow-host", "console.example.com"])
         .env("FAILOVER_CONSOLE_SECRET", secret)
         .env("AWS_EC2_METADATA_DISABLED", "true")

@@ -287,5 +287,8 @@ fn every_file_the_code_map_names_exists() {
         }
     }
     assert!(checked > 80, "the code map names files ({checked} read)");
-    assert!(missing.is_empty(), "the code map names files that do not exist: {missing:?}");
+    assert!(
+        missing.is_empty(),
+        "the code map names files that do not exist: {missing:?}"
+    );
 }

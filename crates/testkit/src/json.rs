@@ -77,7 +77,10 @@ mod tests {
         let twice = unique_keys(r#"{"target":"10.0.0.2","target":"gateway::upstream::follow"}"#);
         assert!(twice.unwrap_err().contains("\"target\" appears twice"));
         assert!(unique_keys(r#"{"a":[{"k":1,"k":2}]}"#).is_err());
-        assert!(unique_keys(r#"{"a":{"k":1},"b":{"k":2}}"#).is_ok(), "per object");
+        assert!(
+            unique_keys(r#"{"a":{"k":1},"b":{"k":2}}"#).is_ok(),
+            "per object"
+        );
         assert!(unique_keys("not json").is_err());
         assert!(unique_keys(r#"{"a":1} trailing"#).is_err());
     }

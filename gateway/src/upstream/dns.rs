@@ -101,25 +101,27 @@ impl Resolve for Hickory {
 /// A failed lookup as the follower reports it: the server answered (NXDOMAIN, no records, an
 /// error code) or could not be asked.
 fn classify(host: &str, e: NetError) -> FollowError {
-    let answer = match &e {
-        NetError::Dns(DnsError::NoRecordsFound(n)) if n.response_code == ResponseCode::NXDomain => {
-            Some("NXDOMAIN (no such name)".to_owned())
+    let code = match &e {
+        NetError::Dns(DnsError::NoRecordsFound(n)) => n.response_code,
+        NetError::Dns(DnsError::ResponseCode(code)) => *code,
+        _ => {
+            return FollowError::Dns {
+                host: host.to_owned(),
+                reason: e.to_string(),
+            }
         }
-        NetError::Dns(DnsError::NoRecordsFound(_)) => Some("no address records".to_owned()),
-        NetError::Dns(DnsError::ResponseCode(code)) => Some(format!(
-            "{code} (it could not answer the name; arc-local does so when the active region's host has no DNS records, e.g. a stopped container)"
-        )),
-        _ => None,
     };
-    match answer {
-        Some(answer) => FollowError::DnsAnswered {
-            host: host.to_owned(),
-            answer,
-        },
-        None => FollowError::Dns {
-            host: host.to_owned(),
-            reason: e.to_string(),
-        },
+    let answer = match code {
+        ResponseCode::NXDomain => "NXDOMAIN (no such name)".to_owned(),
+        // arc-local answers SERVFAIL for A when the active region's host has no records; the
+        // resolver then asks for AAAA, answered NOERROR with none: this is what comes back.
+        ResponseCode::NoError => "no address records (from arc-local: the active region's host has no DNS records, e.g. a stopped container)".to_owned(),
+        ResponseCode::ServFail => "SERVFAIL (it could not resolve the name; arc-local answers so when the active region's host has no DNS records, e.g. a stopped container)".to_owned(),
+        other => format!("{other}"),
+    };
+    FollowError::DnsAnswered {
+        host: host.to_owned(),
+        answer,
     }
 }
 

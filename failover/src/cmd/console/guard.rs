@@ -147,9 +147,7 @@ fn refuse(status: StatusCode, message: String) -> Response {
 
 /// The `token` query parameter, if any.
 fn token(query: Option<&str>) -> Option<&str> {
-    query?
-        .split('&')
-        .find_map(|kv| kv.strip_prefix("token="))
+    query?.split('&').find_map(|kv| kv.strip_prefix("token="))
 }
 
 /// The middleware: Host, Origin and secret checks, then the security headers on every answer.
@@ -207,7 +205,10 @@ async fn admit(guard: &Guard, req: Request, next: Next) -> Response {
                     "the token in the URL is not this console's (it changes at every start: use the URL it printed)".into(),
                 );
             }
-            let cookie = format!("{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/", guard.secret);
+            let cookie = format!(
+                "{COOKIE}={}; HttpOnly; SameSite=Strict; Path=/",
+                guard.secret
+            );
             return (
                 StatusCode::SEE_OTHER,
                 [
@@ -235,10 +236,21 @@ mod tests {
     #[test]
     fn host_names_are_compared_without_ports() {
         let g = Guard::new("0.0.0.0:8700".parse().unwrap(), &[], "s".repeat(20));
-        for ok in ["127.0.0.1:8700", "localhost:9000", "LOCALHOST", "[::1]:8700"] {
+        for ok in [
+            "127.0.0.1:8700",
+            "localhost:9000",
+            "LOCALHOST",
+            "[::1]:8700",
+        ] {
             assert!(g.host_allowed(ok), "{ok}");
         }
-        for no in ["attacker.example", "attacker.example:8700", "0.0.0.0:8700", "", "[::2]:1"] {
+        for no in [
+            "attacker.example",
+            "attacker.example:8700",
+            "0.0.0.0:8700",
+            "",
+            "[::2]:1",
+        ] {
             assert!(!g.host_allowed(no), "{no}");
         }
         let g = Guard::new(

@@ -55,7 +55,12 @@ pub struct Args {
     pub allow_remote: bool,
     /// The secret the page's URL carries (at least 16 characters). Default: a new random one
     /// at each start, printed in the URL.
-    #[arg(long, env = "FAILOVER_CONSOLE_SECRET", value_name = "SECRET", hide_env_values = true)]
+    #[arg(
+        long,
+        env = "FAILOVER_CONSOLE_SECRET",
+        value_name = "SECRET",
+        hide_env_values = true
+    )]
     pub secret: Option<String>,
     /// Another host name the page may be reached by (besides localhost, 127.0.0.1, [::1] and
     /// the listen address), e.g. console.example.com. Repeatable.

@@ -42,7 +42,12 @@ pub struct RunArgs {
     pub rollback_on_failure: bool,
     /// Where each run's reports go (the JSON report, the Markdown page and the HTML page with
     /// the timeline chart), and the audit trail of routing-control changes (audit.jsonl).
-    #[arg(long, env = "FAILOVER_REPORT_DIR", default_value = "failover-reports", value_name = "DIR")]
+    #[arg(
+        long,
+        env = "FAILOVER_REPORT_DIR",
+        default_value = "failover-reports",
+        value_name = "DIR"
+    )]
     pub report_dir: PathBuf,
     /// The external API's base URL that `verify` and the report's probe request (overrides the
     /// plan's `probe_url`). Without one, verify reads the routing controls and /health only, and

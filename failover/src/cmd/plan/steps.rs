@@ -271,13 +271,25 @@ pub async fn activate(
         // When the call itself starts (after the audit trail's read of the states before).
         let at = std::sync::atomic::AtomicU64::new(0);
         let update = async {
-            at.store(millis(ctx.epoch.elapsed()), std::sync::atomic::Ordering::Relaxed);
+            at.store(
+                millis(ctx.epoch.elapsed()),
+                std::sync::atomic::Ordering::Relaxed,
+            );
             ctx.arc.update(&entries, &[]).await
         };
         let result = match &ctx.audit {
             Some(trail) => {
                 trail
-                    .change(ctx.doc, ctx.arc, "activate", &app, to, &entries, &[], update)
+                    .change(
+                        ctx.doc,
+                        ctx.arc,
+                        "activate",
+                        &app,
+                        to,
+                        &entries,
+                        &[],
+                        update,
+                    )
                     .await
             }
             None => update.await,

@@ -46,7 +46,12 @@ pub struct Args {
     pub json: bool,
     /// Where the audit record of the change is appended (audit.jsonl; the plans' report
     /// directory). The record also goes to stderr as one JSON line.
-    #[arg(long, env = "FAILOVER_REPORT_DIR", default_value = "failover-reports", value_name = "DIR")]
+    #[arg(
+        long,
+        env = "FAILOVER_REPORT_DIR",
+        default_value = "failover-reports",
+        value_name = "DIR"
+    )]
     pub report_dir: std::path::PathBuf,
 }
 
