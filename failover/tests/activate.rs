@@ -57,7 +57,8 @@ fn activate_sends_one_update_with_the_region_on_first_and_the_others_off() {
     assert_eq!(arc.state_of(SECONDARY_RC), On);
     assert_eq!(arc.state_of(PRIMARY_RC), Off);
 
-    // Before and after are read from the app's panel, around the update.
+    // Before and after are read from the app's panel, around the update (and once more just
+    // before it, for the audit record's `from`).
     let ops: Vec<String> = arc
         .calls()
         .into_iter()
@@ -67,6 +68,7 @@ fn activate_sends_one_update_with_the_region_on_first_and_the_others_off() {
     assert_eq!(
         ops,
         [
+            format!("ListRoutingControls {PANEL}"),
             format!("ListRoutingControls {PANEL}"),
             "UpdateRoutingControlStates ".to_owned(),
             format!("ListRoutingControls {PANEL}"),

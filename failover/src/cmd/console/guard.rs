@@ -96,7 +96,7 @@ impl Guard {
 
     fn host_allowed(&self, host: &str) -> bool {
         let name = host_name(host).to_ascii_lowercase();
-        self.hosts.iter().any(|h| *h == name)
+        self.hosts.contains(&name)
     }
 
     fn has_secret(&self, headers: &HeaderMap) -> bool {

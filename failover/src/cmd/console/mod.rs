@@ -99,13 +99,11 @@ fn secret(args: &Args) -> Result<String, Error> {
     if let Some(s) = &args.secret {
         guard::check_secret(s).map_err(|e| Error::ConsoleUsage(e.to_string()))?;
     }
-    if !args.listen.ip().is_loopback() {
-        if !args.allow_remote || args.secret.is_none() {
-            return Err(Error::ConsoleUsage(format!(
-                "--listen {} is not a loopback address: whoever reaches it can move traffic. To mean it, add --allow-remote and --secret (or FAILOVER_CONSOLE_SECRET), and publish the port on 127.0.0.1 only",
-                args.listen
-            )));
-        }
+    if !args.listen.ip().is_loopback() && (!args.allow_remote || args.secret.is_none()) {
+        return Err(Error::ConsoleUsage(format!(
+            "--listen {} is not a loopback address: whoever reaches it can move traffic. To mean it, add --allow-remote and --secret (or FAILOVER_CONSOLE_SECRET), and publish the port on 127.0.0.1 only",
+            args.listen
+        )));
     }
     match &args.secret {
         Some(s) => Ok(s.clone()),

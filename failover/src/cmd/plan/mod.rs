@@ -86,6 +86,8 @@ pub struct PlanArgs {
     pub command: PlanCommand,
 }
 
+// Parsed once per process: the size of the `Run` variant costs nothing worth boxing for.
+#[allow(clippy::large_enum_variant)]
 #[derive(clap::Subcommand, Debug)]
 pub enum PlanCommand {
     /// Run a plan file (TOML; see failover/README.md).
