@@ -1,5 +1,6 @@
 //! The topology arc-local serves: a cluster document (docs/cluster.md) from a file or the project's
-//! default, completed with a default safety rule for every app that has none, plus the lookups the
+//! default (the same document the gateway and `failover` read: a team adds its own app, with its
+//! prefix on the external API, as one entry of `apps`), completed with a default safety rule for every app that has none, plus the lookups the
 //! DNS server needs (app by hostname, regional hosts, active region). Its cluster, control panels,
 //! routing controls and safety rules become the read-only part of the catalog (`catalog.rs`), which
 //! the data plane and the safety rules read.
@@ -431,5 +432,34 @@ mod tests {
         let v6 = endpoint_urls("https", "::1", [1, 2, 3, 4, 5]);
         assert_eq!(v6[0].url, "https://[::1]:1");
         assert_eq!(v6[4].region, "ap-southeast-2");
+    }
+
+    #[test]
+    fn a_teams_app_is_served_with_its_prefix_and_its_own_rule() {
+        let mut doc = local::default_document("127.0.0.1", local::DEFAULT_API_PORT);
+        let mut orders = doc.apps["service2"].clone();
+        orders.prefix = Some("/api/orders".into());
+        orders.hostname = "orders.example.com".into();
+        orders.control_panel_name = "orders".into();
+        orders.control_panel_arn = local::panel_arn("orders");
+        orders.safety_rules.clear();
+        for (region, entry) in orders.regions.iter_mut() {
+            let role = if *region == orders.primary_region {
+                "primary"
+            } else {
+                "secondary"
+            };
+            entry.routing_control_name = format!("orders-{role}-rc");
+            entry.routing_control_arn = local::control_arn("orders", &entry.routing_control_name);
+            entry.url = format!("http://orders-{region}:8080");
+        }
+        doc.apps.insert("orders".into(), orders);
+        let t = Topology::from_document(doc, "test").unwrap();
+        let served = t.served_document(endpoint_urls("http", "127.0.0.1", 9000..));
+        assert_eq!(served.apps["orders"].prefix.as_deref(), Some("/api/orders"));
+        assert_eq!(served.apps["orders"].safety_rules.len(), 1);
+        assert_eq!(t.app_for_host("orders.example.com"), Some("orders"));
+        let routed: Vec<String> = served.routed_apps().map(|(_, p, _)| p).collect();
+        assert_eq!(routed, ["/api/orders", "/service1", "/service2"]);
     }
 }

@@ -55,7 +55,10 @@ impl Gateway {
             forwarding: Forwarding {
                 trusted_proxy_hops: config.server.trusted_proxy_hops,
             },
-            identity: Bytes::from(bootstrap::identity_body("external-api", &config.region)),
+            identity: Bytes::from(bootstrap::identity_body(
+                recovery::GATEWAY_APP,
+                &config.region,
+            )),
             ready: AtomicBool::new(true),
         };
         Ok((gateway, followers))

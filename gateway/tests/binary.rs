@@ -139,6 +139,8 @@ async fn the_cluster_document_gives_a_dns_mode_route_its_fallback_and_the_line_s
         .unwrap();
     let standby = service("service1", "us-west-2").await;
     let mut doc = recovery::local::default_document("127.0.0.1", 4566);
+    // Only service1: another app of the document would be routed to its failover record's name.
+    doc.apps.remove("service2");
     let app = doc.apps.get_mut("service1").unwrap();
     app.regions.get_mut("us-east-1").unwrap().url = format!("http://{closed}");
     app.regions.get_mut("us-west-2").unwrap().url = format!("http://{standby}");

@@ -1,5 +1,6 @@
-//! The cluster document: endpoints, and per app its hostname, control panel and, per region, the
-//! routing control and regional URL. Format and field meanings: docs/cluster.md.
+//! The cluster document: endpoints, and per app its path prefix on the external API, hostname,
+//! control panel and, per region, the routing control and regional URL. It is the one list of
+//! apps the gateway, `failover` and arc-local read. Format and field meanings: docs/cluster.md.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -10,6 +11,10 @@ use crate::model::SafetyRule;
 
 /// The document version this code reads and writes.
 pub const VERSION: u32 = 1;
+
+/// The app that is the external API itself (the gateway). Every other app is one the gateway
+/// routes, under its [`AppEntry::prefix`].
+pub const GATEWAY_APP: &str = "external-api";
 
 /// A document that cannot be read or used. Messages name the field and the bad value.
 #[derive(Debug, thiserror::Error)]
@@ -41,6 +46,10 @@ pub struct Endpoint {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AppEntry {
+    /// The app's path prefix on the external API (`/orders` routes `/orders/**`). Optional:
+    /// [`AppEntry::prefix_of`] defaults it to `/<name>`. The gateway's own app has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
     pub hostname: String,
     pub control_panel_arn: String,
     pub control_panel_name: String,
@@ -157,6 +166,15 @@ impl ClusterDocument {
                     app.secondary_region
                 ));
             }
+            if let Some(prefix) = &app.prefix {
+                check_prefix(prefix)
+                    .map_err(|reason| format!("apps.{name}.prefix = {prefix:?}: {reason}"))?;
+                if name == GATEWAY_APP {
+                    return Err(format!(
+                        "apps.{name}.prefix = {prefix:?}: {GATEWAY_APP} is the external API itself; it has no prefix"
+                    ));
+                }
+            }
             if app.hostname.is_empty() || app.hostname.contains('/') {
                 return Err(format!(
                     "apps.{name}.hostname = {:?}: must be a DNS name",
@@ -200,14 +218,35 @@ impl ClusterDocument {
                 }
             }
         }
+        let mut prefixes = BTreeMap::new();
+        for (name, prefix, _) in self.routed_apps() {
+            if let Some(other) = prefixes.insert(prefix.clone(), name) {
+                return Err(format!(
+                    "apps.{name}.prefix: {prefix:?} is also the prefix of app {other}"
+                ));
+            }
+        }
         Ok(())
+    }
+
+    /// Every app the external API routes (all but [`GATEWAY_APP`]), with its path prefix, by name.
+    pub fn routed_apps(&self) -> impl Iterator<Item = (&str, String, &AppEntry)> {
+        self.apps
+            .iter()
+            .filter(|(name, _)| name.as_str() != GATEWAY_APP)
+            .map(|(name, app)| (name.as_str(), app.prefix_of(name), app))
+    }
+
+    /// The app names, comma-separated, for messages that list what the document has.
+    pub fn app_names(&self) -> String {
+        self.apps.keys().cloned().collect::<Vec<_>>().join(", ")
     }
 
     pub fn app(&self, name: &str) -> Result<&AppEntry, String> {
         self.apps.get(name).ok_or_else(|| {
             format!(
                 "no app {name:?} in the cluster document (apps: {})",
-                self.apps.keys().cloned().collect::<Vec<_>>().join(", ")
+                self.app_names()
             )
         })
     }
@@ -229,6 +268,11 @@ impl ClusterDocument {
 }
 
 impl AppEntry {
+    /// The app's path prefix on the external API: its `prefix`, else `/<name>`.
+    pub fn prefix_of(&self, name: &str) -> String {
+        self.prefix.clone().unwrap_or_else(|| format!("/{name}"))
+    }
+
     pub fn region(&self, region: &str) -> Result<&RegionEntry, String> {
         self.regions.get(region).ok_or_else(|| {
             format!(
@@ -236,6 +280,22 @@ impl AppEntry {
                 self.regions.keys().cloned().collect::<Vec<_>>().join(", ")
             )
         })
+    }
+}
+
+/// The shape of a prefix: an absolute path of non-empty segments without a trailing slash, with
+/// no query, fragment or whitespace. The gateway checks the rest (reserved paths, characters).
+fn check_prefix(prefix: &str) -> Result<(), &'static str> {
+    let shaped = prefix.len() > 1
+        && prefix.starts_with('/')
+        && !prefix.ends_with('/')
+        && !prefix.contains("//")
+        && !prefix.contains(['?', '#'])
+        && !prefix.contains(char::is_whitespace);
+    if shaped {
+        Ok(())
+    } else {
+        Err("must be a path such as \"/orders\": a leading '/', no trailing '/', no query")
     }
 }
 
@@ -297,6 +357,59 @@ mod tests {
             1,
             "absent blocks are not written"
         );
+    }
+
+    #[test]
+    fn an_apps_prefix_defaults_to_its_name_and_is_checked() {
+        let doc = ClusterDocument::parse(EXAMPLE).unwrap();
+        let routed: Vec<_> = doc.routed_apps().map(|(n, p, _)| (n, p)).collect();
+        assert_eq!(routed, [("service1", "/service1".to_owned())]);
+        assert!(
+            !serde_json::to_string(&doc).unwrap().contains("prefix"),
+            "an absent prefix is not written"
+        );
+        let with = |prefix: &str| {
+            EXAMPLE.replace(
+                r#""hostname": "service1.example.com""#,
+                &format!(r#""prefix": {prefix:?}, "hostname": "service1.example.com""#),
+            )
+        };
+        let doc = ClusterDocument::parse(&with("/api/orders")).unwrap();
+        assert_eq!(doc.apps["service1"].prefix_of("service1"), "/api/orders");
+        let back = serde_json::to_string(&doc).unwrap();
+        assert_eq!(ClusterDocument::parse(&back).unwrap(), doc);
+        for bad in [
+            "orders",
+            "/",
+            "/orders/",
+            "/a//b",
+            "/orders?x=1",
+            "/my orders",
+        ] {
+            let e = ClusterDocument::parse(&with(bad)).unwrap_err().to_string();
+            assert!(
+                e.contains(&format!("apps.service1.prefix = {bad:?}")),
+                "{bad}: {e}"
+            );
+        }
+        // The gateway's own app has no prefix; two apps cannot share one.
+        let mut doc = ClusterDocument::parse(EXAMPLE).unwrap();
+        let mut other = doc.apps["service1"].clone();
+        for (region, entry) in other.regions.iter_mut() {
+            entry.routing_control_arn = format!("{}-2", entry.routing_control_arn);
+            entry.url = format!("https://orders.{region}.example.com");
+        }
+        other.prefix = Some("/service1".into());
+        doc.apps.insert("orders".into(), other.clone());
+        let e = doc.validate().unwrap_err();
+        assert!(
+            e.contains("apps.service1.prefix") && e.contains("app orders"),
+            "{e}"
+        );
+        doc.apps.remove("orders");
+        doc.apps.insert(GATEWAY_APP.into(), other);
+        let e = doc.validate().unwrap_err();
+        assert!(e.starts_with("apps.external-api.prefix"), "{e}");
     }
 
     #[test]

@@ -15,5 +15,7 @@ pub mod tls;
 
 pub use client::ControlInfo;
 pub use client::{ArcClient, ArcError, ClientOptions};
-pub use cluster::{AppEntry, ClusterDocument, DocumentError, EcsService, Endpoint, RegionEntry};
+pub use cluster::{
+    AppEntry, ClusterDocument, DocumentError, EcsService, Endpoint, RegionEntry, GATEWAY_APP,
+};
 pub use model::{active_region, ControlState, RuleConfig, RuleType, SafetyRule};

@@ -114,6 +114,7 @@ pub fn default_document(api_host: &str, api_port: u16) -> ClusterDocument {
             (
                 (*app).to_owned(),
                 AppEntry {
+                    prefix: None,
                     hostname: format!("{label}.{DOMAIN}"),
                     control_panel_arn: panel_arn(app),
                     control_panel_name: (*app).to_owned(),

@@ -4,8 +4,8 @@
 use std::path::Path;
 use std::time::Duration;
 
-use super::route::UpstreamUrl;
 use super::schema::{key_of, settings, Resolver, Source, Table};
+use super::upstream_url::UpstreamUrl;
 use super::{invalid, ConfigError};
 
 settings! {

@@ -1,5 +1,6 @@
-//! Gateway configuration: a TOML file (path in `GATEWAY_CONFIG`) or, with no file, `SERVICE1_URL` and
-//! `SERVICE2_URL`. Every setting is declared once ([`schema`]: type, default, range, environment
+//! Gateway configuration: a TOML file (path in `GATEWAY_CONFIG`) or, with no `[[route]]` in it, the
+//! apps the gateway is given (`app_routes`: the cluster document's, and an `<APP>_URL` variable
+//! each, such as `SERVICE1_URL` or `ORDERS_URL`). Every setting is declared once ([`schema`]: type, default, range, environment
 //! variable); values come from the environment, then the file, then (for routes) `[defaults]`,
 //! then the default. Everything is validated at start-up; an error names the key, where its value
 //! came from and the value (`server.port (from PORT) = "80a": ...`). `gateway config` prints the
@@ -44,6 +45,9 @@
 //! regional = { us-east-1 = "https://service1-us-east-1.example.com", us-west-2 = "https://service1-us-west-2.example.com" }
 //! ```
 
+mod app_routes;
+#[cfg(test)]
+mod app_tests;
 mod arc;
 mod policy;
 mod print;
@@ -52,6 +56,7 @@ pub mod schema;
 mod settings;
 #[cfg(test)]
 mod tests;
+mod upstream_url;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -63,9 +68,10 @@ pub use policy::{
     KeySource, LimitMode, LimitsConfig, Period, Plan, PolicyConfig, PolicySpec, QuotaSpec, Rate,
     Secret,
 };
-pub use route::{FailoverMode, RouteConfig, RouteTarget, UpstreamUrl};
+pub use route::{FailoverMode, RouteConfig, RouteTarget};
 pub use schema::{Source, Table};
 pub use settings::{DnsConfig, ServerConfig, UpstreamSettings};
+pub use upstream_url::UpstreamUrl;
 
 use schema::{key_of, Resolver};
 
@@ -88,7 +94,7 @@ pub enum ConfigError {
     },
     #[error("GATEWAY_CONFIG file {path}: {message}")]
     Parse { path: String, message: String },
-    #[error("no routes: set SERVICE1_URL and SERVICE2_URL, or GATEWAY_CONFIG to a file with [[route]] tables")]
+    #[error("no routes: set an <APP>_URL per app (SERVICE1_URL routes /service1, ORDERS_URL routes /orders), or ARC_CLUSTER_FILE to a cluster document, or GATEWAY_CONFIG to a file with [[route]] tables")]
     NoRoutes,
     #[error(transparent)]
     Env(#[from] bootstrap::env::EnvError),
@@ -171,14 +177,27 @@ impl Config {
             }
             None => None,
         };
-        Self::load(Sources {
-            file,
-            env: bootstrap::env::var,
-        })
+        let names: Vec<String> = std::env::vars_os()
+            .filter_map(|(k, _)| k.into_string().ok())
+            .collect();
+        Self::load_with_names(
+            Sources {
+                file,
+                env: bootstrap::env::var,
+            },
+            &names,
+        )
     }
 
-    /// Builds and validates a configuration from a file's text (if any) and environment variables.
+    /// Builds and validates a configuration from a file's text (if any) and environment variables,
+    /// with no `<APP>_URL` variables (see [`Config::load_with_names`]).
     pub fn load(src: Sources) -> Result<Config, ConfigError> {
+        Self::load_with_names(src, &[])
+    }
+
+    /// [`Config::load`], with `names`, the environment's variable names: each `<APP>_URL` among
+    /// them (read through `src.env`) is an app to route.
+    pub fn load_with_names(src: Sources, names: &[String]) -> Result<Config, ConfigError> {
         let env = src.env;
         let file = match &src.file {
             Some((path, text)) => {
@@ -208,14 +227,22 @@ impl Config {
         settings::check_server(&server)?;
         effective.push(table);
 
-        let routes = route::file_or_env_routes(file.routes, env)?;
-        let arc = arc::load(
-            file.arc,
-            env,
-            routes.iter().any(|r| r.failover == FailoverMode::Arc),
-            &mut effective,
-            &mut warnings,
-        )?;
+        // The file's routes, or when it has none, the apps the gateway is given.
+        let mode = app_routes::mode(env)?;
+        let from_file = !file.routes.is_empty();
+        let needed = if from_file {
+            file.routes.iter().any(|r| r.failover == FailoverMode::Arc)
+        } else {
+            mode.0 == FailoverMode::Arc
+        };
+        let arc = arc::load(file.arc, env, needed, &mut effective, &mut warnings)?;
+        let doc = arc.as_deref().map(|a| &a.cluster);
+        let routes = if from_file {
+            app_routes::unrouted(&file.routes, names, env, doc, &mut warnings);
+            file.routes
+        } else {
+            app_routes::routes(names, env, mode, doc, &mut warnings)?
+        };
         let routes = route::resolve_all(
             routes,
             &file.defaults,
@@ -284,8 +311,8 @@ fn region(
     top: &mut Table,
 ) -> Result<String, ConfigError> {
     let (region, source) = match (env("REGION"), env("AWS_REGION"), file) {
-        (Some(r), _, _) => (r, Source::Env("REGION")),
-        (None, Some(r), _) => (r, Source::Env("AWS_REGION")),
+        (Some(r), _, _) => (r, Source::env("REGION")),
+        (None, Some(r), _) => (r, Source::env("AWS_REGION")),
         (None, None, Some(r)) => (r, Source::File),
         (None, None, None) => return Err(bootstrap::env::EnvError::MissingRegion.into()),
     };

@@ -1,20 +1,20 @@
-//! `[[route]]` tables (or `SERVICE1_URL` / `SERVICE2_URL`): a prefix, where its requests go and
-//! how that follows a failover, and the route's settings merged over `[defaults]`.
+//! `[[route]]` tables (or the routes made from the apps the gateway is given, `app_routes`): a
+//! prefix, where its requests go and how that follows a failover, and the route's settings merged
+//! over `[defaults]`.
 
 use std::collections::{BTreeMap, HashSet};
 use std::sync::Arc;
 
-use http::uri::{Authority, Scheme};
-use http::HeaderValue;
 use serde::Deserialize;
 
-use super::arc::RegionalUrls;
-use super::schema::{Resolver, Source, Table};
+use super::arc::{ArcConfig, RegionalUrls};
+use super::schema::{key_of, Resolver, Source, Table};
 use super::settings::{self, RouteFile, UpstreamSettings};
-use super::{invalid, ArcConfig, ConfigError};
+use super::upstream_url::UpstreamUrl;
+use super::{invalid, ConfigError};
 
 /// How a route follows a failover (`failover` in a route; `GATEWAY_FAILOVER_MODE` for the routes
-/// made from `SERVICE1_URL` / `SERVICE2_URL`).
+/// made from `<APP>_URL` variables and the cluster document).
 #[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum FailoverMode {
@@ -34,19 +34,19 @@ impl FailoverMode {
     }
 }
 
-/// A `[[route]]` table as written.
+/// A `[[route]]` table as written, or a route made from an app the gateway was given.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct FileRoute {
-    prefix: String,
+    pub(super) prefix: String,
     #[serde(default)]
-    upstream: Option<String>,
+    pub(super) upstream: Option<String>,
     #[serde(default)]
     pub(super) failover: FailoverMode,
     /// The app (cluster document key) an arc-mode route follows, or whose regional URLs a
     /// dns-mode route falls back to; default: the route's name.
     #[serde(default)]
-    arc_app: Option<String>,
+    pub(super) arc_app: Option<String>,
     /// Region name to URL: where a request goes when the active endpoint cannot be reached
     /// (dns mode; wins over the cluster document's URLs).
     #[serde(default)]
@@ -55,9 +55,75 @@ pub(super) struct FileRoute {
     strip_prefix: bool,
     #[serde(flatten)]
     settings: RouteFile,
-    /// The environment variable a route came from, to name it in errors.
+    /// Where a route made from an app came from, field by field (`None`: the file).
     #[serde(skip)]
-    from_env: Option<&'static str>,
+    origin: Option<Origin>,
+}
+
+/// Where each field of a route made from an app came from (an `<APP>_URL` or `<APP>_PREFIX`
+/// variable, `GATEWAY_FAILOVER_MODE`, the cluster document, a default), for `gateway config`
+/// and for errors, which name the variable.
+#[derive(Clone, Debug)]
+pub(super) struct Origin {
+    /// The app the route serves (its prefix may be another name).
+    pub app: String,
+    pub prefix: Source,
+    pub upstream: Source,
+    pub failover: Source,
+    pub arc_app: Source,
+}
+
+impl FileRoute {
+    /// A route made from an app: `prefix` to `upstream` (or, in arc mode, to `arc_app`'s regional
+    /// URLs), with `[defaults]` settings.
+    pub(super) fn from_app(
+        prefix: String,
+        upstream: Option<String>,
+        failover: FailoverMode,
+        arc_app: Option<String>,
+        origin: Origin,
+    ) -> FileRoute {
+        FileRoute {
+            prefix,
+            upstream,
+            failover,
+            arc_app,
+            regional: None,
+            strip_prefix: true,
+            settings: RouteFile::default(),
+            origin: Some(origin),
+        }
+    }
+
+    /// The app whose cluster-document entry the route uses: `arc_app`, else the app it was made
+    /// from, else its prefix's name.
+    pub(super) fn app(&self) -> &str {
+        match (&self.arc_app, &self.origin) {
+            (Some(app), _) => app,
+            (None, Some(origin)) => &origin.app,
+            (None, None) => self.prefix.trim_start_matches('/'),
+        }
+    }
+
+    /// Where `field` came from.
+    fn source(&self, field: &str) -> Source {
+        match (&self.origin, field) {
+            (None, _) => Source::File,
+            (Some(o), "prefix") => o.prefix.clone(),
+            (Some(o), "upstream") => o.upstream.clone(),
+            (Some(o), "failover") => o.failover.clone(),
+            (Some(o), "arc_app") => o.arc_app.clone(),
+            (Some(_), _) => Source::Default,
+        }
+    }
+
+    /// How an error names `field` of route `i`: the variable it came from, else its key.
+    fn key(&self, i: usize, field: &str) -> String {
+        match self.source(field) {
+            Source::Env(var) => var.into_owned(),
+            source => key_of(&format!("route[{i}].{field}"), &source),
+        }
+    }
 }
 
 fn yes() -> bool {
@@ -95,114 +161,6 @@ pub enum RouteTarget {
     },
 }
 
-/// An upstream URL, checked: http or https, a host, no query, fragment or credentials.
-#[derive(Clone, Debug, PartialEq)]
-pub struct UpstreamUrl {
-    pub scheme: Scheme,
-    pub authority: Authority,
-    /// The path requests are appended to (`/` or empty for none).
-    pub base_path: String,
-    /// The `Host` field the upstream expects: its own authority (RFC 9110 section 7.2).
-    pub host_header: HeaderValue,
-}
-
-impl UpstreamUrl {
-    /// Parses and checks an upstream URL; the reason names what is wrong.
-    pub fn parse(url: &str) -> Result<UpstreamUrl, String> {
-        let uri: http::Uri = url
-            .parse()
-            .map_err(|e: http::uri::InvalidUri| e.to_string())?;
-        let scheme = match uri.scheme_str() {
-            Some("http") => Scheme::HTTP,
-            Some("https") => Scheme::HTTPS,
-            _ => return Err("must be an http:// or https:// URL".into()),
-        };
-        let Some(authority) = uri
-            .authority()
-            .filter(|_| uri.host().is_some_and(|h| !h.is_empty()))
-        else {
-            return Err("must name a host".into());
-        };
-        if uri.query().is_some() || url.contains('#') {
-            return Err("must not have a query or fragment".into());
-        }
-        if authority.as_str().contains('@') {
-            return Err("must not carry credentials".into());
-        }
-        let host_header = HeaderValue::from_str(authority.as_str())
-            .map_err(|_| "the host is not a valid Host field".to_owned())?;
-        Ok(UpstreamUrl {
-            scheme,
-            authority: authority.clone(),
-            base_path: uri.path().to_owned(),
-            host_header,
-        })
-    }
-
-    /// The host without IPv6 brackets.
-    pub fn host(&self) -> &str {
-        self.authority.host().trim_matches(|c| c == '[' || c == ']')
-    }
-
-    /// The port requests go to: the URL's, else the scheme's (RFC 9110 section 4.2).
-    pub fn port(&self) -> u16 {
-        self.authority
-            .port_u16()
-            .unwrap_or(if self.scheme == Scheme::HTTPS {
-                443
-            } else {
-                80
-            })
-    }
-
-    /// `scheme://authority`, for logs and metrics.
-    pub fn label(&self) -> String {
-        format!("{}://{}", self.scheme, self.authority)
-    }
-}
-
-/// The file's routes, or when it has none, the routes `SERVICE1_URL` / `SERVICE2_URL` make
-/// (every route in arc mode when `GATEWAY_FAILOVER_MODE=arc`, URLs then optional).
-pub(super) fn file_or_env_routes(
-    file_routes: Vec<FileRoute>,
-    env: fn(&str) -> Option<String>,
-) -> Result<Vec<FileRoute>, ConfigError> {
-    if !file_routes.is_empty() {
-        return Ok(file_routes);
-    }
-    let mode = match env("GATEWAY_FAILOVER_MODE").as_deref() {
-        None | Some("dns") => FailoverMode::Dns,
-        Some("arc") => FailoverMode::Arc,
-        Some(other) => {
-            return Err(invalid(
-                "GATEWAY_FAILOVER_MODE",
-                other,
-                "must be dns or arc",
-            ))
-        }
-    };
-    let mut routes = Vec::new();
-    for (prefix, var) in [("/service1", "SERVICE1_URL"), ("/service2", "SERVICE2_URL")] {
-        let url = env(var);
-        if url.is_some() || mode == FailoverMode::Arc {
-            routes.push(FileRoute {
-                prefix: prefix.into(),
-                upstream: url,
-                failover: mode,
-                arc_app: None,
-                regional: None,
-                strip_prefix: true,
-                settings: RouteFile::default(),
-                from_env: Some(var),
-            });
-        }
-    }
-    if routes.is_empty() {
-        return Err(ConfigError::NoRoutes);
-    }
-    Ok(routes)
-}
-
 /// Checks every route and merges its settings over `[defaults]`.
 pub(super) fn resolve_all(
     routes: Vec<FileRoute>,
@@ -237,13 +195,9 @@ fn resolve(
     table: &mut Table,
     warnings: &mut Vec<String>,
 ) -> Result<RouteConfig, ConfigError> {
-    let source = r.from_env.map_or(Source::File, Source::Env);
-    let key = |field: &str| match r.from_env {
-        Some(var) if field == "upstream" => var.to_owned(),
-        _ => format!("route[{i}].{field}"),
-    };
+    let key = |field: &str| r.key(i, field);
     validate_prefix(&r.prefix).map_err(|reason| invalid(key("prefix"), &r.prefix, reason))?;
-    table.push("prefix", format!("{:?}", r.prefix), source.clone());
+    table.push("prefix", format!("{:?}", r.prefix), r.source("prefix"));
     let name = match r.prefix.trim_start_matches('/') {
         "" => "root".to_owned(),
         n => n.to_owned(),
@@ -253,7 +207,7 @@ fn resolve(
         (FailoverMode::Dns, Some(url)) => {
             let parsed =
                 UpstreamUrl::parse(url).map_err(|reason| invalid(key("upstream"), url, reason))?;
-            table.push("upstream", format!("{url:?}"), source.clone());
+            table.push("upstream", format!("{url:?}"), r.source("upstream"));
             let host = parsed.host().to_owned();
             if host.parse::<std::net::IpAddr>().is_ok() {
                 RouteTarget::Static(parsed)
@@ -278,8 +232,8 @@ fn resolve(
                     "arc mode needs the cluster document: set ARC_CLUSTER_FILE or ARC_CLUSTER_JSON, or [arc] cluster_file",
                 ));
             };
-            table.push("failover", "\"arc\"".into(), source.clone());
-            table.push("arc_app", format!("{app:?}"), source.clone());
+            table.push("failover", "\"arc\"".into(), r.source("failover"));
+            table.push("arc_app", format!("{app:?}"), r.source("arc_app"));
             if r.regional.is_some() {
                 return Err(invalid(
                     key("regional"),
@@ -300,18 +254,22 @@ fn resolve(
     if r.failover == FailoverMode::Dns {
         regional = dns_regional(&r, &name, arc, &key, warnings)?;
         if let Some(app) = &r.arc_app {
-            table.push("arc_app", format!("{app:?}"), source.clone());
+            table.push("arc_app", format!("{app:?}"), r.source("arc_app"));
         }
         if let Some(map) = &r.regional {
             let shown: Vec<String> = map.iter().map(|(k, v)| format!("{k} = {v:?}")).collect();
             table.push(
                 "regional",
                 format!("{{ {} }}", shown.join(", ")),
-                source.clone(),
+                r.source("regional"),
             );
         }
     }
-    table.push("strip_prefix", r.strip_prefix.to_string(), source);
+    table.push(
+        "strip_prefix",
+        r.strip_prefix.to_string(),
+        r.source("strip_prefix"),
+    );
     let prefix = format!("route[{i}].");
     let settings = r.settings.resolve(
         Some(defaults),
@@ -363,7 +321,11 @@ fn dns_regional(
         }
         return Ok(Vec::new());
     };
-    let app = r.arc_app.as_deref().unwrap_or(name);
+    let app = if r.origin.is_some() {
+        r.app()
+    } else {
+        r.arc_app.as_deref().unwrap_or(name)
+    };
     if arc.cluster.app(app).is_err() && r.arc_app.is_none() {
         warnings.push(format!(
             "{}: the cluster document has no app {app:?}: no regional fallback for this route",

@@ -5,6 +5,7 @@
 //! ([`Source`]), so every error names the key and its origin and `gateway config` can print the
 //! effective configuration.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
@@ -22,10 +23,19 @@ pub enum Source {
     File,
     /// The file's `[defaults]` table (a route setting the route did not set).
     Defaults,
-    /// An environment variable.
-    Env(&'static str),
+    /// An environment variable (a fixed one such as `PORT`, or an app's `ORDERS_URL`).
+    Env(Cow<'static, str>),
     /// An environment variable holding a secret: recorded as set, its value never shown.
     Hidden(&'static str),
+    /// The cluster document (an app the gateway routes because the document lists it).
+    Document,
+}
+
+impl Source {
+    /// The environment variable `name`.
+    pub fn env(name: impl Into<Cow<'static, str>>) -> Source {
+        Source::Env(name.into())
+    }
 }
 
 impl fmt::Display for Source {
@@ -36,6 +46,7 @@ impl fmt::Display for Source {
             Source::Defaults => f.write_str("[defaults]"),
             Source::Env(name) => write!(f, "env {name}"),
             Source::Hidden(name) => write!(f, "env {name}; a secret, not shown"),
+            Source::Document => f.write_str("cluster document"),
         }
     }
 }
@@ -43,8 +54,10 @@ impl fmt::Display for Source {
 /// A key as errors name it: `server.port`, or `server.port (from PORT)` when the environment set it.
 pub fn key_of(key: &str, source: &Source) -> String {
     match source {
-        Source::Env(name) | Source::Hidden(name) => format!("{key} (from {name})"),
+        Source::Env(name) => format!("{key} (from {name})"),
+        Source::Hidden(name) => format!("{key} (from {name})"),
         Source::Defaults => format!("{key} (from [defaults])"),
+        Source::Document => format!("{key} (from the cluster document)"),
         Source::Default | Source::File => key.to_owned(),
     }
 }
@@ -271,11 +284,11 @@ impl Resolver<'_> {
         {
             Some((name, text)) => {
                 let v = T::from_env(&text).map_err(|e| ConfigError::Invalid {
-                    key: key_of(&format!("{}{key}", self.prefix), &Source::Env(name)),
+                    key: key_of(&format!("{}{key}", self.prefix), &Source::env(name)),
                     value: text.clone(),
                     reason: e,
                 })?;
-                (v, Source::Env(name))
+                (v, Source::env(name))
             }
             None => match (file, defaults) {
                 (Some(v), _) => (v, Source::File),
@@ -392,7 +405,7 @@ mod tests {
     #[test]
     fn keys_name_their_origin() {
         assert_eq!(
-            key_of("server.port", &Source::Env("PORT")),
+            key_of("server.port", &Source::env("PORT")),
             "server.port (from PORT)"
         );
         assert_eq!(key_of("server.port", &Source::File), "server.port");

@@ -21,14 +21,18 @@ thread_local! {
     static VARS: std::cell::RefCell<&'static [(&'static str, &'static str)]> = const { std::cell::RefCell::new(&[]) };
 }
 
-fn load(
+pub(super) fn load(
     file: Option<&str>,
     vars: &'static [(&'static str, &'static str)],
 ) -> Result<Config, ConfigError> {
-    Config::load(Sources {
-        file: file.map(|t| ("gateway.toml".to_string(), t.to_string())),
-        env: env_with(vars),
-    })
+    let names: Vec<String> = vars.iter().map(|(k, _)| k.to_string()).collect();
+    Config::load_with_names(
+        Sources {
+            file: file.map(|t| ("gateway.toml".to_string(), t.to_string())),
+            env: env_with(vars),
+        },
+        &names,
+    )
 }
 
 #[test]
