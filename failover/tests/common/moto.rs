@@ -1,6 +1,6 @@
 //! moto's server (the AWS API emulator from PyPI) on 127.0.0.1, for the ECS, ELBv2 and
 //! Application Auto Scaling calls of `check` and the `scale` step, seeded by `tests/aws/seed.py`.
-//! The python is `MOTO_PYTHON` (as `.ci/run` and infra/test.sh set it) or `python3`; without
+//! The python is `MOTO_PYTHON` (as scripts/prepare.sh and infra/test.sh set it) or `python3`; without
 //! moto there, [`Moto::start`] returns `None` and the test says it is skipped and why.
 
 use std::path::Path;
