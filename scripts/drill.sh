@@ -88,6 +88,15 @@ if ! "$ARC_LOCAL" --tls --topology compose/cluster.json document --api-host arc-
   echo "  $ARC_LOCAL --tls --topology compose/cluster.json document --api-host arc-local > cluster.json.new && mv cluster.json.new compose/cluster.json" >&2
   exit 1
 fi
+# compose/cluster.host.json is the same document as the host sees it: every URL a service publishes on
+# loopback rewritten to 127.0.0.1 and its published port (README "Run it", `failover check` on the host).
+log "compose/cluster.host.json matches compose/cluster.json through compose.yaml's published ports"
+if ! docker compose --profile tools config --format json | python3 scripts/host-cluster.py compose/cluster.json \
+    | diff -u compose/cluster.host.json -; then
+  echo "drill: compose/cluster.host.json is stale; rewrite it with:" >&2
+  echo "  docker compose --profile tools config --format json | scripts/host-cluster.py compose/cluster.json > compose/cluster.host.json" >&2
+  exit 1
+fi
 # The host reaches the same data plane through the published ports, over HTTPS with arc-local's CA
 # (copied out of its volume once the stack is up).
 "$ARC_LOCAL" --tls --topology compose/cluster.json document --api-host 127.0.0.1 >"$workdir/host-cluster.json"

@@ -4,7 +4,8 @@
 #   2. Infrastructure: terraform fmt/validate/test with mocked AWS, checkov, actionlint (infra/test.sh).
 #   3. Containers: hadolint and checkov over the Dockerfile, `docker compose config`, and the failover
 #      drill in containers under load (scripts/drill.sh: static binaries, prebuilt images, dns and arc
-#      modes, always `docker compose down -v`). SKIP_CONTAINER_DRILL=1 skips the drill alone.
+#      modes, always `docker compose down -v`), then the README's compose blocks word for word against a
+#      fresh stack (scripts/readme-compose.sh). SKIP_CONTAINER_DRILL=1 skips both.
 # Needs: cargo and terraform >= 1.7. Everything else a fresh Debian machine lacks (Python tools in
 # user-owned venvs, Debian packages when root, the Docker engine and compose plugin) is prepared first by
 # scripts/prepare.sh, idempotently; SKIP_PREPARE=1 skips that step.
@@ -40,4 +41,6 @@ if [[ ${SKIP_CONTAINER_DRILL:-0} == 1 ]]; then
 else
   echo "==> container drill (scripts/drill.sh)"
   bash scripts/drill.sh
+  echo "==> the README's compose commands, as written (scripts/readme-compose.sh)"
+  bash scripts/readme-compose.sh
 fi

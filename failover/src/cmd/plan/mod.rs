@@ -52,11 +52,11 @@ pub struct RunArgs {
     /// The external API's base URL that `verify` and the report's probe request (overrides the
     /// plan's `probe_url`). Without one, verify reads the routing controls and /health only, and
     /// no recovery is measured.
-    #[arg(long, value_name = "URL")]
+    #[arg(long, env = "FAILOVER_PROBE_URL", value_name = "URL")]
     pub probe_url: Option<String>,
     /// Resolve the probe URL's host with this DNS server (IP:PORT), e.g. arc-local's
     /// 127.0.0.1:8653, so the external API's hostname fails over on one machine as in Route 53.
-    #[arg(long, value_name = "ADDR:PORT")]
+    #[arg(long, env = "FAILOVER_PROBE_DNS", value_name = "ADDR:PORT")]
     pub probe_dns: Option<std::net::SocketAddr>,
     /// Time between the probe's rounds during the run (10ms to 24h).
     #[arg(long, default_value = "100ms", value_parser = duration::interval, value_name = "DURATION")]

@@ -28,8 +28,9 @@ use crate::{duration, out};
 /// The arguments of `probe`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The external API's base URL (http:// or https://, optionally with a stage path).
-    #[arg(long, default_value = "http://127.0.0.1:8080")]
+    /// The external API's base URL (http:// or https://, optionally with a stage path). In the
+    /// compose stack's `failover` container the environment sets it to the external API's hostname.
+    #[arg(long, env = "FAILOVER_PROBE_URL", default_value = "http://127.0.0.1:8080")]
     pub url: String,
     /// Time between the starts of two rounds (10ms to 24h).
     #[arg(long, default_value = "5s", value_parser = duration::interval, value_name = "DURATION")]
@@ -48,7 +49,7 @@ pub struct Args {
     pub json: bool,
     /// Resolve the URL's host with this DNS server (IP:PORT) instead of the system's, e.g.
     /// arc-local's 127.0.0.1:8653 to follow the external API's hostname on one machine.
-    #[arg(long, value_name = "ADDR:PORT")]
+    #[arg(long, env = "FAILOVER_PROBE_DNS", value_name = "ADDR:PORT")]
     pub dns_server: Option<std::net::SocketAddr>,
 }
 
