@@ -8,7 +8,7 @@
 #     (moto[server], selenium: the AWS emulator and the browser driver for the console test).
 #     Their commands are linked into .../bin, which goes first on PATH.
 #   Debian packages, only when running as root (otherwise named, with the command to install them):
-#     shellcheck, jq, chromium, chromium-driver (the console test's real browser), redis-server (the
+#     jq, shellcheck, chromium, chromium-driver (the console test's real browser), redis-server (the
 #     gateway's global rate-limit tests run a real one on loopback), dnsutils (dig).
 #   Docker engine, compose plugin and hadolint: scripts/install-docker.sh (skipped with
 #     SKIP_CONTAINER_DRILL=1, which needs no engine).

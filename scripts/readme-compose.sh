@@ -54,6 +54,7 @@ run() {
   {
     echo 'set -euo pipefail'
     # `docker compose up` as a terminal left running: detached, waiting until every service is healthy.
+    # shellcheck disable=SC2016 # written into the script, expanded when it runs
     echo 'docker() { if [[ "$1 $2" == "compose up" ]]; then shift 2; command docker compose up -d --wait --wait-timeout 180 "$@"; else command docker "$@"; fi; }'
     block "$name"
   } >"$script"
