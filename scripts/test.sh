@@ -24,6 +24,10 @@ cargo test --workspace --locked
 echo "==> infrastructure checks"
 bash infra/test.sh
 
+echo "==> shellcheck (scripts, .ci/run)"
+shellcheck scripts/*.sh .ci/run
+echo "shellcheck: no findings"
+
 echo "==> hadolint (Dockerfile)"
 hadolint Dockerfile
 echo "hadolint: no findings"
