@@ -22,7 +22,8 @@
 # RUST_VERSION picks the builder image; BIN_DIR is where the prebuilt binaries are in the context.
 # REVISION is also compiled into the source path's binaries as BUILD_COMMIT, which every binary reports
 # in /health ({"status":"ok","version":...,"commit":...}); a prebuilt binary carries the BUILD_COMMIT of
-# its host build (BUILD_COMMIT=$(git rev-parse HEAD) scripts/build-static.sh).
+# its host build (scripts/build-static.sh sets it to the checkout's HEAD). Without REVISION, the source
+# path reads the commit from the context's .git/HEAD and refs (crates/bootstrap/build.rs).
 
 ARG VERSION=0.1.0
 ARG REVISION=unknown
@@ -121,7 +122,8 @@ RUN cargo build --release --locked --target x86_64-unknown-linux-gnu
 # BUILD_COMMIT (after the dependency layer, which it would otherwise invalidate per commit): the commit
 # every binary reports in /health.
 ARG REVISION
-ENV BUILD_COMMIT=${REVISION}
+ENV BUILD_COMMIT=${REVISION} \
+    BUILD_COMMIT_FROM_GIT=1
 COPY . .
 RUN rm -rf target/x86_64-unknown-linux-gnu/release/gateway target/x86_64-unknown-linux-gnu/release/service1 \
       target/x86_64-unknown-linux-gnu/release/service2 target/x86_64-unknown-linux-gnu/release/arc-local \

@@ -15,6 +15,10 @@ TARGET=x86_64-unknown-linux-gnu
 BINARIES=(gateway service1 service2 arc-local failover)
 out="target/$TARGET/release"
 
+# /health names the commit the images were built from (the caller's BUILD_COMMIT wins).
+BUILD_COMMIT=${BUILD_COMMIT:-$(git rev-parse HEAD 2>/dev/null || echo unknown)}
+export BUILD_COMMIT
+
 bin_args=()
 for b in "${BINARIES[@]}"; do bin_args+=(--bin "$b"); done
 

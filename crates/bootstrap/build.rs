@@ -1,8 +1,9 @@
-//! Sets `BUILD_COMMIT` from the checkout when the build environment did not: every binary's
-//! `/health` then names the commit it was built from, whether it was built by `cargo build`,
-//! `scripts/build-static.sh` or the Dockerfile's source path (whose context carries `.git`'s HEAD
-//! and refs, nothing else of it). A `BUILD_COMMIT` set by the caller (the deploy workflow, the
-//! Dockerfile's `REVISION` build argument) wins; `unknown` counts as not set.
+//! Sets `BUILD_COMMIT` from the checkout when asked to (`BUILD_COMMIT_FROM_GIT=1`, as the
+//! Dockerfile's source path does, whose context carries `.git`'s HEAD and refs and nothing else of
+//! it) and the build environment did not set it: the image's `/health` then names the commit it was
+//! built from. A `BUILD_COMMIT` set by the caller (the deploy workflow, `scripts/build-static.sh`,
+//! the Dockerfile's `REVISION` build argument) wins; `unknown` counts as not set. Off by default:
+//! a commit would otherwise rebuild every crate of the workspace in a developer's loop.
 //!
 //! Reads the files git keeps (HEAD, the branch's ref or `packed-refs`, a worktree's `commondir`)
 //! rather than running `git`, which the Rust build image does not have.
@@ -13,6 +14,10 @@ use std::path::{Path, PathBuf};
 
 fn main() {
     println!("cargo:rerun-if-env-changed=BUILD_COMMIT");
+    println!("cargo:rerun-if-env-changed=BUILD_COMMIT_FROM_GIT");
+    if env::var("BUILD_COMMIT_FROM_GIT").as_deref() != Ok("1") {
+        return;
+    }
     let given = env::var("BUILD_COMMIT").unwrap_or_default();
     if !given.is_empty() && given != "unknown" {
         return;
