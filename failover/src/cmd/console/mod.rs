@@ -46,11 +46,12 @@ const AUDIT_SHOWN: usize = 10;
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// Where the page is served. Loopback unless you mean it: the page can move traffic, so any
-    /// other address also takes --allow-remote and --secret.
+    /// other address also takes --allow-remote.
     #[arg(long, default_value = "127.0.0.1:8700", value_name = "ADDR:PORT")]
     pub listen: SocketAddr,
     /// Allow --listen on an address that is not loopback (e.g. 0.0.0.0:8700 inside a container
-    /// whose port is published on the host's 127.0.0.1). Takes --secret.
+    /// whose port is published on the host's 127.0.0.1). The page still takes the secret: --secret,
+    /// or this start's random one, printed in the URL.
     #[arg(long)]
     pub allow_remote: bool,
     /// The secret the page's URL carries (at least 16 characters). Default: a new random one
@@ -94,14 +95,15 @@ struct App {
 type Ctx = Arc<App>;
 
 /// The secret to use, or why the console refuses to start: a non-loopback --listen without
-/// --allow-remote and an explicit --secret.
+/// --allow-remote. Every start has a secret: the one given, or a new random one (32 bytes), which
+/// only the console's own output shows (in compose: `docker compose logs console`).
 fn secret(args: &Args) -> Result<String, Error> {
     if let Some(s) = &args.secret {
         guard::check_secret(s).map_err(|e| Error::ConsoleUsage(e.to_string()))?;
     }
-    if !args.listen.ip().is_loopback() && (!args.allow_remote || args.secret.is_none()) {
+    if !args.listen.ip().is_loopback() && !args.allow_remote {
         return Err(Error::ConsoleUsage(format!(
-            "--listen {} is not a loopback address: whoever reaches it can move traffic. To mean it, add --allow-remote and --secret (or FAILOVER_CONSOLE_SECRET), and publish the port on 127.0.0.1 only",
+            "--listen {} is not a loopback address: whoever reaches it can move traffic. To mean it, add --allow-remote (the page still takes this start's secret, or --secret / FAILOVER_CONSOLE_SECRET), and publish the port on 127.0.0.1 only",
             args.listen
         )));
     }
