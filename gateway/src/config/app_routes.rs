@@ -18,6 +18,9 @@ use super::{invalid, ConfigError};
 /// but name no app: they are not read as routes (a warning says so).
 const PLATFORM_PREFIXES: [&str; 5] = ["AWS_", "ECS_", "GITHUB_", "ACTIONS_", "RUNNER_"];
 
+/// The gateway's own settings that end in `_URL` (the global limits' engine): never an app.
+const OWN_SETTINGS: [&str; 1] = ["REDIS_URL"];
+
 /// `GATEWAY_FAILOVER_MODE` (default dns) and where it came from.
 pub(super) fn mode(env: fn(&str) -> Option<String>) -> Result<(FailoverMode, Source), ConfigError> {
     match env("GATEWAY_FAILOVER_MODE").as_deref() {
@@ -65,6 +68,9 @@ fn url_vars(
             continue;
         };
         let Some(value) = env(name) else { continue };
+        if OWN_SETTINGS.contains(&name.as_str()) {
+            continue;
+        }
         if let Some(platform) = PLATFORM_PREFIXES.iter().find(|p| name.starts_with(*p)) {
             warnings.push(format!(
                 "{name} is not read as a route: {platform}* variables belong to the platform (route the app with a [[route]] table)"

@@ -103,6 +103,8 @@ fn a_bad_app_url_is_an_error_naming_the_variable_and_platform_variables_are_not_
             ("REGION", "us-east-1"),
             ("ORDERS_URL", "http://127.0.0.1:8081"),
             ("GITHUB_SERVER_URL", "https://github.com"),
+            // The global limits' engine, a setting of the gateway's own: not an app.
+            ("REDIS_URL", "redis://127.0.0.1:6379"),
             ("lower_url", "http://127.0.0.1:1"),
         ],
     )
