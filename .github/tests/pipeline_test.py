@@ -124,6 +124,105 @@ def test_live_plan_wiring():
         check("credentials before the plan reads the routing controls", creds and creds[0] < steps.index(plan[0]))
 
 
+def cargo_builds_failover(text):
+    """Whether a run: script compiles failover (cargo build/install/run naming it, or a workspace build)."""
+    for line in text.splitlines():
+        if re.search(r"\bcargo\s+(build|install|run|b)\b", line) and (
+                re.search(r"(--package|-p)[\s=]+\"?failover\b", line) or "--workspace" in line or "--bin failover" in line):
+            return True
+    return False
+
+
+def test_failover_built_once_and_downloaded():
+    """failover is built once per commit (deploy.yml's failover job) and published; every other job downloads it."""
+    deploy = load("deploy.yml")
+    job = deploy["jobs"].get("failover", {})
+    builds = [s for s in steps_of(job) if cargo_builds_failover(run_text(s))]
+    check("deploy.yml has a failover job that builds the static failover binary once",
+          len(builds) == 1 and "--release" in run_text(builds[0]) and "x86_64-unknown-linux-gnu" in run_text(builds[0])
+          and "crt-static" in str(builds[0].get("env", {})))
+    uploads = [s for s in steps_of(job) if "upload-artifact" in str(s.get("uses", ""))]
+    check("the failover job publishes it as the artefact failover",
+          len(uploads) == 1 and uploads[0].get("with", {}).get("name") == "failover")
+    on = deploy.get("on", deploy.get(True, {}))
+    check("a change to failover/ publishes a new binary", "failover/**" in on.get("push", {}).get("paths", []))
+    for path in sorted(WORKFLOWS.glob("*.yml")):
+        wf = load(path.name)
+        for name, j in wf["jobs"].items():
+            if path.name == "deploy.yml" and name == "failover" or path.name == "ci.yml":
+                continue
+            for step in steps_of(j):
+                check(f"{path.name} job {name} does not compile failover: {step.get('name', step.get('uses'))}",
+                      not cargo_builds_failover(run_text(step)), run_text(step))
+    for name in ("evacuate.yml", "readiness.yml"):
+        steps = steps_of(next(iter(load(name)["jobs"].values())))
+        check(f"{name} compiles nothing", not any("cargo" in run_text(s) for s in steps))
+        fetch = [i for i, s in enumerate(steps) if "fetch-artifact.sh" in run_text(s) and " failover" in run_text(s)]
+        check(f"{name} downloads the published failover binary", len(fetch) == 1)
+    deploy_steps = steps_of(deploy["jobs"]["deploy"])
+    check("the deploy jobs wait for the failover binary", "failover" in deploy["jobs"]["deploy"].get("needs", []))
+    check("the deploy jobs download the failover binary of their run",
+          any("gh run download" in run_text(s) and "--name failover" in run_text(s) for s in deploy_steps))
+
+
+def test_credentials_not_in_a_fixed_region():
+    """No workflow takes credentials in a region written into it: a fixed region may be the one that is down."""
+    for path in sorted(WORKFLOWS.glob("*.yml")):
+        for name, job in load(path.name)["jobs"].items():
+            for step in steps_of(job):
+                if "configure-aws-credentials" not in str(step.get("uses", "")):
+                    continue
+                region = str(step.get("with", {}).get("aws-region", ""))
+                check(f"{path.name} job {name}: credentials in a region chosen at run time ({step.get('name')})",
+                      region.startswith("${{") and not re.search(r"[a-z]{2}-[a-z]+-\d", region), f"aws-region: {region}")
+    steps = steps_of(load("evacuate.yml")["jobs"]["evacuate"])
+    target = [s for s in steps if s.get("id") == "target"]
+    check("evacuate.yml chooses the region being activated (evacuation-target.sh)",
+          len(target) == 1 and "evacuation-target.sh" in run_text(target[0]))
+    creds = [s for s in steps if "configure-aws-credentials" in str(s.get("uses", ""))]
+    check("evacuate.yml takes its credentials in the region being activated",
+          len(creds) == 1 and creds[0]["with"]["aws-region"].replace(" ", "") == "${{steps.target.outputs.region}}",
+          creds and creds[0].get("with"))
+    with tempfile.TemporaryDirectory() as tmp:
+        doc = Path(tmp) / "cluster.json"
+        apps = {app: {"primary_region": p, "secondary_region": q, "regions": {p: {}, q: {}}}
+                for app, p, q in (("external-api", "us-east-1", "us-west-2"), ("service1", "us-east-1", "us-west-2"),
+                                  ("service2", "us-west-2", "us-east-1"))}
+        doc.write_text(json.dumps({"apps": apps}))
+        for leaving, expected in (("us-east-1", "us-west-2"), ("us-west-2", "us-east-1")):
+            p = subprocess.run([str(ROOT / ".github/scripts/evacuation-target.sh"), str(doc), leaving],
+                               capture_output=True, text=True, env={k: v for k, v in os.environ.items() if k != "GITHUB_OUTPUT"})
+            check(f"evacuating {leaving} takes credentials in {expected}",
+                  p.returncode == 0 and p.stdout.strip() == f"region={expected}", p.stdout + p.stderr)
+        doc.write_text(json.dumps(json.dumps({"apps": apps})))
+        p = subprocess.run([str(ROOT / ".github/scripts/evacuation-target.sh"), str(doc), "us-east-1"],
+                           capture_output=True, text=True)
+        check("the document as a JSON string (terraform output -json) is read too", p.stdout.strip() == "region=us-west-2",
+              p.stdout + p.stderr)
+        p = subprocess.run([str(ROOT / ".github/scripts/evacuation-target.sh"), str(doc), "eu-west-1"],
+                           capture_output=True, text=True)
+        check("a region no app runs in is refused", p.returncode != 0 and "eu-west-1" in p.stderr, p.stderr)
+
+
+def test_capacity_record_kept_outside_aws():
+    steps = steps_of(load("readiness.yml")["jobs"]["check"])
+    check_step = [s for s in steps if "check --json" in run_text(s)]
+    check("the readiness run records capacity", len(check_step) == 1 and "--record-capacity" in run_text(check_step[0]))
+    kept = [s for s in steps if "upload-artifact" in str(s.get("uses", ""))
+            and s.get("with", {}).get("name") == "capacity-record"]
+    check("the readiness run keeps the record as the artefact capacity-record, even when the check fails",
+          len(kept) == 1 and kept[0].get("if") == "always()")
+    if check_step and kept:
+        check("the record is written before it is kept", steps.index(check_step[0]) < steps.index(kept[0]))
+    fetched = [s for s in steps if "fetch-artifact.sh" in run_text(s) and "capacity-record" in run_text(s)]
+    check("the readiness run starts from the last record (a region it cannot read keeps its entry)", len(fetched) == 1)
+    steps = steps_of(load("evacuate.yml")["jobs"]["evacuate"])
+    fetched = [s for s in steps if "fetch-artifact.sh" in run_text(s) and "capacity-record" in run_text(s)]
+    run = [s for s in steps if "evacuate \"$REGION\"" in run_text(s)]
+    check("evacuate.yml downloads the capacity record and passes it to evacuate",
+          len(fetched) == 1 and len(run) == 1 and "--capacity-record" in run_text(run[0]))
+
+
 # --- deploy-plan.sh against a stand-in failover command. ---
 
 def status(app_regions, active, warnings=()):
@@ -212,7 +311,8 @@ def test_apps_match_terraform():
 
 def main():
     for test in (test_actions_pinned, test_default_branch_only, test_builds_once, test_rollback_wiring,
-                 test_live_plan_wiring, test_deploy_plan, test_apps_match_terraform):
+                 test_live_plan_wiring, test_failover_built_once_and_downloaded, test_credentials_not_in_a_fixed_region,
+                 test_capacity_record_kept_outside_aws, test_deploy_plan, test_apps_match_terraform):
         test()
     failed = [r for r in results if not r[1]]
     for name, ok, detail in results:

@@ -22,7 +22,8 @@ fn main() {
     if !given.is_empty() && given != "unknown" {
         return;
     }
-    let manifest = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let manifest =
+        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let Some(git_dir) = manifest.ancestors().find_map(git_dir) else {
         return;
     };
@@ -40,7 +41,11 @@ fn git_dir(dir: &Path) -> Option<PathBuf> {
     }
     let text = fs::read_to_string(&dot_git).ok()?;
     let path = PathBuf::from(text.strip_prefix("gitdir:")?.trim());
-    Some(if path.is_absolute() { path } else { dir.join(path) })
+    Some(if path.is_absolute() {
+        path
+    } else {
+        dir.join(path)
+    })
 }
 
 /// The commit HEAD names, following one symbolic ref; `None` when the files are not there.

@@ -8,6 +8,7 @@ use std::fmt;
 
 use recovery::{ArcError, DocumentError};
 
+use crate::capacity::record::RecordError;
 use crate::cmd::plan::builtin::EvacuateError;
 use crate::cmd::plan::file::PlanError;
 use crate::cmd::plan::report::WriteError;
@@ -52,6 +53,10 @@ pub enum Error {
     /// `evacuate` names a region no app can leave.
     #[error("evacuate: {0}")]
     Evacuate(#[from] EvacuateError),
+    /// A capacity record (`--record-capacity`, `--capacity-record`) that cannot be read, is not
+    /// this cluster's, or cannot be written.
+    #[error(transparent)]
+    Record(#[from] RecordError),
     /// A run's report could not be written.
     #[error(transparent)]
     Report(WriteError),
@@ -75,6 +80,8 @@ impl Error {
             | Error::Plan(_)
             | Error::Evacuate(_)
             | Error::ConsoleUsage(_) => 2,
+            Error::Record(RecordError::Io { .. }) => 1,
+            Error::Record(_) => 2,
             Error::Runtime(_)
             | Error::Status(_)
             | Error::Update { .. }

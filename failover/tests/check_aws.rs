@@ -24,6 +24,7 @@ fn document(arc: &Cluster, tgs: &Value) -> ClusterDocument {
                 .as_str()
                 .unwrap()
                 .to_owned()],
+            min_tasks: None,
         });
     }
     doc

@@ -262,6 +262,67 @@ fn a_dry_run_evaluates_gates_lists_the_calls_and_changes_nothing() {
 }
 
 #[test]
+fn a_region_being_left_that_never_answers_costs_the_source_timeout_and_a_warning() {
+    let mut stack = Stack::start();
+    // us-east-1's load balancers take connections and never answer (a listener that never
+    // accepts: the kernel completes the handshake).
+    let hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", hole.local_addr().unwrap());
+    let mut doc = stack.regions.document(stack.arc.document());
+    for app in ["service1", "service2"] {
+        stack.regions.kill(app, "us-east-1");
+        doc.apps
+            .get_mut(app)
+            .unwrap()
+            .regions
+            .get_mut("us-east-1")
+            .unwrap()
+            .url = url.clone();
+    }
+    stack.doc = doc_file(&doc);
+    let started = std::time::Instant::now();
+    let (stdout, stderr, code) = stack.run(
+        &[
+            "evacuate",
+            "us-east-1",
+            "--yes",
+            "--health-timeout",
+            "20s",
+            "--source-timeout",
+            "300ms",
+        ],
+        None,
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "the gate waited on us-east-1 for longer than --source-timeout: {:?}",
+        started.elapsed()
+    );
+    let report = stack.report(&stdout);
+    assert_eq!(report["outcome"], "succeeded");
+    for app in ["service1", "service2"] {
+        let warning = format!("step[0] gate: {app}: best-effort read of us-east-1 (the region being left) failed, gated on us-west-2 alone: GET {url}/health: no answer within 300ms (--source-timeout)");
+        assert!(
+            report["warnings"]
+                .as_array()
+                .unwrap()
+                .contains(&Value::from(warning.as_str())),
+            "{warning}\n{:#}",
+            report["warnings"]
+        );
+        assert!(
+            stdout.contains(&format!("warning: {}", &warning["step[0] gate: ".len()..])),
+            "{stdout}"
+        );
+        assert_eq!(
+            (stack.state(app, "us-east-1"), stack.state(app, "us-west-2")),
+            (Off, On)
+        );
+    }
+}
+
+#[test]
 fn a_failing_gate_stops_the_run_before_any_control_changes_and_says_why() {
     let mut stack = Stack::start();
     stack.regions.kill("service2", "us-west-2");

@@ -46,6 +46,7 @@ fn scale_raises_the_standby_and_waits_for_healthy_targets() {
                 .as_str()
                 .unwrap()
                 .to_owned()],
+            min_tasks: None,
         });
     }
     let file = doc_file(&doc);

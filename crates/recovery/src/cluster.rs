@@ -84,6 +84,10 @@ pub struct EcsService {
     /// ARNs of the target groups whose healthy targets count as serving capacity.
     #[serde(default)]
     pub target_group_arns: Vec<String>,
+    /// The fewest tasks an evacuation into this region scales the service to, whatever the
+    /// region being left ran (or when it cannot be read). Optional; at least 1 when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_tasks: Option<u32>,
 }
 
 impl ClusterDocument {
@@ -207,6 +211,11 @@ impl ClusterDocument {
                                 "apps.{name}.regions.{region}.ecs.{field} is empty: name the ECS {field}"
                             ));
                         }
+                    }
+                    if ecs.min_tasks == Some(0) {
+                        return Err(format!(
+                            "apps.{name}.regions.{region}.ecs.min_tasks = 0: give at least 1, or leave it out"
+                        ));
                     }
                     for (i, tg) in ecs.target_group_arns.iter().enumerate() {
                         if !tg.starts_with("arn:") || !tg.contains(":targetgroup/") {
@@ -349,7 +358,21 @@ mod tests {
             (ecs.cluster.as_str(), ecs.service.as_str()),
             ("prod", "service1")
         );
+        assert_eq!(ecs.min_tasks, None);
         assert_eq!(doc.apps["service1"].regions["us-east-1"].ecs, None);
+        let with_floor = ClusterDocument::parse(&EXAMPLE.replace(
+            r#""url": "https://service1.us-west-2.example.com""#,
+            r#""url": "https://service1.us-west-2.example.com", "ecs": {"cluster": "prod", "service": "service1", "min_tasks": 3}"#,
+        ))
+        .unwrap();
+        assert_eq!(
+            with_floor.apps["service1"].regions["us-west-2"]
+                .ecs
+                .as_ref()
+                .unwrap()
+                .min_tasks,
+            Some(3)
+        );
         let back = serde_json::to_string(&doc).unwrap();
         assert_eq!(ClusterDocument::parse(&back).unwrap(), doc);
         assert_eq!(
@@ -430,6 +453,15 @@ mod tests {
         let e = ClusterDocument::parse(&bad).unwrap_err().to_string();
         assert!(
             e.contains("apps.service1.regions.us-west-2.ecs.target_group_arns[0] = \"tg-1\""),
+            "{e}"
+        );
+        let bad = EXAMPLE.replace(
+            r#""url": "https://service1.us-west-2.example.com""#,
+            r#""url": "https://service1.us-west-2.example.com", "ecs": {"cluster": "c", "service": "s", "min_tasks": 0}"#,
+        );
+        let e = ClusterDocument::parse(&bad).unwrap_err().to_string();
+        assert!(
+            e.contains("apps.service1.regions.us-west-2.ecs.min_tasks = 0"),
             "{e}"
         );
         let bad = EXAMPLE.replace("\"version\": 1", "\"version\": 1, \"extra\": true");

@@ -1,11 +1,13 @@
 //! Test fixtures: the real Route 53 ARC emulator (`arc_local::Emulator`, in-process, on
 //! 127.0.0.1 ports the system picks) with its fault hook and its journal of calls, a stand-in
-//! external API for `probe` ([`external_api`]), and helpers to run the real `failover` binary.
+//! external API for `probe` ([`external_api`]), moto's server ([`moto`]) and a front for it that
+//! takes one region away ([`region_gate`]), and helpers to run the real `failover` binary.
 
 #![allow(dead_code)]
 
 pub mod external_api;
 pub mod moto;
+pub mod region_gate;
 pub mod regions;
 
 use std::io::Write;

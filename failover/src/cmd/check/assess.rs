@@ -98,6 +98,8 @@ pub struct Assessment {
 pub struct Probes<'a> {
     pub http: &'a HttpClient,
     pub health_timeout: Duration,
+    /// Bound on the whole read of the region an app is active in ([`super::source`]).
+    pub source_timeout: Duration,
     /// `None` when no region of the document has ECS.
     pub aws: Option<&'a CapacityClient>,
 }

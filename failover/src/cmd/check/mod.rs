@@ -7,6 +7,7 @@
 pub mod assess;
 pub mod render;
 pub mod rules;
+pub mod source;
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -16,6 +17,7 @@ use recovery::ClusterDocument;
 
 pub use assess::{Assessment, Finding, Level, Probes, RegionReading};
 
+use crate::capacity::record::CapacityRecord;
 use crate::capacity::CapacityClient;
 use crate::cluster::Cluster;
 use crate::cmd::probe::request;
@@ -29,6 +31,10 @@ pub struct Args {
     /// Print one machine-readable JSON object instead of the table.
     #[arg(long)]
     pub json: bool,
+    /// Keep each region's running task count in this capacity record (created when missing; a
+    /// region that cannot be read keeps its earlier entry), for `evacuate --capacity-record`.
+    #[arg(long, value_name = "FILE")]
+    pub record_capacity: Option<std::path::PathBuf>,
     #[command(flatten)]
     pub probes: ProbeArgs,
 }
@@ -43,6 +49,11 @@ pub struct ProbeArgs {
     /// the SDK tries a call at most 3 times).
     #[arg(long, default_value = "5s", value_parser = duration::call_timeout, value_name = "DURATION")]
     pub aws_timeout: Duration,
+    /// Bound on the whole best-effort read (health and capacity) of the region an app is active
+    /// in, the one an evacuation leaves: a region that does not answer costs this long and no
+    /// more, and its failed read is a warning (10ms to 5m).
+    #[arg(long, default_value = "2s", value_parser = duration::request_timeout, value_name = "DURATION")]
+    pub source_timeout: Duration,
 }
 
 /// The clients the checks use, made once per run.
@@ -50,6 +61,7 @@ pub struct Clients {
     pub http: request::HttpClient,
     pub aws: Option<CapacityClient>,
     pub health_timeout: Duration,
+    pub source_timeout: Duration,
 }
 
 impl Clients {
@@ -69,6 +81,7 @@ impl Clients {
             http,
             aws,
             health_timeout: args.health_timeout,
+            source_timeout: args.source_timeout,
         })
     }
 
@@ -76,6 +89,7 @@ impl Clients {
         Probes {
             http: &self.http,
             health_timeout: self.health_timeout,
+            source_timeout: self.source_timeout,
             aws: self.aws.as_ref(),
         }
     }
@@ -101,6 +115,9 @@ pub async fn run(args: Args, cluster: &Cluster) -> Result<ExitCode, Error> {
     let arc = cluster.client(&loaded).await;
     let clients = Clients::new(doc, &args.probes).await?;
     let readiness = evaluate(doc, &arc, &clients.probes()).await?;
+    if let Some(path) = &args.record_capacity {
+        record(path, &doc.cluster_arn, &readiness)?;
+    }
     if args.json {
         out::line(&render::json(&readiness, &loaded.document.cluster_arn));
     } else {
@@ -113,8 +130,22 @@ pub async fn run(args: Args, cluster: &Cluster) -> Result<ExitCode, Error> {
     })
 }
 
-/// Reads the controls, every region's health and capacity (concurrently), and assesses every
-/// non-active region of every app.
+/// Writes every capacity read (standby and active regions) into the record at `path`.
+fn record(path: &std::path::Path, cluster_arn: &str, readiness: &Readiness) -> Result<(), Error> {
+    let mut readings = Vec::new();
+    for a in &readiness.assessments {
+        for r in [&a.target, &a.active] {
+            if let Some(Ok(c)) = &r.capacity {
+                readings.push((a.app.as_str(), r.region.as_str(), c));
+            }
+        }
+    }
+    CapacityRecord::update_file(path, cluster_arn, &readings, std::time::SystemTime::now())?;
+    Ok(())
+}
+
+/// Reads the controls, every region's health and capacity (concurrently; the active region's
+/// best-effort, within `--source-timeout`), and assesses every non-active region of every app.
 pub async fn evaluate(
     doc: &ClusterDocument,
     arc: &recovery::ArcClient,
@@ -122,9 +153,15 @@ pub async fn evaluate(
 ) -> Result<Readiness, Error> {
     let controls = status::list(doc, arc, &[]).await?;
     let status = status::from_controls(doc, &controls, &[]);
+    let status = &status;
     let reads = doc.apps.iter().flat_map(|(name, app)| {
         app.regions.keys().map(move |region| async move {
-            (name, region, assess::read_region(app, region, probes).await)
+            let reading = if *region == status.apps[name].active_region {
+                source::read(app, region, probes).await
+            } else {
+                assess::read_region(app, region, probes).await
+            };
+            (name, region, reading)
         })
     });
     let mut readings = join_all(reads).await;

@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::file::{self, Plan};
 use super::recovery::{self, Moved};
 use super::{report, sampler, steps, RunArgs};
+use crate::capacity::record::CapacityRecord;
 use crate::cluster::Cluster;
 use crate::cmd::check::{Assessment, Clients};
 use crate::cmd::probe::Base;
@@ -24,6 +25,9 @@ pub struct Options {
     pub probe_interval: Duration,
     pub request_timeout: Duration,
     pub poll_interval: Duration,
+    /// The readiness runs' capacity record (`--capacity-record`), for sizing the standby when
+    /// the region being left cannot be read.
+    pub capacity_record: Option<CapacityRecord>,
 }
 
 /// What one step did.
@@ -40,6 +44,8 @@ pub struct StepRecord {
     pub result: String,
     pub error: Option<String>,
     pub lines: Vec<String>,
+    /// What the step could not read and what it used instead (a fallback, not a failure).
+    pub warnings: Vec<String>,
     /// The writes made (or, in a dry run, that would be made).
     pub calls: Vec<String>,
     /// The gate's readings.
@@ -64,6 +70,7 @@ impl StepRecord {
             result: "ok".into(),
             error: None,
             lines: Vec::new(),
+            warnings: Vec::new(),
             calls: Vec::new(),
             gate: Vec::new(),
         }
@@ -72,6 +79,11 @@ impl StepRecord {
     /// Notes something the step saw.
     pub fn line(&mut self, l: impl Into<String>) {
         self.lines.push(l.into());
+    }
+
+    /// Notes a read that failed and the fallback used.
+    pub fn warn(&mut self, w: impl Into<String>) {
+        self.warnings.push(w.into());
     }
 
     /// Notes a write (made, or that a dry run would make).
@@ -106,6 +118,9 @@ pub fn describe(step: &file::Step) -> String {
 fn print_record(rec: &StepRecord) {
     for l in &rec.lines {
         out::line(&format!("      {l}"));
+    }
+    for w in &rec.warnings {
+        out::line(&format!("      warning: {w}"));
     }
     for c in &rec.calls {
         out::line(&format!("      call: {c}"));
@@ -173,6 +188,10 @@ pub async fn execute_with_report(
         probe_interval: args.probe_interval,
         request_timeout: args.request_timeout,
         poll_interval: args.poll_interval,
+        capacity_record: match &args.capacity_record {
+            Some(path) => Some(CapacityRecord::load(path, &doc.cluster_arn)?),
+            None => None,
+        },
     };
     let epoch = Instant::now();
     let started_at = SystemTime::now();
@@ -315,6 +334,11 @@ pub async fn execute_with_report(
         (false, false) => "succeeded",
         (false, true) => "failed",
     };
+    let warnings = records
+        .iter()
+        .chain(&rollback)
+        .flat_map(|r| r.warnings.iter().map(move |w| format!("{}: {w}", r.name)))
+        .collect();
     let report = report::RunReport {
         plan: plan.name.clone(),
         dry_run: args.dry_run,
@@ -322,6 +346,7 @@ pub async fn execute_with_report(
         ended_at: humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
         outcome: outcome.into(),
         failure: failure.clone(),
+        warnings,
         probe_url,
         steps: records,
         rollback,

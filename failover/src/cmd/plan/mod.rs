@@ -13,6 +13,8 @@ pub mod file;
 pub mod recovery;
 pub mod report;
 pub mod sampler;
+pub mod scale;
+pub mod sizing;
 pub mod steps;
 pub mod timeline;
 
@@ -71,6 +73,11 @@ pub struct RunArgs {
     /// Time between two reads while `scale` waits for capacity (10ms to 24h).
     #[arg(long, default_value = "5s", value_parser = duration::interval, value_name = "DURATION")]
     pub poll_interval: Duration,
+    /// The capacity record `failover check --record-capacity` keeps (the readiness workflow's
+    /// artefact): when the region being left cannot be read, `scale` sizes the standby from its
+    /// last recorded running count, with a warning in the report.
+    #[arg(long, value_name = "FILE")]
+    pub capacity_record: Option<PathBuf>,
     #[command(flatten)]
     pub probes: check::ProbeArgs,
     /// What started the run, for the audit trail (the console sets it); `plan "<name>"` when
@@ -144,7 +151,7 @@ pub async fn run_plan(args: PlanArgs, cluster: &Cluster) -> Result<ExitCode, Err
 
 /// `failover evacuate REGION`.
 pub async fn run_evacuate(args: EvacuateArgs, cluster: &Cluster) -> Result<ExitCode, Error> {
-    let loaded = cluster.load()?;
+    let mut loaded = cluster.load()?;
     let file = builtin::evacuate(
         &loaded.document,
         &args.region,
@@ -159,5 +166,28 @@ pub async fn run_evacuate(args: EvacuateArgs, cluster: &Cluster) -> Result<ExitC
             path: format!("(built-in evacuate {})", args.region),
             message,
         })?;
+    let left_out = leave_out_endpoints(&mut loaded.document, &args.region);
+    if !left_out.is_empty() {
+        out::line(&format!(
+            "the routing controls are read and changed through the cluster endpoints outside {} ({}); its own are left out: {}",
+            args.region,
+            loaded.document.endpoints.len(),
+            left_out.join(", ")
+        ));
+    }
     execute(plan, &args.run, cluster, &loaded).await
+}
+
+/// Drops the cluster endpoints in `region` (the one being left) when others remain, so that no
+/// routing-control call of the evacuation waits on it; returns their URLs.
+fn leave_out_endpoints(doc: &mut ::recovery::ClusterDocument, region: &str) -> Vec<String> {
+    if doc.endpoints.iter().all(|e| e.region == region) {
+        return Vec::new();
+    }
+    let (gone, kept) = doc
+        .endpoints
+        .drain(..)
+        .partition::<Vec<_>, _>(|e| e.region == region);
+    doc.endpoints = kept;
+    gone.into_iter().map(|e| e.url).collect()
 }

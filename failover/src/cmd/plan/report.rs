@@ -22,6 +22,8 @@ pub struct RunReport {
     /// `succeeded`, `failed`, `dry_run` or `dry_run_failed`.
     pub outcome: String,
     pub failure: Option<String>,
+    /// Every step's warnings (`<step>: <warning>`): the reads that failed and what was used.
+    pub warnings: Vec<String>,
     pub probe_url: Option<String>,
     pub steps: Vec<StepRecord>,
     pub rollback: Vec<StepRecord>,
@@ -120,12 +122,15 @@ fn steps_table(out: &mut String, steps: &[StepRecord]) {
         );
     }
     for s in steps {
-        if s.lines.is_empty() && s.calls.is_empty() && s.error.is_none() {
+        if s.lines.is_empty() && s.calls.is_empty() && s.warnings.is_empty() && s.error.is_none() {
             continue;
         }
         let _ = writeln!(out, "\n**{}**\n", s.name);
         for l in &s.lines {
             let _ = writeln!(out, "- {l}");
+        }
+        for w in &s.warnings {
+            let _ = writeln!(out, "- warning: {w}");
         }
         for c in &s.calls {
             let _ = writeln!(out, "- call: `{c}`");
@@ -153,6 +158,9 @@ pub fn markdown(r: &RunReport) -> String {
     );
     if let Some(f) = &r.failure {
         let _ = writeln!(out, "- stopped: {f}");
+    }
+    for w in &r.warnings {
+        let _ = writeln!(out, "- warning: {w}");
     }
     if let Some(u) = &r.probe_url {
         let _ = writeln!(out, "- probe: {u}");

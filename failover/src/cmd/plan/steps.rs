@@ -1,5 +1,5 @@
-//! What each step kind does, against the cluster, the regions and AWS: `gate`, `scale`,
-//! `approve`, `activate` and `verify`. In a dry run every read happens (gates are evaluated for
+//! What each step kind does, against the cluster, the regions and AWS: `gate`, `scale`
+//! ([`super::scale`]), `approve`, `activate` and `verify`. In a dry run every read happens (gates are evaluated for
 //! real) and every write is listed as the call it would be, never sent.
 
 use std::time::{Duration, Instant};
@@ -10,7 +10,7 @@ use super::file::Action;
 use super::recovery::Moved;
 use super::sampler::millis;
 use super::{Options, StepRecord};
-use crate::cmd::check::{assess, rules, Clients, Level};
+use crate::cmd::check::{assess, rules, source, Clients, Level};
 use crate::cmd::probe::request::{self, HttpClient};
 use crate::cmd::probe::rounds::TARGETS;
 use crate::cmd::probe::Base;
@@ -32,7 +32,7 @@ pub struct Ctx<'a> {
 }
 
 /// The region each app is active in now, from the routing controls.
-async fn active_regions(
+pub async fn active_regions(
     ctx: &Ctx<'_>,
     apps: &[String],
 ) -> Result<std::collections::BTreeMap<String, String>, String> {
@@ -80,8 +80,13 @@ pub async fn gate(
         }
         let (target, source) = tokio::join!(
             assess::read_region(entry, to, &probes),
-            assess::read_region(entry, active, &probes)
+            source::read(entry, active, &probes)
         );
+        if let Some(failed) = source::failures(&source) {
+            rec.warn(format!(
+                "{app}: best-effort read of {active} (the region being left) failed, gated on {to} alone: {failed}"
+            ));
+        }
         let mut a = assess::assess(app, entry, target, source, &controls);
         a.checks.retain(|c| checks.iter().any(|k| k == c.check));
         a.ready = a.checks.iter().all(|c| c.result != Level::Fail);
@@ -100,87 +105,6 @@ pub async fn gate(
     }
     if !failed.is_empty() {
         rec.fail(format!("gate failed: {}", failed.join(", ")));
-    }
-}
-
-/// `scale`: raise `to`'s ECS desired count (and autoscaling minimum) to `share` of the active
-/// region's running tasks, then wait for running tasks and healthy targets until `timeout`.
-pub async fn scale(
-    ctx: &Ctx<'_>,
-    rec: &mut StepRecord,
-    apps: &[String],
-    to: &str,
-    share: f64,
-    timeout: Duration,
-) {
-    let active = match active_regions(ctx, apps).await {
-        Ok(a) => a,
-        Err(e) => return rec.fail(e),
-    };
-    for app in apps {
-        let entry = &ctx.doc.apps[app];
-        let from = &active[app];
-        if from == to {
-            rec.line(format!("{app}: already active in {to}, nothing to scale"));
-            continue;
-        }
-        let (Some(target), Some(source), Some(aws)) = (
-            entry.regions[to].ecs.as_ref(),
-            entry.regions[from].ecs.as_ref(),
-            ctx.clients.aws.as_ref(),
-        ) else {
-            rec.line(format!("{app}: not applicable (no ECS): nothing to scale"));
-            continue;
-        };
-        let (src, now) = tokio::join!(aws.read(from, source), aws.read(to, target));
-        let (src, now) = match (src, now) {
-            (Ok(s), Ok(n)) => (s, n),
-            (Err(e), _) | (_, Err(e)) => return rec.fail(format!("{app}: {e}")),
-        };
-        let want = ((f64::from(src.running) * share).ceil() as u32).max(1);
-        rec.line(format!(
-            "{app}: {from} runs {} tasks; {to} needs {want} ({share} of it), has {now}",
-            src.running
-        ));
-        if now.desired < want {
-            if ctx.opts.dry_run {
-                rec.call(format!(
-                    "would call application-autoscaling:RegisterScalableTarget service/{}/{} min {want} ({to})",
-                    target.cluster, target.service
-                ));
-                rec.call(format!(
-                    "would call ecs:UpdateService {}/{} desiredCount {want} ({to})",
-                    target.cluster, target.service
-                ));
-                continue;
-            }
-            match aws.scale(to, target, want).await {
-                Ok(calls) => calls.into_iter().for_each(|c| rec.call(c)),
-                Err(e) => return rec.fail(format!("{app}: {e}")),
-            }
-        }
-        if ctx.opts.dry_run {
-            continue;
-        }
-        let deadline = Instant::now() + timeout;
-        loop {
-            let cap = match aws.read(to, target).await {
-                Ok(c) => c,
-                Err(e) => return rec.fail(format!("{app}: {e}")),
-            };
-            let healthy_enough = cap.target_groups == 0 || cap.healthy_targets >= want;
-            if cap.running >= want && healthy_enough {
-                rec.line(format!("{app}: {to} ready: {cap}"));
-                break;
-            }
-            if Instant::now() >= deadline {
-                return rec.fail(format!(
-                    "{app}: {to} not ready within {}: {cap} (wanted {want} running and healthy)",
-                    humantime::format_duration(timeout)
-                ));
-            }
-            tokio::time::sleep(ctx.opts.poll_interval.min(deadline - Instant::now())).await;
-        }
     }
 }
 
@@ -430,7 +354,9 @@ pub async fn run(
 ) {
     match action {
         Action::Gate { to, checks } => gate(ctx, rec, apps, to, checks).await,
-        Action::Scale { to, share, timeout } => scale(ctx, rec, apps, to, *share, *timeout).await,
+        Action::Scale { to, share, timeout } => {
+            super::scale::scale(ctx, rec, apps, to, *share, *timeout).await
+        }
         Action::Approve { message, timeout } => {
             approve(ctx, rec, message, *timeout, upcoming).await
         }

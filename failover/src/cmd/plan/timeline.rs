@@ -179,6 +179,7 @@ pub fn html(r: &RunReport) -> String {
             .lines
             .iter()
             .map(|l| escape(l))
+            .chain(s.warnings.iter().map(|w| format!("warning: {}", escape(w))))
             .chain(
                 s.calls
                     .iter()
@@ -238,6 +239,7 @@ mod tests {
             ended_at: String::new(),
             outcome: "succeeded".into(),
             failure: None,
+            warnings: Vec::new(),
             probe_url: None,
             steps: Vec::new(),
             rollback: Vec::new(),

@@ -30,7 +30,11 @@ use crate::{duration, out};
 pub struct Args {
     /// The external API's base URL (http:// or https://, optionally with a stage path). In the
     /// compose stack's `failover` container the environment sets it to the external API's hostname.
-    #[arg(long, env = "FAILOVER_PROBE_URL", default_value = "http://127.0.0.1:8080")]
+    #[arg(
+        long,
+        env = "FAILOVER_PROBE_URL",
+        default_value = "http://127.0.0.1:8080"
+    )]
     pub url: String,
     /// Time between the starts of two rounds (10ms to 24h).
     #[arg(long, default_value = "5s", value_parser = duration::interval, value_name = "DURATION")]

@@ -1,7 +1,8 @@
 //! An app's serving capacity in one region, from the AWS APIs: the ECS service's desired and
 //! running task counts (`DescribeServices`) and its target groups' healthy targets
 //! (`DescribeTargetHealth`); and the `scale` step's writes (`UpdateService`,
-//! `RegisterScalableTarget` for the autoscaling minimum).
+//! `RegisterScalableTarget` for the autoscaling minimum); and the capacity record the readiness
+//! runs keep for when the region being left cannot be read ([`record`]).
 //!
 //! The SDK clients use the same HTTPS client as the routing-control client
 //! ([`recovery::tls::http_client`]: rustls with the bundled roots, never the operating system's
@@ -9,6 +10,8 @@
 //! `AWS_ENDPOINT_URL` (or `AWS_ENDPOINT_URL_ECS`, `..._ELASTIC_LOAD_BALANCING_V2`,
 //! `..._APPLICATION_AUTO_SCALING`) points them at an emulator. Every call is bounded by the
 //! client's call timeout.
+
+pub mod record;
 
 use std::time::Duration;
 
@@ -191,6 +194,34 @@ impl CapacityClient {
         Ok(capacity)
     }
 
+    /// The service's autoscaling minimum and maximum (`DescribeScalableTargets`), `None` when no
+    /// scalable target is registered for it.
+    pub async fn limits(
+        &self,
+        region: &str,
+        svc: &EcsService,
+    ) -> Result<Option<(u32, u32)>, CapacityError> {
+        let targets = self
+            .autoscaling(region)
+            .describe_scalable_targets()
+            .service_namespace(ServiceNamespace::Ecs)
+            .resource_ids(resource_id(svc))
+            .scalable_dimension(ScalableDimension::EcsServiceDesiredCount)
+            .send()
+            .await
+            .map_err(|e| CapacityError::Call {
+                call: "application-autoscaling:DescribeScalableTargets",
+                region: region.to_owned(),
+                message: describe(e),
+            })?;
+        Ok(targets.scalable_targets().first().map(|t| {
+            (
+                u32::try_from(t.min_capacity()).unwrap_or(0),
+                u32::try_from(t.max_capacity()).unwrap_or(0),
+            )
+        }))
+    }
+
     /// Raises the service's desired count to `desired` and its autoscaling minimum to `desired`
     /// (`RegisterScalableTarget` keeps the maximum at least as high). Returns the calls made.
     pub async fn scale(
@@ -274,12 +305,14 @@ mod tests {
             cluster: "arn:aws:ecs:us-west-2:123456789012:cluster/prod".into(),
             service: "arn:aws:ecs:us-west-2:123456789012:service/prod/service1".into(),
             target_group_arns: Vec::new(),
+            min_tasks: None,
         };
         assert_eq!(resource_id(&svc), "service/prod/service1");
         let svc = EcsService {
             cluster: "prod".into(),
             service: "service1".into(),
             target_group_arns: Vec::new(),
+            min_tasks: None,
         };
         assert_eq!(resource_id(&svc), "service/prod/service1");
     }
