@@ -96,8 +96,6 @@ pub struct PlanArgs {
 // Parsed once per process: the size of the `Run` variant costs nothing worth boxing for.
 #[allow(clippy::large_enum_variant)]
 #[derive(clap::Subcommand, Debug)]
-// Parsed once per process: the size of the variants does not matter.
-#[allow(clippy::large_enum_variant)]
 pub enum PlanCommand {
     /// Run a plan file (TOML; see failover/README.md).
     Run {
