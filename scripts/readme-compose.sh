@@ -83,7 +83,7 @@ run host
 expect host '(^|[[:space:]])ready: ' "failover check's verdict (ready: ...)"
 expect host '^[0-9]+(\.[0-9]+){3}$' "an address from arc-local's DNS on 127.0.0.1:8653"
 expect host '"status": ?"ready"' "gateway-us-east-1's /ready on 127.0.0.1:8081"
-expect host '^gateway_' "gateway-us-east-1's metrics on its admin port 127.0.0.1:9091"
+expect host '^gateway_requests_total' "gateway-us-east-1's metrics on its admin port 127.0.0.1:9091"
 
 say "every image reports the commit it was built from"
 commit=$(git rev-parse HEAD)
