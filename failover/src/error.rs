@@ -67,6 +67,9 @@ pub enum Error {
     /// The console could not listen or serve.
     #[error("console on {0}: {1}")]
     Listen(std::net::SocketAddr, std::io::Error),
+    /// `watch` has a configuration it cannot run, or cannot serve its metrics.
+    #[error(transparent)]
+    Watch(#[from] crate::cmd::watch::WatchError),
 }
 
 impl Error {
@@ -79,7 +82,8 @@ impl Error {
             | Error::Url(_)
             | Error::Plan(_)
             | Error::Evacuate(_)
-            | Error::ConsoleUsage(_) => 2,
+            | Error::ConsoleUsage(_)
+            | Error::Watch(crate::cmd::watch::WatchError::Config(_)) => 2,
             Error::Record(RecordError::Io { .. }) => 1,
             Error::Record(_) => 2,
             Error::Runtime(_)
@@ -87,7 +91,8 @@ impl Error {
             | Error::Update { .. }
             | Error::Probe(_)
             | Error::Report(_)
-            | Error::Listen(..) => 1,
+            | Error::Listen(..)
+            | Error::Watch(_) => 1,
         }
     }
 

@@ -11,6 +11,8 @@
 //!   and safety rules, ECS capacity), exit 1 when a switch would fail.
 //! - `evacuate <region>`, `plan run FILE`: region switches as gated steps, with dry run, rollback
 //!   and a report (JSON and Markdown) measured by a probe.
+//! - `watch`: opt-in, runs `evacuate` of the external API's active region when it is confirmed
+//!   down, within a dwell time, a cooldown and a kill switch, only into the watcher's region.
 //!
 //! Exit status: 0 ok, 1 the operation failed (blocked, unreachable, failed requests), 2 bad usage
 //! or input (unknown app, region or safety rule, bad cluster document).
@@ -20,7 +22,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use failover::cluster::Cluster;
-use failover::cmd::{check, console, plan, probe, status, update};
+use failover::cmd::{check, console, plan, probe, status, update, watch};
 use failover::{document, duration, Error};
 
 const AFTER_HELP: &str = "\
@@ -83,6 +85,10 @@ enum Command {
     /// Serve a web page on loopback that shows every app's controls, readiness and serving
     /// regions live, and runs activate and evacuate with the same gates.
     Console(console::Args),
+    /// Opt-in: watch the external API's active region and, when it is confirmed down for the
+    /// dwell time, evacuate it into this watcher's region with the built-in plan (same gates and
+    /// report), within a cooldown and a kill switch. --dry-run only says what it would do.
+    Watch(watch::Args),
 }
 
 fn main() -> ExitCode {
@@ -120,6 +126,7 @@ fn run(cli: Cli) -> Result<ExitCode, Error> {
             Command::Evacuate(args) => plan::run_evacuate(args, &cluster).await,
             Command::Plan(args) => plan::run_plan(args, &cluster).await,
             Command::Console(args) => console::run(args, cluster).await,
+            Command::Watch(args) => watch::run(args, &cluster).await,
         }
     })
 }
