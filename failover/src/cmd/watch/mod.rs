@@ -126,8 +126,13 @@ pub fn configure(args: &Args, doc: &ClusterDocument) -> Result<Rules, WatchError
     }
     // One direction: the evacuation of every other region moves every app into `home`.
     for from in app.regions.keys().filter(|r| **r != home) {
-        let plan = builtin::evacuate(doc, from, None).map_err(|e| WatchError::Config(e.to_string()))?;
-        if let Some(s) = plan.step.iter().find(|s| s.to.as_deref().is_some_and(|t| t != home)) {
+        let plan =
+            builtin::evacuate(doc, from, None).map_err(|e| WatchError::Config(e.to_string()))?;
+        if let Some(s) = plan
+            .step
+            .iter()
+            .find(|s| s.to.as_deref().is_some_and(|t| t != home))
+        {
             return bad(format!(
                 "evacuating {from} would move {} to {}, not {home}: a watcher only moves traffic into its own region",
                 s.apps.join(", "),
@@ -156,7 +161,10 @@ pub async fn run(args: Args, cluster: &Cluster) -> Result<ExitCode, Error> {
     }
     let mut alarm_names: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     for (region, alarm) in &args.alarms {
-        alarm_names.entry(region.clone()).or_default().push(alarm.clone());
+        alarm_names
+            .entry(region.clone())
+            .or_default()
+            .push(alarm.clone());
     }
     let alarms = if alarm_names.is_empty() {
         None
@@ -193,7 +201,11 @@ pub async fn run(args: Args, cluster: &Cluster) -> Result<ExitCode, Error> {
         rules.home,
         humantime::format_duration(rules.dwell),
         humantime::format_duration(rules.cooldown),
-        if args.run.dry_run { "; dry run: nothing will be changed" } else { "" }
+        if args.run.dry_run {
+            "; dry run: nothing will be changed"
+        } else {
+            ""
+        }
     ));
     audit::record("started", start);
     let stop = async {
@@ -209,7 +221,11 @@ pub async fn run(args: Args, cluster: &Cluster) -> Result<ExitCode, Error> {
     loop {
         let (obs, readings) = sources.observe().await;
         if let Some(state) = machine.step(Instant::now(), &obs).cloned() {
-            let event = if matches!(state, State::Refused { .. }) { "refused" } else { "state" };
+            let event = if matches!(state, State::Refused { .. }) {
+                "refused"
+            } else {
+                "state"
+            };
             let switch = match &obs.switch {
                 machine::Switch::Armed => "armed".to_owned(),
                 machine::Switch::Disarmed(why) => format!("disarmed: {why}"),
@@ -247,10 +263,12 @@ pub fn describe(state: &State) -> String {
         State::Starting => "starting".into(),
         State::Unknown { reason } => format!("unknown: {reason}"),
         State::Home => "home: the external API is active here; nothing to do".into(),
-        State::Watching { active, active_health, home_health } => format!(
-            "watching: active in {active} ({active_health:?}), home {home_health:?}"
-        )
-        .to_lowercase(),
+        State::Watching {
+            active,
+            active_health,
+            home_health,
+        } => format!("watching: active in {active} ({active_health:?}), home {home_health:?}")
+            .to_lowercase(),
         State::Holding { from, dwell_ms } => {
             format!("holding: {from} confirmed down, home up; evacuating after {dwell_ms} ms unless that changes")
         }
@@ -273,7 +291,10 @@ async fn evacuate(
     let plan = builtin::evacuate(doc, from, args.probe_url.as_deref())
         .map_err(|e| e.to_string())
         .and_then(|f| {
-            if f.step.iter().any(|s| s.to.as_deref().is_some_and(|t| t != home)) {
+            if f.step
+                .iter()
+                .any(|s| s.to.as_deref().is_some_and(|t| t != home))
+            {
                 return Err(format!("the plan would move traffic out of {home}"));
             }
             file::check(&f, doc)
@@ -282,7 +303,10 @@ async fn evacuate(
         Ok(p) => p,
         Err(error) => {
             out::line(&format!("{at} refused to evacuate {from}: {error}"));
-            audit::record("refused", json!({ "from": from, "to": home, "reason": error }));
+            audit::record(
+                "refused",
+                json!({ "from": from, "to": home, "reason": error }),
+            );
             return;
         }
     };
@@ -296,7 +320,10 @@ async fn evacuate(
             let line = if run.dry_run {
                 format!("would have evacuated {from} at {at}, gate result {gate}")
             } else {
-                format!("evacuated {from} at {at}: {}, gate result {gate}", done.outcome)
+                format!(
+                    "evacuated {from} at {at}: {}, gate result {gate}",
+                    done.outcome
+                )
             };
             out::line(&line);
             audit::record(

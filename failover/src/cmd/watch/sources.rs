@@ -105,7 +105,10 @@ impl Sources {
         join_all(regions.iter().map(|r| async move {
             let reading = health::read(&self.http, &app.regions[r].url, self.health_timeout).await;
             Some(match &reading.build {
-                Some(_) => (Health::Up, format!("up: {} in {} ms", reading.url, reading.took_ms)),
+                Some(_) => (
+                    Health::Up,
+                    format!("up: {} in {} ms", reading.url, reading.took_ms),
+                ),
                 None => (
                     Health::Down,
                     format!(
