@@ -154,11 +154,24 @@ fn the_watcher_evacuates_a_lost_entry_region_after_the_dwell_and_never_moves_bac
 
     // The kill switch: a routing control made through arc-local's config API (Off, as ARC
     // creates them).
+    let config = arc.emulator().ports().config;
+    let panel = post_json(
+        config,
+        "/controlpanel",
+        &format!(
+            r#"{{"ClusterArn": "{}", "ControlPanelName": "watch"}}"#,
+            doc.cluster_arn
+        ),
+    );
+    let panel = panel["ControlPanel"]["ControlPanelArn"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{panel}"))
+        .to_owned();
     let created = post_json(
-        arc.emulator().ports().config,
+        config,
         "/routingcontrol",
         &format!(
-            r#"{{"ClusterArn": "{}", "RoutingControlName": "watch-enabled"}}"#,
+            r#"{{"ClusterArn": "{}", "ControlPanelArn": "{panel}", "RoutingControlName": "watch-enabled"}}"#,
             doc.cluster_arn
         ),
     );
