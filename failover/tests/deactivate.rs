@@ -176,7 +176,17 @@ fn json_reports_the_block_with_its_rule_and_then_the_override() {
     let file = &arc.doc_file;
     let (v, stderr, code) = deactivate_json(file, "service2", &[]);
     assert_eq!(code, 1, "{v}\n{stderr}");
-    assert!(stderr.is_empty(), "{stderr}");
+    // stderr carries only the audit trail's record of the refused change: one JSON line.
+    let audit: Vec<Value> = stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not an audit line ({e}): {l}")))
+        .collect();
+    assert_eq!(audit.len(), 1, "{stderr}");
+    assert_eq!(
+        (&audit[0]["action"], &audit[0]["result"]),
+        (&json!("deactivate"), &json!("refused")),
+        "{stderr}"
+    );
     let rule =
         "arn:aws:route53-recovery-control::000000000000:controlpanel/service2/safetyrule/service2-at-least-one-on";
     assert_eq!(v["action"], "deactivate");
